@@ -1,0 +1,59 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{Currency, Money, StoreId};
+
+/// `GET /v1/stores/{store}/checkout-config`: everything the widget needs before
+/// the shopper types, and nothing secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutConfig {
+    pub store_id: StoreId,
+    pub store_name: String,
+    pub currency: Currency,
+    /// Origins allowed to embed the widget; it talks to no other parent page.
+    pub allowed_origins: Vec<String>,
+    pub gateway: PublicGatewayConfig,
+    pub catalog: Vec<CatalogItem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayStyle {
+    Stripe,
+    Square,
+}
+
+impl GatewayStyle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayStyle::Stripe => "stripe",
+            GatewayStyle::Square => "square",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GatewayStyle> {
+        match s {
+            "stripe" => Some(GatewayStyle::Stripe),
+            "square" => Some(GatewayStyle::Square),
+            _ => None,
+        }
+    }
+}
+
+/// What the browser needs to tokenize a card at the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicGatewayConfig {
+    pub style: GatewayStyle,
+    /// The gateway's display name for the shopper ("Stripe", "Square", "Paylet Sandbox").
+    pub name: String,
+    /// Publishable key (Stripe style) or application id (Square style): public by design.
+    pub public_key: String,
+    /// Base URL of the gateway's browser-facing API, e.g. `https://api.stripe.com`.
+    pub api_base: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogItem {
+    pub sku: String,
+    pub name: String,
+    pub price: Money,
+}

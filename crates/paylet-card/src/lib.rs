@@ -1,0 +1,10 @@
+//! Card-number logic with no I/O, so the widget (wasm32) and the server (native)
+//! agree on what a card number is.
+
+mod brand;
+mod expiry;
+mod number;
+
+pub use brand::Brand;
+pub use expiry::{Expiry, ExpiryError, YearMonth, format_expiry};
+pub use number::{digits, format_number, is_complete, luhn_valid};
