@@ -1,0 +1,14 @@
+//! Shared state for request handlers.
+
+use std::path::PathBuf;
+
+use crate::db::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    /// One HTTP client for all gateway calls, so connections are reused.
+    pub http: reqwest::Client,
+    /// Where the built widget (Trunk's `dist`) and `embed.js` are.
+    pub widget_dir: PathBuf,
+}

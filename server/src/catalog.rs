@@ -1,0 +1,114 @@
+//! Products: the only source of prices.
+
+use paylet_api::{CatalogItem, Currency, Money, StoreId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::Error;
+use crate::db::{Db, Tx, now_millis};
+
+/// A merchant's stock-keeping unit: 1 to 64 letters, digits, `-`, `_` or `.`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sku(String);
+
+impl Sku {
+    pub fn parse(s: &str) -> Option<Sku> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        ok.then(|| Sku(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub sku: Sku,
+    pub name: String,
+    pub price: Money,
+    pub active: bool,
+}
+
+impl Product {
+    pub fn to_catalog_item(&self) -> CatalogItem {
+        CatalogItem { sku: self.sku.as_str().to_owned(), name: self.name.clone(), price: self.price }
+    }
+}
+
+/// Creates the product or replaces its name, price and state.
+pub async fn upsert(db: &Db, store: &StoreId, product: &Product) -> Result<(), Error> {
+    let name = product.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::invalid("invalid_name", "name", "A product name has 1 to 200 characters."));
+    }
+    let now = now_millis();
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO products (store_id, sku, name, unit_amount, currency, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+         ON CONFLICT (store_id, sku) DO UPDATE SET name = excluded.name, unit_amount = excluded.unit_amount, \
+         currency = excluded.currency, active = excluded.active, updated_at = excluded.updated_at",
+    )
+    .bind(store.as_str())
+    .bind(product.sku.as_str())
+    .bind(name)
+    .bind(product.price.amount())
+    .bind(product.price.currency().code())
+    .bind(i64::from(product.active))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn list_active(db: &Db, store: &StoreId) -> Result<Vec<Product>, Error> {
+    let rows = sqlx::query(
+        "SELECT sku, name, unit_amount, currency, active FROM products \
+         WHERE store_id = $1 AND active = 1 ORDER BY sku",
+    )
+    .bind(store.as_str())
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(product_from_row).collect()
+}
+
+/// The product, active or not, inside a write transaction (pricing an order).
+pub async fn find_in(tx: &mut Tx, store: &StoreId, sku: &Sku) -> Result<Option<Product>, Error> {
+    let row =
+        sqlx::query("SELECT sku, name, unit_amount, currency, active FROM products WHERE store_id = $1 AND sku = $2")
+            .bind(store.as_str())
+            .bind(sku.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.as_ref().map(product_from_row).transpose()
+}
+
+fn product_from_row(row: &AnyRow) -> Result<Product, Error> {
+    let corrupt = |what: &str| Error::Config(format!("stored product has an invalid {what}"));
+    let sku: String = row.try_get("sku")?;
+    let currency: String = row.try_get("currency")?;
+    let currency = Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
+    let active: i64 = row.try_get("active")?;
+    Ok(Product {
+        sku: Sku::parse(&sku).ok_or_else(|| corrupt("sku"))?,
+        name: row.try_get("name")?,
+        price: Money::new(row.try_get("unit_amount")?, currency).map_err(|_| corrupt("price"))?,
+        active: active != 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skus_are_short_and_plain() {
+        assert!(Sku::parse("TEE-BLK_M.2").is_some());
+        assert!(Sku::parse("").is_none());
+        assert!(Sku::parse("a b").is_none());
+        assert!(Sku::parse(&"x".repeat(65)).is_none());
+    }
+}

@@ -1,0 +1,170 @@
+//! `paylet demo`: the sandbox gateway, the server on a SQLite file, and a demo
+//! merchant shop on another origin whose page embeds the widget with the real
+//! snippet, all in one process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use paylet_api::{Currency, GatewayStyle, Money, StoreId};
+use paylet_sandbox::{DEMO_ACCOUNT, Sandbox};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::catalog::{self, Product, Sku};
+use crate::db::Db;
+use crate::http::recorder::Recorder;
+use crate::stores::{self, GatewaySettings, NewStore};
+use crate::{Error, ServeOptions, snippet};
+
+pub const DEMO_STORE_ID: &str = "st_demo";
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub data_dir: PathBuf,
+    pub sandbox_listen: SocketAddr,
+    pub listen: SocketAddr,
+    pub shop_listen: SocketAddr,
+    pub widget_dir: PathBuf,
+    pub record_requests: Option<PathBuf>,
+}
+
+/// The demo catalog: (sku, name, price in cents).
+const PRODUCTS: [(&str, &str, i64); 3] =
+    [("TEE-CLASSIC", "Classic tee", 2500), ("MUG-ENAMEL", "Enamel mug", 1800), ("CAP-CANVAS", "Canvas cap", 2200)];
+
+pub async fn run(options: DemoOptions) -> Result<(), Error> {
+    let embed_js = tokio::fs::read(options.widget_dir.join("embed.js")).await.map_err(|e| {
+        Error::Config(format!(
+            "the widget is not built ({}: {e}); `cargo xtask demo` builds it",
+            options.widget_dir.display()
+        ))
+    })?;
+
+    let sandbox_listener = bind(options.sandbox_listen, "sandbox").await?;
+    let server_listener = bind(options.listen, "server").await?;
+    let shop_listener = bind(options.shop_listen, "shop").await?;
+    let sandbox_url = format!("http://{}", sandbox_listener.local_addr()?);
+    let server_url = format!("http://{}", server_listener.local_addr()?);
+    // `localhost`, not the server's 127.0.0.1: the shop must be another origin.
+    let shop_url = format!("http://localhost:{}", shop_listener.local_addr()?.port());
+
+    let db = Db::connect(&format!("sqlite://{}/paylet.db", options.data_dir.display())).await?;
+    db.migrate().await?;
+    seed(&db, &sandbox_url, &shop_url).await?;
+
+    let recorder = match &options.record_requests {
+        Some(path) => Some(Recorder::create(path).await?),
+        None => None,
+    };
+    let server = crate::app(db.clone(), ServeOptions { widget_dir: options.widget_dir.clone() }, recorder);
+    let shop = shop_router(ShopState { server_url: server_url.clone(), embed_js });
+
+    println!("Paylet demo is running.\n");
+    println!("  shop:     {shop_url}");
+    println!("  server:   {server_url}");
+    println!("  sandbox:  {sandbox_url}");
+    println!("  database: {}/paylet.db\n", options.data_dir.display());
+    println!("Open the shop, pick a product and pay with a test card (any future expiry, any CVC):");
+    println!("  4242 4242 4242 4242  pays");
+    println!("  4000 0000 0000 0002  is declined");
+    println!("\nPress Ctrl-C to stop.");
+
+    let (stop, stopped) = watch::channel(());
+    let until_stopped = |mut rx: watch::Receiver<()>| async move {
+        let _ = rx.changed().await;
+    };
+    let sandbox = Sandbox::new().serve(sandbox_listener, until_stopped(stopped.clone()));
+    let server = crate::serve(server_listener, server, until_stopped(stopped.clone()));
+    let shop = axum::serve(shop_listener, shop).with_graceful_shutdown(until_stopped(stopped));
+    let ctrl_c = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        println!("\nStopping.");
+        let _ = stop.send(());
+        Ok::<(), std::io::Error>(())
+    };
+    tokio::try_join!(sandbox, server, shop, ctrl_c)?;
+    db.close().await;
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr).await.map_err(|e| Error::Config(format!("cannot listen for the {what} on {addr}: {e}")))
+}
+
+/// Creates or refreshes the demo store (its sandbox URL and shop origin follow
+/// the ports of this run) and its products.
+async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<(), Error> {
+    let usd = Currency::parse("USD").map_err(|e| Error::Config(e.to_string()))?;
+    let store_id = StoreId::parse(DEMO_STORE_ID).map_err(|e| Error::Config(e.to_string()))?;
+    stores::put(
+        db,
+        NewStore {
+            id: Some(store_id.clone()),
+            name: "Paylet Demo Shop".into(),
+            currency: usd,
+            allowed_origins: vec![shop_url.to_owned()],
+            gateway: GatewaySettings {
+                style: GatewayStyle::Stripe,
+                api_base: sandbox_url.to_owned(),
+                public_key: DEMO_ACCOUNT.publishable_key.into(),
+                secret_key: DEMO_ACCOUNT.secret_key.into(),
+            },
+        },
+    )
+    .await?;
+    for (sku, name, cents) in PRODUCTS {
+        let product = Product {
+            sku: Sku::parse(sku).ok_or_else(|| Error::Config(format!("bad demo sku {sku}")))?,
+            name: name.into(),
+            price: Money::new(cents, usd).map_err(|e| Error::Config(e.to_string()))?,
+            active: true,
+        };
+        catalog::upsert(db, &store_id, &product).await?;
+    }
+    Ok(())
+}
+
+#[derive(Clone)]
+struct ShopState {
+    server_url: String,
+    embed_js: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct ShopQuery {
+    item: Option<String>,
+}
+
+fn shop_router(state: ShopState) -> Router {
+    Router::new().route("/", get(shop_page)).with_state(state)
+}
+
+/// The merchant's page: products, and for the chosen one the embed snippet.
+async fn shop_page(State(shop): State<ShopState>, Query(query): Query<ShopQuery>) -> Html<String> {
+    let chosen = PRODUCTS.iter().find(|(sku, ..)| Some(*sku) == query.item.as_deref());
+    let products: String = PRODUCTS
+        .iter()
+        .map(|(sku, name, cents)| {
+            let current = if chosen.is_some_and(|c| c.0 == *sku) { " aria-current=\"true\"" } else { "" };
+            format!(
+                "    <article class=\"product\"><h2>{name}</h2><p>${}.{:02}</p>\
+                 <a href=\"/?item={sku}\"{current}>Buy</a></article>\n",
+                cents / 100,
+                cents % 100
+            )
+        })
+        .collect();
+    let checkout = match chosen {
+        Some((sku, ..)) => {
+            let store = StoreId::parse(DEMO_STORE_ID).unwrap_or_else(|_| StoreId::from_random("demo"));
+            snippet::html(&shop.server_url, &store, &format!("{sku}:1"), &shop.embed_js)
+        }
+        None => "<p>Pick a product to check out.</p>".to_owned(),
+    };
+    Html(include_str!("shop.html").replace("{{PRODUCTS}}", &products).replace("{{CHECKOUT}}", &checkout))
+}

@@ -1,0 +1,122 @@
+//! The server's one error type. Domain functions return it; its `IntoResponse`
+//! is the only place an error becomes an HTTP status and a JSON body. Server-side
+//! failures are logged here with their detail, and the client gets a stable
+//! message without it.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use paylet_api::{ErrorBody, ErrorDetail, ErrorType};
+use paylet_gateway::GatewayError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A well-formed request with a wrong value: 422, naming the field.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String, field: Option<String> },
+    /// A request the endpoint cannot read at all (malformed JSON, missing header): 400.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("expected a JSON body with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// The request conflicts with the resource's state (e.g. paying a canceled order): 409.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error("configuration error: {0}")]
+    Config(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("I/O error")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Invalid { code, message: message.into(), field: Some(field.into()) }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            Error::Gateway(GatewayError::Rejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Gateway(_) => StatusCode::BAD_GATEWAY,
+            Error::Config(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn detail(&self) -> ErrorDetail {
+        let detail = |kind, code: &str, message: String, field: Option<String>| ErrorDetail {
+            kind,
+            code: code.to_owned(),
+            message,
+            field,
+        };
+        match self {
+            Error::Invalid { code, message, field } => {
+                detail(ErrorType::InvalidRequestError, code, message.clone(), field.clone())
+            }
+            Error::BadRequest { code, message } => detail(ErrorType::InvalidRequestError, code, message.clone(), None),
+            Error::UnsupportedMediaType => {
+                detail(ErrorType::InvalidRequestError, "unsupported_media_type", self.to_string(), None)
+            }
+            Error::PayloadTooLarge => {
+                detail(ErrorType::InvalidRequestError, "payload_too_large", self.to_string(), None)
+            }
+            Error::NotFound(what) => {
+                detail(ErrorType::InvalidRequestError, "not_found", format!("No such {what}."), None)
+            }
+            Error::Conflict { code, message } => detail(ErrorType::InvalidRequestError, code, message.clone(), None),
+            Error::Gateway(GatewayError::Timeout) => detail(
+                ErrorType::GatewayError,
+                "gateway_timeout",
+                "The payment gateway did not answer in time. Please try again; you will not be charged twice.".into(),
+                None,
+            ),
+            Error::Gateway(GatewayError::Rejected { .. }) => detail(
+                ErrorType::InvalidRequestError,
+                "payment_rejected",
+                "The gateway could not use these card details. Please enter them again.".into(),
+                None,
+            ),
+            Error::Gateway(_) => detail(
+                ErrorType::GatewayError,
+                "gateway_unavailable",
+                "The payment gateway is not available right now. Please try again.".into(),
+                None,
+            ),
+            Error::Config(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
+                detail(ErrorType::ApiError, "internal_error", "Something went wrong on our side.".into(), None)
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // `{:?}` of these variants holds no request data: sqlx and reqwest
+            // errors name the failing operation, not the values bound to it.
+            tracing::error!(error = ?self, "request failed");
+        } else if let Error::Gateway(e) = &self {
+            tracing::warn!(error = %e, "gateway rejected a request");
+        }
+        (status, Json(ErrorBody { error: self.detail() })).into_response()
+    }
+}

@@ -1,0 +1,59 @@
+//! HTTP: routes, middleware, and the mapping from requests to domain calls.
+
+mod extract;
+mod public;
+pub mod recorder;
+mod widget;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::Error;
+use crate::app::AppState;
+use recorder::Recorder;
+
+/// JSON bodies are small: an order with 100 lines is well under this.
+const BODY_LIMIT: usize = 64 * 1024;
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
+    let api = Router::new()
+        .route("/v1/stores/{store}/checkout-config", get(public::checkout_config))
+        .route("/v1/stores/{store}/orders", post(public::create_order))
+        .route("/v1/orders/{order}", get(public::get_order))
+        .route("/v1/orders/{order}/payments", post(public::pay))
+        // API answers are per shopper and per moment: never cache them.
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+
+    let app = Router::new()
+        .merge(api)
+        .merge(widget::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { Error::NotFound("route") })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The path only: query strings can carry client secrets.
+            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state);
+
+    match recorder {
+        // Outermost, so it sees every byte, even of requests the server rejects.
+        Some(recorder) => app.layer(axum::middleware::from_fn_with_state(recorder, recorder::record)),
+        None => app,
+    }
+}

@@ -1,0 +1,55 @@
+//! The Paylet server as a library: `main.rs` is only the command line, and tests
+//! build the same [`app`] on a real database.
+
+pub mod app;
+pub mod catalog;
+pub mod customers;
+pub mod db;
+pub mod demo;
+mod error;
+pub mod http;
+pub mod ids;
+pub mod order_state;
+pub mod orders;
+pub mod payments;
+pub mod snippet;
+pub mod stores;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use error::Error;
+
+use crate::app::AppState;
+use crate::db::Db;
+use crate::http::recorder::Recorder;
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The built widget: Trunk's output plus `embed.js`.
+    pub widget_dir: PathBuf,
+}
+
+/// The server's HTTP application on `db`.
+pub fn app(db: Db, options: ServeOptions, recorder: Option<Recorder>) -> Router {
+    let state = AppState { db, http: paylet_gateway::http_client(), widget_dir: options.widget_dir };
+    http::router(state, recorder.map(Arc::new))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

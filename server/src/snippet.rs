@@ -1,0 +1,47 @@
+//! The two lines a merchant pastes into a page.
+
+use base64::Engine;
+use paylet_api::StoreId;
+use sha2::{Digest, Sha384};
+
+/// The Subresource Integrity value of `embed.js`, so a browser refuses a
+/// tampered copy.
+pub fn integrity(embed_js: &[u8]) -> String {
+    let digest = Sha384::digest(embed_js);
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+/// The embed snippet for `store` selling `items` (`SKU:QTY,…`).
+pub fn html(paylet_base: &str, store: &StoreId, items: &str, embed_js: &[u8]) -> String {
+    format!(
+        "<script src=\"{base}/embed.js\" integrity=\"{sri}\" crossorigin=\"anonymous\" async></script>\n\
+         <div data-paylet-store=\"{store}\" data-items=\"{items}\"></div>",
+        base = paylet_base.trim_end_matches('/'),
+        sri = integrity(embed_js),
+        items = escape_attr(items),
+    )
+}
+
+fn escape_attr(s: &str) -> String {
+    s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integrity_is_sha384_base64() {
+        // `printf '' | openssl dgst -sha384 -binary | base64`
+        assert_eq!(integrity(b""), "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb");
+    }
+
+    #[test]
+    fn snippet_has_the_script_and_the_container() {
+        let store = StoreId::parse("st_demo").unwrap();
+        let html = html("http://127.0.0.1:8080/", &store, "TEE:1", b"x");
+        assert!(html.contains(r#"src="http://127.0.0.1:8080/embed.js""#));
+        assert!(html.contains(r#"crossorigin="anonymous" async"#));
+        assert!(html.contains(r#"<div data-paylet-store="st_demo" data-items="TEE:1"></div>"#));
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server over HTTP, on a real database (SQLite, or
+//! Postgres with `PAYLET_TEST_DATABASE=postgres`), charging through the real
+//! sandbox over HTTP. One binary, as zero-to-production recommends, so it links
+//! once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+mod orders;
+mod payments;
+mod widget;
