@@ -1,0 +1,14 @@
+//! The Paylet checkout widget. It runs in an iframe on the Paylet origin, so the
+//! merchant's page cannot read its fields; card data leaves it only for the
+//! gateway's tokenization endpoint.
+
+mod api;
+mod app;
+mod card_form;
+mod gateway;
+mod host;
+mod money;
+
+fn main() {
+    leptos::mount::mount_to_body(app::App);
+}
