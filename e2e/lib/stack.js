@@ -1,0 +1,89 @@
+// Starts the real product for a test: `paylet demo` (sandbox, server on a fresh
+// SQLite file, demo shop) on free ports, with the request recorder on, and
+// headless Chromium to drive it.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, createWriteStream, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const ARTIFACTS = join(ROOT, "e2e", "artifacts");
+
+export async function startStack() {
+  const dir = mkdtempSync(join(tmpdir(), "paylet-e2e-"));
+  const files = {
+    recorder: join(dir, "requests.log"),
+    log: join(dir, "server.log"),
+    db: join(dir, "paylet.db"),
+  };
+  const child = spawn(
+    join(ROOT, "target", "debug", "paylet"),
+    [
+      "demo",
+      "--data-dir", dir,
+      "--sandbox-listen", "127.0.0.1:0",
+      "--listen", "127.0.0.1:0",
+      "--shop-listen", "127.0.0.1:0",
+      "--widget-dir", join(ROOT, "widget", "dist"),
+      "--record-requests", files.recorder,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const log = createWriteStream(files.log);
+  child.stderr.pipe(log);
+
+  const urls = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`paylet demo did not start:\n${out}`)), 30_000);
+    child.on("exit", (code) => reject(new Error(`paylet demo exited with ${code}:\n${out}`)));
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const find = (name) => out.match(new RegExp(`${name}:\\s+(http://\\S+)`))?.[1];
+      if (out.includes("Press Ctrl-C")) {
+        clearTimeout(timer);
+        resolve({ shop: find("shop"), server: find("server"), sandbox: find("sandbox") });
+      }
+    });
+  });
+
+  return {
+    ...urls,
+    dir,
+    files,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.on("exit", resolve));
+        child.kill("SIGINT");
+        await exited;
+      }
+      log.end();
+    },
+  };
+}
+
+export async function launchBrowser() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // Debian's Chromium, as root, on a machine without internet.
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+    ],
+  });
+}
+
+export function readLatin1(path) {
+  try {
+    return readFileSync(path, "latin1");
+  } catch (e) {
+    if (e.code === "ENOENT") return "";
+    throw e;
+  }
+}

@@ -1,0 +1,85 @@
+//! `cargo xtask`: every set-up and build step the README promises, in Rust, so
+//! a fresh machine needs nothing but Rust and root.
+//!
+//! - `setup [--tests]`: installs what is missing (idempotent).
+//! - `widget`: builds the widget with Trunk into `widget/dist`.
+//! - `demo`: set-up, widget, then `paylet demo`.
+//! - `test`: set-up for tests, then formatting, lints, unit and integration
+//!   tests (SQLite, and Postgres when `PAYLET_TEST_POSTGRES_URL` is set), and
+//!   the e2e suite in headless Chromium.
+
+mod setup;
+mod steps;
+
+use std::process::ExitCode;
+
+use steps::{Failure, cargo, run_step, workspace_root};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(args.iter().any(|a| a == "--tests")),
+        Some("widget") => setup::run(false).and_then(|()| build_widget()),
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(),
+        _ => {
+            eprintln!("usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("\nxtask: step `{}` failed: {}", failure.step, failure.reason);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build_widget() -> Result<(), Failure> {
+    let root = workspace_root();
+    let npm_bin = root.join("widget/node_modules/.bin");
+    let path = format!("{}:{}", npm_bin.display(), std::env::var("PATH").unwrap_or_default());
+    run_step(
+        "build widget",
+        std::process::Command::new("trunk")
+            .args(["build", "--release", "--offline"])
+            .env("PATH", path)
+            .current_dir(&root),
+    )
+}
+
+fn demo(extra: &[String]) -> Result<(), Failure> {
+    setup::run(false)?;
+    build_widget()?;
+    run_step("build server", cargo().args(["build", "--package", "paylet"]))?;
+    let binary = workspace_root().join("target/debug/paylet");
+    run_step("run demo", std::process::Command::new(binary).arg("demo").args(extra).current_dir(workspace_root()))
+}
+
+fn test() -> Result<(), Failure> {
+    setup::run(true)?;
+    let postgres = std::env::var("PAYLET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    if let Some(url) = &postgres {
+        setup::check_postgres(url)?;
+    }
+    run_step("check formatting", cargo().args(["fmt", "--all", "--check"]))?;
+    run_step("lint", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    build_widget()?;
+    run_step("unit and integration tests (SQLite)", cargo().args(["test", "--workspace"]))?;
+    match &postgres {
+        Some(url) => run_step(
+            "integration tests (Postgres)",
+            cargo()
+                .args(["test", "--package", "paylet", "--test", "api"])
+                .env("PAYLET_TEST_DATABASE", "postgres")
+                .env("PAYLET_TEST_POSTGRES_URL", url),
+        )?,
+        None => println!("\n==> integration tests (Postgres): skipped, PAYLET_TEST_POSTGRES_URL is not set"),
+    }
+    run_step("build server for e2e", cargo().args(["build", "--package", "paylet"]))?;
+    run_step(
+        "e2e tests (headless Chromium)",
+        std::process::Command::new("npm").args(["test"]).current_dir(workspace_root().join("e2e")),
+    )
+}
