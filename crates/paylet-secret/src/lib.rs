@@ -54,6 +54,23 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
     }
 }
 
+/// Opt-in serialization of the value, for stores a secret must survive in
+/// (`#[serde(with = "paylet_secret::expose")]`). Each use is a deliberate,
+/// reviewable decision to write the secret somewhere.
+pub mod expose {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Secret;
+
+    pub fn serialize<S: Serializer, T: Serialize>(secret: &Secret<T>, s: S) -> Result<S::Ok, S::Error> {
+        secret.expose().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Secret<T>, D::Error> {
+        T::deserialize(d).map(Secret::new)
+    }
+}
+
 /// Equality of two byte strings in constant time for equal lengths. Lengths are
 /// not secret (keys have fixed formats), so unequal lengths return early.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
