@@ -10,6 +10,7 @@ use paylet::demo::{self, DemoOptions};
 use paylet::http::recorder::Recorder;
 use paylet::telemetry::{self, LogFormat};
 use paylet::{Error, ServeOptions};
+use paylet_sandbox::{Sandbox, SandboxConfig};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -43,10 +44,16 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Run the offline sandbox gateway (Stripe style under /v1).
+    /// Run the offline sandbox gateway (Stripe style under /v1, Square style under /v2).
     Sandbox {
         #[arg(long, env = "PAYLET_SANDBOX_LISTEN", default_value = "127.0.0.1:12111")]
         listen: SocketAddr,
+        /// Keep accounts, objects and pending webhook deliveries in FILE across restarts.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Waits between webhook retries, e.g. `1s,5s,30s` (default: 1, 2, 4, 8, 16, 32 minutes, then hourly to 72 h).
+        #[arg(long, value_name = "LIST", value_parser = parse_schedule)]
+        webhook_retry_schedule: Option<RetrySchedule>,
     },
     /// Run the sandbox, the server on SQLite and a demo shop, seeded and ready.
     Demo {
@@ -116,16 +123,30 @@ async fn run(command: Command) -> Result<(), Error> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Sandbox { listen } => {
+        Command::Sandbox { listen, state, webhook_retry_schedule } => {
+            let mut config = SandboxConfig { state_file: state, ..SandboxConfig::default() };
+            if let Some(RetrySchedule(schedule)) = webhook_retry_schedule {
+                config.retry_schedule = schedule;
+            }
+            let sandbox = Sandbox::with_config(config)?;
             let listener = TcpListener::bind(listen).await?;
             tracing::info!(address = %listener.local_addr()?, "paylet sandbox listening");
-            paylet_sandbox::Sandbox::new().serve(listener, shutdown_signal()).await?;
+            sandbox.serve(listener, shutdown_signal()).await?;
             Ok(())
         }
         Command::Demo { data_dir, sandbox_listen, listen, shop_listen, widget_dir, record_requests } => {
             demo::run(DemoOptions { data_dir, sandbox_listen, listen, shop_listen, widget_dir, record_requests }).await
         }
     }
+}
+
+#[derive(Clone)]
+struct RetrySchedule(Vec<std::time::Duration>);
+
+fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
+    paylet_sandbox::parse_retry_schedule(text)
+        .map(RetrySchedule)
+        .ok_or_else(|| "expected durations like 500ms,2s,1m,1h separated by commas".to_owned())
 }
 
 async fn shutdown_signal() {

@@ -1,5 +1,6 @@
 /// A card network the widget recognises from the number's leading digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum Brand {
     Visa,
     Mastercard,

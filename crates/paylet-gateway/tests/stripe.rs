@@ -39,12 +39,16 @@ async fn token(base: &str, account: &Account, number: &str) -> String {
 }
 
 async fn charge(number: &str) -> Result<ChargeOutcome, GatewayError> {
+    charge_returning(number, None).await
+}
+
+async fn charge_returning(number: &str, return_url: Option<&str>) -> Result<ChargeOutcome, GatewayError> {
     let (base, account) = start().await;
     let token = token(&base, &account, number).await;
     let gateway = StripeGateway::new(http_client(), &base, account.secret_key.clone());
     let amount = Money::new(2500, Currency::parse("USD").unwrap()).unwrap();
     gateway
-        .charge(ChargeRequest { amount, token: &token, idempotency_key: "key-1", reference: "ord_1", return_url: None })
+        .charge(ChargeRequest { amount, token: &token, idempotency_key: "key-1", reference: "ord_1", return_url })
         .await
 }
 
@@ -80,8 +84,8 @@ async fn each_test_card_decline_maps_to_its_code() {
 
 #[tokio::test]
 async fn three_d_secure_cards_require_action() {
-    match charge("4000002500003155").await.unwrap() {
-        ChargeOutcome::RequiresAction { redirect_url, .. } => assert!(redirect_url.contains("/_sandbox/3ds/")),
+    match charge_returning("4000002500003155", Some("https://shop.example/back")).await.unwrap() {
+        ChargeOutcome::RequiresAction { redirect_url, .. } => assert!(redirect_url.contains("/hosted/3ds/")),
         other => panic!("{other:?}"),
     }
 }

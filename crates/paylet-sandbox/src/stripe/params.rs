@@ -1,17 +1,28 @@
 use std::collections::BTreeMap;
 
+use axum::http::{HeaderMap, header};
+
 use super::StripeError;
 
 /// A form-encoded Stripe request body. Stripe nests with brackets
-/// (`card[number]`, `metadata[order_id]`); keys are kept flat and looked up whole.
+/// (`card[number]`, `metadata[order_id]`, `line_items[0][quantity]`); keys are
+/// kept flat and looked up whole.
 #[derive(Debug, Default)]
 pub(crate) struct Params(Vec<(String, String)>);
 
 impl Params {
-    pub(crate) fn parse(body: &[u8]) -> Result<Params, StripeError> {
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).map(Params).map_err(|_| {
-            StripeError::invalid_request("parameter_invalid", "Invalid request body: expected form encoding.")
-        })
+    /// Parses the body; like Stripe, refuses JSON bodies with a hint.
+    pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Params, StripeError> {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+        if json {
+            return Err(StripeError::not_form_encoded());
+        }
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+            .map(Params)
+            .map_err(|_| StripeError::not_form_encoded())
     }
 
     /// Rejects any parameter not in `allowed`. An entry ending in `[` allows a
@@ -56,9 +67,48 @@ impl Params {
             .iter()
             .filter_map(|(k, v)| {
                 let inner = k.strip_prefix(&open)?.strip_suffix(']')?;
-                Some((inner.to_owned(), v.clone()))
+                (!inner.contains('[')).then(|| (inner.to_owned(), v.clone()))
             })
             .collect()
+    }
+
+    /// A list: `name[]=a&name[]=b` or `name[0]=a&name[1]=b`.
+    pub(crate) fn list(&self, name: &str) -> Vec<String> {
+        let open = format!("{name}[");
+        self.0
+            .iter()
+            .filter(|(k, _)| {
+                k.strip_prefix(&open)
+                    .and_then(|r| r.strip_suffix(']'))
+                    .is_some_and(|i| i.is_empty() || i.parse::<usize>().is_ok())
+            })
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Indexed groups: `line_items[0][quantity]=2` becomes group 0 with key
+    /// `quantity`; `line_items[0][price_data][currency]` has key `price_data[currency]`.
+    pub(crate) fn groups(&self, name: &str) -> Result<Vec<BTreeMap<String, String>>, StripeError> {
+        let open = format!("{name}[");
+        let mut groups: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
+        for (k, v) in &self.0 {
+            let Some(rest) = k.strip_prefix(&open) else { continue };
+            let (index, key) = rest.split_once("][").ok_or_else(|| StripeError::unknown_param(k))?;
+            let index: usize = index.parse().map_err(|_| StripeError::unknown_param(k))?;
+            // `price_data][currency]` → `price_data[currency]`; `quantity]` → `quantity`.
+            let key = match key.split_once(']') {
+                Some((first, rest)) => format!("{first}{rest}"),
+                None => key.to_owned(),
+            };
+            groups.entry(index).or_default().insert(key, v.clone());
+        }
+        // Indexes must run 0, 1, 2, … as Stripe requires.
+        if groups.keys().enumerate().any(|(i, k)| i != *k) {
+            return Err(
+                StripeError::invalid("Array indexes must be numeric and sequential starting from 0.").param(name)
+            );
+        }
+        Ok(groups.into_values().collect())
     }
 }
 
@@ -66,25 +116,39 @@ impl Params {
 mod tests {
     use super::*;
 
+    fn p(body: &str) -> Params {
+        Params::parse(&HeaderMap::new(), body.as_bytes()).unwrap()
+    }
+
     #[test]
-    fn reads_bracketed_keys_and_maps() {
-        let p = Params::parse(b"card[number]=4242&metadata[order]=o1&metadata[x]=y&amount=5").unwrap();
+    fn reads_bracketed_keys_maps_and_lists() {
+        let p = p("card[number]=4242&metadata[order]=o1&metadata[x]=y&amount=5&ev[]=a&ev[]=b");
         assert_eq!(p.get("card[number]"), Some("4242"));
         assert_eq!(p.integer("amount").unwrap(), Some(5));
         assert_eq!(p.map("metadata").len(), 2);
+        assert_eq!(p.list("ev"), ["a", "b"]);
+    }
+
+    #[test]
+    fn groups_indexed_items() {
+        let p = p("li[0][quantity]=2&li[0][price_data][currency]=usd&li[1][quantity]=1");
+        let g = p.groups("li").unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0]["quantity"], "2");
+        assert_eq!(g[0]["price_data[currency]"], "usd");
+        assert!(self::p("li[1][quantity]=2").groups("li").is_err());
     }
 
     #[test]
     fn unknown_parameters_are_named_in_the_error() {
-        let p = Params::parse(b"amount=5&colour=red").unwrap();
-        assert!(p.reject_unknown(&["amount", "metadata["]).is_err());
-        let p = Params::parse(b"amount=5&metadata[a]=b").unwrap();
-        assert!(p.reject_unknown(&["amount", "metadata["]).is_ok());
+        assert!(p("amount=5&colour=red").reject_unknown(&["amount", "metadata["]).is_err());
+        assert!(p("amount=5&metadata[a]=b").reject_unknown(&["amount", "metadata["]).is_ok());
     }
 
     #[test]
-    fn bad_integers_are_errors() {
-        let p = Params::parse(b"amount=12x").unwrap();
-        assert!(p.integer("amount").is_err());
+    fn json_bodies_are_refused() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        assert!(Params::parse(&h, b"{}").is_err());
     }
 }

@@ -1,114 +1,192 @@
-//! PaymentIntents: create (optionally confirming at once) and retrieve.
+//! PaymentIntents: create (optionally confirming at once), retrieve, confirm,
+//! cancel; and the charge itself, shared with hosted checkout and 3-D Secure.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
 
-use super::{Params, StripeError, authenticate_secret};
-use crate::cards::{Decline, Outcome, StoredCard};
-use crate::ids::{new_id, now_unix, random_suffix};
-use crate::state::{Shared, lock};
-use crate::stripe::objects::{IntentStatus, PaymentIntent, PaymentMethod, StripeObjects};
+use super::objects::{Charge, IntentStatus, PaymentIntent, PaymentMethod};
+use super::{Params, StripeError, StripeRequest, emit};
+use crate::cards::{Decline, Outcome};
+use crate::ids::{new_id, now_unix};
+use crate::state::{Shared, World};
 
-const CREATE_PARAMS: [&str; 11] = [
-    "amount",
-    "currency",
-    "payment_method",
-    "payment_method_data[type]",
-    "payment_method_data[card][token]",
-    "payment_method_types[]",
-    "confirm",
-    "return_url",
-    "description",
-    "metadata[",
-    "capture_method",
-];
+const PAYMENT_METHOD_PARAMS: [&str; 3] =
+    ["payment_method", "payment_method_data[type]", "payment_method_data[card][token]"];
 
-pub(crate) async fn create(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, StripeError> {
-    let params = Params::parse(&body)?;
-    let account = authenticate_secret(&shared, &headers, &params)?;
-    params.reject_unknown(&CREATE_PARAMS)?;
-
-    let amount = params.integer("amount")?.ok_or_else(|| StripeError::missing_param("amount"))?;
+pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest) -> Result<Json<Value>, StripeError> {
+    let account = shared.read(|w| req.secret_account(w))?;
+    let mut allowed = PAYMENT_METHOD_PARAMS.to_vec();
+    allowed.extend([
+        "amount",
+        "currency",
+        "payment_method_types[]",
+        "confirm",
+        "return_url",
+        "description",
+        "metadata[",
+        "capture_method",
+    ]);
+    let p = &req.params;
+    p.reject_unknown(&allowed)?;
+    let amount = p.integer("amount")?.ok_or_else(|| StripeError::missing_param("amount"))?;
     if amount < 1 {
         return Err(StripeError::invalid_request("amount_too_small", "Amount must be at least 1.").param("amount"));
     }
-    let currency = params.require("currency")?.to_ascii_lowercase();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
-        return Err(StripeError::invalid_request("parameter_invalid_string", format!("Invalid currency: {currency}"))
+    if amount > 99_999_999 {
+        return Err(
+            StripeError::invalid_request("amount_too_large", "Amount must be no more than 99999999.").param("amount")
+        );
+    }
+    let currency = p.require("currency")?.to_ascii_lowercase();
+    if paylet_api::Currency::parse(&currency).is_err() {
+        return Err(StripeError::invalid_request("parameter_invalid_string", format!("Invalid currency: {currency}."))
             .param("currency"));
     }
-    if params.get("capture_method").is_some_and(|m| m != "automatic") {
+    if p.get("capture_method").is_some_and(|m| m != "automatic") {
         return Err(StripeError::invalid_request("parameter_invalid_string", "The sandbox captures automatically.")
             .param("capture_method"));
     }
-    let confirm = params.boolean("confirm")?.unwrap_or(false);
+    let confirm = p.boolean("confirm")?.unwrap_or(false);
+    if p.get("return_url").is_some() && !confirm {
+        return Err(StripeError::invalid("You can only pass return_url when confirm is true.").param("return_url"));
+    }
 
-    let mut objects = lock(&shared.stripe);
-    let payment_method = resolve_payment_method(&mut objects, &account.id, &params)?;
-    let mut intent = PaymentIntent {
-        id: new_id("pi"),
-        account_id: account.id,
-        amount,
-        currency,
-        status: if payment_method.is_some() {
-            IntentStatus::RequiresConfirmation
+    let fault = if confirm { shared.write(|w| w.charge_fault(&account.id)) } else { Default::default() };
+    if fault.fail {
+        return Err(StripeError::api_error());
+    }
+    let key = req.idempotency_key();
+    let result = shared.write(|w| {
+        let mut intent = PaymentIntent::new(&account.id, amount, &currency, now_unix());
+        intent.metadata = p.map("metadata");
+        intent.description = p.get("description").map(str::to_owned);
+        intent.payment_method = resolve_payment_method(w, &account.id, p)?;
+        if intent.payment_method.is_some() {
+            intent.status = IntentStatus::RequiresConfirmation;
+        }
+        let id = intent.id.clone();
+        w.stripe.payment_intents.insert(id.clone(), intent);
+        if confirm {
+            confirm_intent(w, &id, p.get("return_url"), &req.base_url(), key.as_deref())
         } else {
-            IntentStatus::RequiresPaymentMethod
-        },
-        client_secret: String::new(),
-        payment_method,
-        metadata: params.map("metadata"),
-        description: params.get("description").map(str::to_owned),
-        created: now_unix(),
-        latest_charge: None,
-        last_payment_error: None,
-        next_action: None,
-    };
-    intent.client_secret = format!("{}_secret_{}", intent.id, random_suffix(24));
-
-    let result = if confirm {
-        confirm_intent(&objects, &mut intent, params.get("return_url"), &sandbox_base(&headers))
-    } else {
-        Ok(())
-    };
-    let json = intent.to_json();
-    objects.payment_intents.insert(intent.id.clone(), intent);
-    result.map(|()| Json(json))
+            Ok(intent_json(w, &id))
+        }
+    });
+    fault.delay().await;
+    result.map(Json)
 }
 
 pub(crate) async fn retrieve(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    req: StripeRequest,
 ) -> Result<Json<Value>, StripeError> {
-    let account = authenticate_secret(&shared, &headers, &Params::default())?;
-    let objects = lock(&shared.stripe);
-    objects
-        .payment_intents
-        .get(&id)
-        .filter(|pi| pi.account_id == account.id)
-        .map(|pi| Json(pi.to_json()))
-        .ok_or_else(|| StripeError::no_such("payment_intent", &id, "intent"))
+    shared.read(|w| {
+        let account = req.secret_account(w)?;
+        w.stripe
+            .payment_intents
+            .get(&id)
+            .filter(|pi| pi.account_id == account.id)
+            .map(|pi| Json(pi.to_json()))
+            .ok_or_else(|| StripeError::no_such("payment_intent", &id, "intent"))
+    })
+}
+
+pub(crate) async fn confirm(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> Result<Json<Value>, StripeError> {
+    let account = shared.read(|w| req.secret_account(w))?;
+    let mut allowed = PAYMENT_METHOD_PARAMS.to_vec();
+    allowed.push("return_url");
+    req.params.reject_unknown(&allowed)?;
+    let fault = shared.write(|w| w.charge_fault(&account.id));
+    if fault.fail {
+        return Err(StripeError::api_error());
+    }
+    let key = req.idempotency_key();
+    let result = shared.write(|w| {
+        let status = w
+            .stripe
+            .payment_intents
+            .get(&id)
+            .filter(|pi| pi.account_id == account.id)
+            .map(|pi| pi.status)
+            .ok_or_else(|| StripeError::no_such("payment_intent", &id, "intent"))?;
+        match status {
+            IntentStatus::Succeeded => {
+                return Err(StripeError::unexpected_state(
+                    "You cannot confirm this PaymentIntent because it has already succeeded after being previously confirmed.",
+                ));
+            }
+            IntentStatus::Canceled => {
+                return Err(StripeError::unexpected_state(
+                    "You cannot confirm this PaymentIntent because it has a status of canceled.",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(pm) = resolve_payment_method(w, &account.id, &req.params)?
+            && let Some(pi) = w.stripe.payment_intents.get_mut(&id)
+        {
+            pi.payment_method = Some(pm);
+        }
+        confirm_intent(w, &id, req.params.get("return_url"), &req.base_url(), key.as_deref())
+    });
+    fault.delay().await;
+    result.map(Json)
+}
+
+pub(crate) async fn cancel(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> Result<Json<Value>, StripeError> {
+    let account = shared.read(|w| req.secret_account(w))?;
+    req.params.reject_unknown(&["cancellation_reason"])?;
+    let reason = req.params.get("cancellation_reason").map(str::to_owned);
+    if reason
+        .as_deref()
+        .is_some_and(|r| !["duplicate", "fraudulent", "requested_by_customer", "abandoned"].contains(&r))
+    {
+        return Err(StripeError::invalid_request("parameter_invalid_string", "Invalid cancellation_reason.")
+            .param("cancellation_reason"));
+    }
+    let key = req.idempotency_key();
+    shared.write(|w| {
+        let pi = w
+            .stripe
+            .payment_intents
+            .get_mut(&id)
+            .filter(|pi| pi.account_id == account.id)
+            .ok_or_else(|| StripeError::no_such("payment_intent", &id, "intent"))?;
+        if matches!(pi.status, IntentStatus::Succeeded | IntentStatus::Canceled) {
+            return Err(StripeError::unexpected_state(format!(
+                "You cannot cancel this PaymentIntent because it has a status of {}. Only a PaymentIntent with one of \
+                 the following statuses may be canceled: requires_payment_method, requires_capture, \
+                 requires_reauthorization, requires_confirmation, requires_action, processing.",
+                pi.status.as_str()
+            )));
+        }
+        pi.status = IntentStatus::Canceled;
+        pi.canceled_at = Some(now_unix());
+        pi.cancellation_reason = reason;
+        pi.next_action = None;
+        let json = pi.to_json();
+        emit(w, &account.id, "payment_intent.canceled", json.clone(), key.as_deref());
+        Ok(Json(json))
+    })
 }
 
 /// `payment_method=pm_…`, or a single-use token through
 /// `payment_method_data[card][token]=tok_…` (which becomes a new PaymentMethod).
-fn resolve_payment_method(
-    objects: &mut StripeObjects,
-    account_id: &str,
-    params: &Params,
-) -> Result<Option<String>, StripeError> {
+fn resolve_payment_method(w: &mut World, account_id: &str, params: &Params) -> Result<Option<String>, StripeError> {
     if let Some(pm) = params.get("payment_method") {
-        return match objects.payment_methods.get(pm) {
+        return match w.stripe.payment_methods.get(pm) {
             Some(found) if found.account_id == account_id => Ok(Some(pm.to_owned())),
             _ => Err(StripeError::no_such("PaymentMethod", pm, "payment_method")),
         };
@@ -119,7 +197,8 @@ fn resolve_payment_method(
     if params.get("payment_method_data[type]") != Some("card") {
         return Err(StripeError::missing_param("payment_method_data[type]"));
     }
-    let token = objects
+    let token = w
+        .stripe
         .tokens
         .get_mut(token_id)
         .filter(|t| t.account_id == account_id)
@@ -136,93 +215,148 @@ fn resolve_payment_method(
         id: new_id("pm"),
         account_id: account_id.to_owned(),
         card: token.card.clone(),
+        postal_code: token.address_zip.clone(),
         created: now_unix(),
     };
     let id = pm.id.clone();
-    objects.payment_methods.insert(id.clone(), pm);
+    w.stripe.payment_methods.insert(id.clone(), pm);
     Ok(Some(id))
 }
 
-/// Charges the intent's payment method and moves the intent to its next status.
-/// A decline is returned as Stripe returns it: a 402 `card_error` that carries
-/// the updated intent.
-fn confirm_intent(
-    objects: &StripeObjects,
-    intent: &mut PaymentIntent,
+fn intent_json(w: &World, id: &str) -> Value {
+    w.stripe.payment_intents.get(id).map(PaymentIntent::to_json).unwrap_or(Value::Null)
+}
+
+/// Charges the intent's payment method and moves the intent on: `succeeded`,
+/// `requires_action` (3-D Secure cards), or a 402 decline carrying the intent,
+/// as Stripe answers. Raises the matching events.
+pub(crate) fn confirm_intent(
+    w: &mut World,
+    id: &str,
     return_url: Option<&str>,
-    sandbox_base: &str,
-) -> Result<(), StripeError> {
-    let card: &StoredCard = match intent.payment_method.as_ref().and_then(|pm| objects.payment_methods.get(pm)) {
-        Some(pm) => &pm.card,
-        None => {
-            return Err(StripeError::invalid_request(
-                "payment_intent_unexpected_state",
-                "You cannot confirm this PaymentIntent because it's missing a payment method.",
-            ));
-        }
+    base_url: &str,
+    idempotency_key: Option<&str>,
+) -> Result<Value, StripeError> {
+    let Some(pi) = w.stripe.payment_intents.get(id) else {
+        return Err(StripeError::no_such("payment_intent", id, "intent"));
     };
-    match card.outcome {
-        Outcome::Succeed => {
-            intent.status = IntentStatus::Succeeded;
-            intent.latest_charge = Some(new_id("ch"));
-            intent.last_payment_error = None;
-            intent.next_action = None;
-            Ok(())
-        }
+    let Some(pm) = pi.payment_method.as_ref().and_then(|pm| w.stripe.payment_methods.get(pm)).cloned() else {
+        return Err(StripeError::unexpected_state(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm this \
+             PaymentIntent with a payment method, pass a payment_method.",
+        ));
+    };
+    let account_id = pi.account_id.clone();
+    match pm.card.outcome {
+        Outcome::Succeed => Ok(succeed(w, id, idempotency_key)),
         Outcome::RequireAuthentication => {
-            intent.status = IntentStatus::RequiresAction;
-            intent.next_action = Some(json!({
-                "type": "redirect_to_url",
-                "redirect_to_url": {
-                    "url": format!("{sandbox_base}/_sandbox/3ds/{}", intent.id),
-                    "return_url": return_url,
-                },
-            }));
-            Ok(())
+            let url = format!("{base_url}/hosted/3ds/{id}");
+            let next_action = match return_url {
+                Some(return_url) => {
+                    json!({ "type": "redirect_to_url", "redirect_to_url": { "url": url, "return_url": return_url } })
+                }
+                None => {
+                    json!({ "type": "use_stripe_sdk", "use_stripe_sdk": { "type": "three_d_secure_redirect", "stripe_js": url } })
+                }
+            };
+            let json = update(w, id, |pi| {
+                pi.status = IntentStatus::RequiresAction;
+                pi.next_action = Some(next_action);
+                pi.return_url = return_url.map(str::to_owned);
+            });
+            emit(w, &account_id, "payment_intent.requires_action", json.clone(), idempotency_key);
+            Ok(json)
         }
         Outcome::Decline(decline) => {
-            let error = decline_error(decline);
-            intent.status = IntentStatus::RequiresPaymentMethod;
-            intent.last_payment_error = Some(json!({
-                "type": "card_error",
-                "code": error.code,
-                "decline_code": error.decline_code,
-                "message": error.message,
-                "payment_method": intent.payment_method,
-            }));
-            Err(StripeError::card(error.code, error.message)
-                .decline_code(error.decline_code)
-                .payment_intent(intent.to_json()))
+            let (code, decline_code, message) = decline_error(decline);
+            let error = json!({
+                "type": "card_error", "code": code, "decline_code": decline_code, "message": message,
+                "doc_url": format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")),
+                "payment_method": pm.to_json(),
+            });
+            let json = fail(w, id, error, idempotency_key);
+            let error = StripeError::decline(code, decline_code, message, json);
+            Err(match code {
+                "expired_card" => error.param("exp_month"),
+                "incorrect_cvc" => error.param("cvc"),
+                _ => error,
+            })
         }
     }
 }
 
-struct DeclineError {
-    code: &'static str,
-    decline_code: &'static str,
-    message: &'static str,
+fn update(w: &mut World, id: &str, change: impl FnOnce(&mut PaymentIntent)) -> Value {
+    match w.stripe.payment_intents.get_mut(id) {
+        Some(pi) => {
+            change(pi);
+            pi.to_json()
+        }
+        None => Value::Null,
+    }
 }
 
-/// Stripe's codes and messages for each test-card decline.
-fn decline_error(decline: Decline) -> DeclineError {
-    let (code, decline_code, message) = match decline {
-        Decline::Generic => ("card_declined", "generic_decline", "Your card was declined."),
-        Decline::InsufficientFunds => ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
-        Decline::LostCard => ("card_declined", "lost_card", "Your card was declined."),
-        Decline::StolenCard => ("card_declined", "stolen_card", "Your card was declined."),
-        Decline::ExpiredCard => ("expired_card", "expired_card", "Your card has expired."),
-        Decline::IncorrectCvc => ("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
-        Decline::ProcessingError => (
-            "processing_error",
-            "processing_error",
-            "An error occurred while processing your card. Try again in a little bit.",
-        ),
+/// The intent succeeds: a charge is made and `payment_intent.succeeded` raised.
+pub(crate) fn succeed(w: &mut World, id: &str, idempotency_key: Option<&str>) -> Value {
+    let Some(pi) = w.stripe.payment_intents.get(id).cloned() else { return Value::Null };
+    let Some(pm) = pi.payment_method.as_ref().and_then(|pm| w.stripe.payment_methods.get(pm)).cloned() else {
+        return Value::Null;
     };
-    DeclineError { code, decline_code, message }
+    let charge = Charge {
+        id: new_id("ch"),
+        account_id: pi.account_id.clone(),
+        amount: pi.amount,
+        amount_refunded: 0,
+        currency: pi.currency.clone(),
+        payment_intent: pi.id.clone(),
+        payment_method: pm.id.clone(),
+        card: pm.card,
+        created: now_unix(),
+        refunds: Vec::new(),
+    };
+    let charge_id = charge.id.clone();
+    w.stripe.charges.insert(charge_id.clone(), charge);
+    let json = update(w, id, |pi| {
+        pi.status = IntentStatus::Succeeded;
+        pi.latest_charge = Some(charge_id);
+        pi.last_payment_error = None;
+        pi.next_action = None;
+    });
+    emit(w, &pi.account_id, "payment_intent.succeeded", json.clone(), idempotency_key);
+    json
 }
 
-/// The sandbox's own base URL as the caller reached it, for links it hands out.
-fn sandbox_base(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:12111");
-    format!("http://{host}")
+/// The attempt failed: the intent wants a new payment method, and
+/// `payment_intent.payment_failed` is raised.
+pub(crate) fn fail(w: &mut World, id: &str, error: Value, idempotency_key: Option<&str>) -> Value {
+    let json = update(w, id, |pi| {
+        pi.status = IntentStatus::RequiresPaymentMethod;
+        pi.payment_method = None;
+        pi.next_action = None;
+        pi.last_payment_error = Some(error);
+    });
+    let account_id =
+        json["id"].as_str().and_then(|id| w.stripe.payment_intents.get(id)).map(|pi| pi.account_id.clone());
+    if let Some(account_id) = account_id {
+        emit(w, &account_id, "payment_intent.payment_failed", json.clone(), idempotency_key);
+    }
+    json
+}
+
+/// Stripe's code, decline code and message for each test-card decline.
+fn decline_error(decline: Decline) -> (&'static str, Option<&'static str>, &'static str) {
+    match decline {
+        Decline::Generic => ("card_declined", Some("generic_decline"), "Your card was declined."),
+        Decline::InsufficientFunds => {
+            ("card_declined", Some("insufficient_funds"), "Your card has insufficient funds.")
+        }
+        Decline::LostCard => ("card_declined", Some("lost_card"), "Your card was declined."),
+        Decline::StolenCard => ("card_declined", Some("stolen_card"), "Your card was declined."),
+        Decline::ExpiredCard => ("expired_card", None, "Your card has expired."),
+        Decline::IncorrectCvc => ("incorrect_cvc", None, "Your card's security code is incorrect."),
+        Decline::ProcessingError => {
+            ("processing_error", None, "An error occurred while processing your card. Try again in a little bit.")
+        }
+        Decline::PostalCode => ("incorrect_zip", None, "Your card's zip code failed validation."),
+        Decline::InvalidExpiration => ("expired_card", None, "Your card has expired."),
+    }
 }

@@ -1,130 +1,116 @@
 //! `POST /v1/tokens` and `POST /v1/payment_methods`: the only endpoints that see a
 //! card number. Browsers call them directly with the publishable key.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use serde_json::Value;
 
-use super::{Params, StripeError, authenticate};
+use super::objects::{PaymentMethod, Token};
+use super::{Params, StripeError, StripeRequest};
 use crate::accounts::KeyKind;
-use crate::cards::StoredCard;
+use crate::cards::{CardProblem, StoredCard, check_card};
 use crate::ids::{new_id, now_unix};
-use crate::state::{Shared, lock};
-use crate::stripe::objects::{PaymentMethod, Token};
+use crate::state::Shared;
 
-const CARD_PARAMS: [&str; 6] =
-    ["card[number]", "card[exp_month]", "card[exp_year]", "card[cvc]", "card[address_zip]", "key"];
+const CARD_PARAMS: [&str; 7] =
+    ["card[number]", "card[exp_month]", "card[exp_year]", "card[cvc]", "card[address_zip]", "card[name]", "key"];
+
+/// Raw card data is taken only from a publishable key, as a browser sends it:
+/// the sandbox plays an account that is not enabled for raw card data on the server.
+fn browser_account(shared: &Shared, req: &StripeRequest) -> Result<String, StripeError> {
+    match shared.read(|w| req.account(w))? {
+        (account, KeyKind::Publishable) => Ok(account.id),
+        (_, KeyKind::Secret) => Err(StripeError::invalid(
+            "Sending credit card numbers directly to the Stripe API is generally unsafe. This sandbox accepts raw \
+             card data only from a publishable key, as a browser sends it.",
+        )),
+    }
+}
 
 pub(crate) async fn create_token(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: StripeRequest,
 ) -> Result<Json<Value>, StripeError> {
-    let params = Params::parse(&body)?;
-    let (account, kind) = authenticate(&shared, &headers, &params)?;
-    if kind != KeyKind::Publishable {
-        return Err(StripeError::publishable_key_required());
-    }
-    params.reject_unknown(&CARD_PARAMS)?;
-    let card = read_card(&params)?;
+    let account_id = browser_account(&shared, &req)?;
+    req.params.reject_unknown(&CARD_PARAMS)?;
+    let card = read_card(&req.params, "card")?;
     let token = Token {
         id: new_id("tok"),
-        account_id: account.id,
+        account_id,
         card_id: new_id("card"),
         card,
-        address_zip: params.get("card[address_zip]").map(str::to_owned),
-        client_ip: Some(peer.ip().to_string()),
+        address_zip: req.params.get("card[address_zip]").map(str::to_owned),
+        client_ip: req.peer.map(|ip| ip.to_string()),
         created: now_unix(),
         used: false,
     };
     let json = token.to_json();
-    lock(&shared.stripe).tokens.insert(token.id.clone(), token);
+    shared.write(|w| w.stripe.tokens.insert(token.id.clone(), token));
     Ok(Json(json))
 }
 
 pub(crate) async fn create_payment_method(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: StripeRequest,
 ) -> Result<Json<Value>, StripeError> {
-    let params = Params::parse(&body)?;
-    let (account, kind) = authenticate(&shared, &headers, &params)?;
-    if kind != KeyKind::Publishable {
-        return Err(StripeError::publishable_key_required());
-    }
+    let account_id = browser_account(&shared, &req)?;
     let mut allowed = CARD_PARAMS.to_vec();
-    allowed.push("type");
-    params.reject_unknown(&allowed)?;
-    if params.require("type")? != "card" {
+    allowed.extend(["type", "billing_details["]);
+    req.params.reject_unknown(&allowed)?;
+    if req.params.require("type")? != "card" {
         return Err(
             StripeError::invalid_request("parameter_invalid_string", "Only type=card is supported.").param("type")
         );
     }
-    let pm = PaymentMethod { id: new_id("pm"), account_id: account.id, card: read_card(&params)?, created: now_unix() };
+    let pm = PaymentMethod {
+        id: new_id("pm"),
+        account_id,
+        card: read_card(&req.params, "card")?,
+        postal_code: req.params.get("billing_details[address][postal_code]").map(str::to_owned),
+        created: now_unix(),
+    };
     let json = pm.to_json();
-    lock(&shared.stripe).payment_methods.insert(pm.id.clone(), pm);
+    shared.write(|w| w.stripe.payment_methods.insert(pm.id.clone(), pm));
     Ok(Json(json))
 }
 
-/// Validates the card the way Stripe does at tokenization: number format and
+/// Validates a card the way Stripe does at tokenization: number format and
 /// Luhn, expiry month and year, CVC format. Declines happen later, at charge.
-fn read_card(params: &Params) -> Result<StoredCard, StripeError> {
-    let number = params.require("card[number]")?;
-    if !(12..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(
-            StripeError::card("invalid_number", "The card number is not a valid credit card number.").param("number")
-        );
-    }
-    if !paylet_card::luhn_valid(number) {
-        return Err(StripeError::card("incorrect_number", "Your card number is incorrect.").param("number"));
-    }
-
-    let invalid_month =
-        || StripeError::card("invalid_expiry_month", "Your card's expiration month is invalid.").param("exp_month");
-    let invalid_year =
-        || StripeError::card("invalid_expiry_year", "Your card's expiration year is invalid.").param("exp_year");
-    let month: u8 = params.require("card[exp_month]")?.parse().map_err(|_| invalid_month())?;
-    if !(1..=12).contains(&month) {
-        return Err(invalid_month());
-    }
-    let year: u16 = params.require("card[exp_year]")?.parse().map_err(|_| invalid_year())?;
-    let year = if year < 100 { 2000 + year } else { year };
-    let (now_year, now_month) = current_year_month();
-    if year < now_year || year > now_year + 50 {
-        return Err(invalid_year());
-    }
-    if year == now_year && month < now_month {
-        return Err(invalid_month());
-    }
-
-    if let Some(cvc) = params.get("card[cvc]")
-        && (!(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(StripeError::card("invalid_cvc", "Your card's security code is invalid.").param("cvc"));
-    }
-    Ok(StoredCard::new(number, month, year))
+/// `prefix` is `card` for the API (`card[number]`) or empty for a hosted form.
+pub(crate) fn read_card(params: &Params, prefix: &str) -> Result<StoredCard, StripeError> {
+    let field = |name: &str| if prefix.is_empty() { name.to_owned() } else { format!("{prefix}[{name}]") };
+    let number = params.require(&field("number"))?;
+    validate_card(
+        number,
+        params.require(&field("exp_month"))?,
+        params.require(&field("exp_year"))?,
+        params.get(&field("cvc")),
+    )
 }
 
-/// Today's year and month in UTC.
-fn current_year_month() -> (u16, u8) {
-    let now = time::OffsetDateTime::now_utc();
-    (u16::try_from(now.year()).unwrap_or(u16::MAX), u8::from(now.month()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn current_year_month_is_plausible() {
-        let (y, m) = current_year_month();
-        assert!(y >= 2024);
-        assert!((1..=12).contains(&m));
-    }
+pub(crate) fn validate_card(
+    number: &str,
+    month: &str,
+    year: &str,
+    cvc: Option<&str>,
+) -> Result<StoredCard, StripeError> {
+    check_card(number, month, year, cvc).map_err(|problem| match problem {
+        CardProblem::InvalidNumber => {
+            StripeError::card("invalid_number", "Your card number is invalid.").param("number")
+        }
+        CardProblem::IncorrectNumber => {
+            StripeError::card("incorrect_number", "Your card number is incorrect.").param("number")
+        }
+        CardProblem::InvalidMonth => {
+            StripeError::card("invalid_expiry_month", "Your card's expiration month is invalid.").param("exp_month")
+        }
+        CardProblem::InvalidYear => {
+            StripeError::card("invalid_expiry_year", "Your card's expiration year is invalid.").param("exp_year")
+        }
+        CardProblem::InvalidCvc => {
+            StripeError::card("invalid_cvc", "Your card's security code is invalid.").param("cvc")
+        }
+    })
 }

@@ -1,0 +1,135 @@
+//! Refunds (full and partial) and the charges they refund.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::Value;
+
+use super::objects::{Charge, Refund};
+use super::{StripeError, StripeRequest, emit};
+use crate::ids::{new_id, now_unix};
+use crate::pages::amount;
+use crate::state::{Shared, World};
+
+pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest) -> Result<Json<Value>, StripeError> {
+    let account = shared.read(|w| req.secret_account(w))?;
+    let p = &req.params;
+    p.reject_unknown(&["payment_intent", "charge", "amount", "reason", "metadata["])?;
+    let reason = p.get("reason").map(str::to_owned);
+    if reason.as_deref().is_some_and(|r| !["duplicate", "fraudulent", "requested_by_customer"].contains(&r)) {
+        return Err(StripeError::invalid_request("parameter_invalid_string", "Invalid reason.").param("reason"));
+    }
+    let requested = p.integer("amount")?;
+    let key = req.idempotency_key();
+    shared.write(|w| {
+        let charge_id = match (p.get("charge"), p.get("payment_intent")) {
+            (Some(ch), _) => ch.to_owned(),
+            (None, Some(pi)) => w
+                .stripe
+                .payment_intents
+                .get(pi)
+                .filter(|i| i.account_id == account.id)
+                .ok_or_else(|| StripeError::no_such("payment_intent", pi, "payment_intent"))?
+                .latest_charge
+                .clone()
+                .ok_or_else(|| {
+                    StripeError::invalid(format!(
+                        "This PaymentIntent ({pi}) does not have a successful charge to refund."
+                    ))
+                    .param("payment_intent")
+                })?,
+            (None, None) => {
+                return Err(StripeError::invalid(
+                    "One of the following params should be provided for this request: payment_intent or charge.",
+                ));
+            }
+        };
+        let charge = w
+            .stripe
+            .charges
+            .get(&charge_id)
+            .filter(|c| c.account_id == account.id)
+            .cloned()
+            .ok_or_else(|| StripeError::no_such("charge", &charge_id, "charge"))?;
+        let remaining = charge.amount - charge.amount_refunded;
+        if remaining == 0 {
+            return Err(StripeError::invalid_request(
+                "charge_already_refunded",
+                format!("Charge {charge_id} has already been refunded."),
+            ));
+        }
+        let refund_amount = requested.unwrap_or(remaining);
+        if refund_amount < 1 {
+            return Err(
+                StripeError::invalid_request("amount_too_small", "Refund amount must be at least 1.").param("amount")
+            );
+        }
+        if refund_amount > remaining {
+            return Err(StripeError::invalid(format!(
+                "Refund amount ({}) is greater than unrefunded amount on charge ({})",
+                amount(refund_amount, &charge.currency),
+                amount(remaining, &charge.currency)
+            ))
+            .param("amount"));
+        }
+        let refund = Refund {
+            id: new_id("re"),
+            account_id: account.id.clone(),
+            amount: refund_amount,
+            charge: charge_id.clone(),
+            currency: charge.currency.clone(),
+            payment_intent: charge.payment_intent.clone(),
+            reason,
+            metadata: p.map("metadata"),
+            created: now_unix(),
+        };
+        let json = refund.to_json();
+        w.stripe.refunds.insert(refund.id.clone(), refund.clone());
+        if let Some(c) = w.stripe.charges.get_mut(&charge_id) {
+            c.amount_refunded += refund_amount;
+            c.refunds.push(refund.id);
+        }
+        let charge_json = charge_json(w, &charge_id);
+        emit(w, &account.id, "charge.refunded", charge_json, key.as_deref());
+        Ok(Json(json))
+    })
+}
+
+fn charge_json(w: &World, id: &str) -> Value {
+    w.stripe.charges.get(id).map_or(Value::Null, |c: &Charge| {
+        let refunds: Vec<Value> =
+            c.refunds.iter().filter_map(|r| w.stripe.refunds.get(r)).map(Refund::to_json).collect();
+        c.to_json(&refunds)
+    })
+}
+
+pub(crate) async fn retrieve(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> Result<Json<Value>, StripeError> {
+    shared.read(|w| {
+        let account = req.secret_account(w)?;
+        w.stripe
+            .refunds
+            .get(&id)
+            .filter(|r| r.account_id == account.id)
+            .map(|r| Json(r.to_json()))
+            .ok_or_else(|| StripeError::no_such("refund", &id, "id"))
+    })
+}
+
+pub(crate) async fn retrieve_charge(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    req: StripeRequest,
+) -> Result<Json<Value>, StripeError> {
+    shared.read(|w| {
+        let account = req.secret_account(w)?;
+        if w.stripe.charges.get(&id).is_none_or(|c| c.account_id != account.id) {
+            return Err(StripeError::no_such("charge", &id, "id"));
+        }
+        Ok(Json(charge_json(w, &id)))
+    })
+}
