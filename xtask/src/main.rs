@@ -7,7 +7,9 @@
 //! - `test`: set-up for tests, then formatting, lints, unit and integration
 //!   tests (SQLite, and Postgres when `PAYLET_TEST_POSTGRES_URL` is set), and
 //!   the e2e suite in headless Chromium.
+//! - `bench [name]`: load tests against release builds (figures for BENCHMARKS.md).
 
+mod bench;
 mod setup;
 mod steps;
 
@@ -22,8 +24,11 @@ fn main() -> ExitCode {
         Some("widget") => setup::run(false).and_then(|()| build_widget()),
         Some("demo") => demo(&args[1..]),
         Some("test") => test(),
+        Some("bench") => bench::run(args.get(1).map_or("all", String::as_str)),
         _ => {
-            eprintln!("usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test>");
+            eprintln!(
+                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox]>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -136,6 +136,17 @@ fn chromium() -> Result<(), Failure> {
     apt_install("chromium (Debian package)", &["chromium"])
 }
 
+/// wrk, the load generator `cargo xtask bench` uses.
+pub fn wrk() -> Result<(), Failure> {
+    if let Some(v) =
+        output(Command::new("sh").args(["-c", "wrk --version 2>&1 | head -1"])).filter(|v| v.starts_with("wrk"))
+    {
+        ok("wrk", v.trim());
+        return Ok(());
+    }
+    apt_install("wrk (Debian package)", &["wrk"])
+}
+
 /// Installs Debian packages, refreshing the package lists once if needed.
 fn apt_install(what: &str, packages: &[&str]) -> Result<(), Failure> {
     let step = format!("install {what}");

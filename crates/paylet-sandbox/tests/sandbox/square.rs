@@ -222,6 +222,9 @@ async fn a_payment_link_is_paid_on_the_hosted_page() {
     assert_eq!(order["order"]["state"], "OPEN");
     let again = gw.http.get(url).send().await.unwrap().text().await.unwrap();
     assert!(again.contains("already been paid"));
+    let (_, fetched, _) =
+        gw.get_square(&format!("/v2/online-checkout/payment-links/{}", link["id"].as_str().unwrap())).await;
+    assert_eq!(fetched["payment_link"]["url"], link["url"]);
 }
 
 #[tokio::test]
@@ -321,6 +324,10 @@ async fn malformed_requests_get_squares_error_shapes() {
     assert_eq!(r.status(), 400);
     let r = gw.http.post(gw.url("/v2/payments")).bearer_auth(gw.token()).body("source_id=x").send().await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["errors"][0]["code"], "INVALID_CONTENT_TYPE");
+    let big = json!({ "note": "x".repeat(300 * 1024) });
+    let (status, body, _) = gw.post_json("/v2/payments", &big).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["errors"][0]["category"], "INVALID_REQUEST_ERROR");
     let r = gw.http.get(gw.url("/v2/nothing")).bearer_auth(gw.token()).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.json::<Value>().await.unwrap()["errors"][0]["code"], "NOT_FOUND");

@@ -367,6 +367,21 @@ async fn a_hosted_checkout_takes_the_card_and_returns_to_the_merchant() {
     assert_eq!(pi["status"], "succeeded");
     assert_eq!(pi["metadata"]["order"], "ord_42");
     assert_eq!(pi["amount"], 2400);
+    let (_, events, _) = gw.get("/v1/events?type=checkout.session.completed").await;
+    assert_eq!(events["data"][0]["data"]["object"]["id"], id.as_str());
+
+    // A completed session cannot expire; an open one can.
+    let (status, _, _) = gw.post(&format!("/v1/checkout/sessions/{id}/expire"), &[]).await;
+    assert_eq!(status, 400);
+    let (_, open, _) = gw
+        .post(
+            "/v1/checkout/sessions",
+            &[("mode", "payment"), ("amount", "100"), ("currency", "usd"), ("success_url", "https://shop.example/ok")],
+        )
+        .await;
+    let (status, expired, _) =
+        gw.post(&format!("/v1/checkout/sessions/{}/expire", open["id"].as_str().unwrap()), &[]).await;
+    assert_eq!((status, expired["status"].as_str(), expired["url"].is_null()), (200, Some("expired"), true));
 }
 
 #[tokio::test]
