@@ -1,8 +1,10 @@
 //! Shared state for request handlers.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::db::Db;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -11,4 +13,5 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Where the built widget (Trunk's `dist`) and `embed.js` are.
     pub widget_dir: PathBuf,
+    pub metrics: Arc<Metrics>,
 }

@@ -8,10 +8,17 @@ use crate::Error;
 use crate::db::{Db, Tx, now_millis};
 
 /// A merchant's stock-keeping unit: 1 to 64 letters, digits, `-`, `_` or `.`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct Sku(String);
 
 impl Sku {
+    /// The SKU from a request field, or a 422 naming it.
+    pub fn parse_field(s: &str, field: impl Into<String>) -> Result<Sku, Error> {
+        Sku::parse(s)
+            .ok_or_else(|| Error::invalid("invalid_sku", field, "A SKU has 1 to 64 letters, digits, `-`, `_` or `.`."))
+    }
+
     pub fn parse(s: &str) -> Option<Sku> {
         let ok = (1..=64).contains(&s.len())
             && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
@@ -23,7 +30,7 @@ impl Sku {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Product {
     pub sku: Sku,
     pub name: String,
@@ -39,10 +46,7 @@ impl Product {
 
 /// Creates the product or replaces its name, price and state.
 pub async fn upsert(db: &Db, store: &StoreId, product: &Product) -> Result<(), Error> {
-    let name = product.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(Error::invalid("invalid_name", "name", "A product name has 1 to 200 characters."));
-    }
+    let name = checked_name(&product.name)?;
     let now = now_millis();
     let mut tx = db.begin().await?;
     sqlx::query(
@@ -64,15 +68,82 @@ pub async fn upsert(db: &Db, store: &StoreId, product: &Product) -> Result<(), E
     Ok(())
 }
 
+/// Products for sale, for the widget's catalog.
 pub async fn list_active(db: &Db, store: &StoreId) -> Result<Vec<Product>, Error> {
+    list(db, store, true).await
+}
+
+/// Every product, for sale or not, for the merchant.
+pub async fn list_all(db: &Db, store: &StoreId) -> Result<Vec<Product>, Error> {
+    list(db, store, false).await
+}
+
+async fn list(db: &Db, store: &StoreId, active_only: bool) -> Result<Vec<Product>, Error> {
     let rows = sqlx::query(
         "SELECT sku, name, unit_amount, currency, active FROM products \
-         WHERE store_id = $1 AND active = 1 ORDER BY sku",
+         WHERE store_id = $1 AND (active = 1 OR $2 = 0) ORDER BY sku",
     )
     .bind(store.as_str())
+    .bind(i64::from(active_only))
     .fetch_all(db.reader())
     .await?;
     rows.iter().map(product_from_row).collect()
+}
+
+pub async fn get(db: &Db, store: &StoreId, sku: &Sku) -> Result<Product, Error> {
+    let row =
+        sqlx::query("SELECT sku, name, unit_amount, currency, active FROM products WHERE store_id = $1 AND sku = $2")
+            .bind(store.as_str())
+            .bind(sku.as_str())
+            .fetch_optional(db.reader())
+            .await?
+            .ok_or(Error::NotFound("product"))?;
+    product_from_row(&row)
+}
+
+/// Adds a product; refuses a SKU the store already has.
+pub async fn add(db: &Db, store: &StoreId, currency: paylet_api::Currency, product: &Product) -> Result<(), Error> {
+    if product.price.currency() != currency {
+        return Err(Error::invalid(
+            "currency_mismatch",
+            "price.currency",
+            format!("Prices in this store are in {currency}."),
+        ));
+    }
+    let name = checked_name(&product.name)?;
+    let now = now_millis();
+    let inserted = sqlx::query(
+        "INSERT INTO products (store_id, sku, name, unit_amount, currency, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (store_id, sku) DO NOTHING",
+    )
+    .bind(store.as_str())
+    .bind(product.sku.as_str())
+    .bind(name)
+    .bind(product.price.amount())
+    .bind(product.price.currency().code())
+    .bind(i64::from(product.active))
+    .bind(now)
+    .execute(db.writer())
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(Error::Conflict {
+            code: "product_exists",
+            message: format!("A product with SKU `{}` exists.", product.sku.as_str()),
+        });
+    }
+    Ok(())
+}
+
+/// Removes a product. Orders keep their own copy of each line's name and price.
+pub async fn delete(db: &Db, store: &StoreId, sku: &Sku) -> Result<(), Error> {
+    let deleted = sqlx::query("DELETE FROM products WHERE store_id = $1 AND sku = $2")
+        .bind(store.as_str())
+        .bind(sku.as_str())
+        .execute(db.writer())
+        .await?
+        .rows_affected();
+    if deleted == 0 { Err(Error::NotFound("product")) } else { Ok(()) }
 }
 
 /// The product, active or not, inside a write transaction (pricing an order).
@@ -84,6 +155,14 @@ pub async fn find_in(tx: &mut Tx, store: &StoreId, sku: &Sku) -> Result<Option<P
             .fetch_optional(&mut **tx)
             .await?;
     row.as_ref().map(product_from_row).transpose()
+}
+
+fn checked_name(name: &str) -> Result<&str, Error> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(Error::invalid("invalid_name", "name", "A product name has 1 to 200 characters."));
+    }
+    Ok(name)
 }
 
 fn product_from_row(row: &AnyRow) -> Result<Product, Error> {

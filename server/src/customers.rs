@@ -1,6 +1,28 @@
 //! Who is buying: the customer details an order carries.
 
-use crate::Error;
+use paylet_api::StoreId;
+use sqlx::Row;
+
+use crate::db::{Tx, now_millis};
+use crate::{Error, ids};
+
+/// The store's customer with this email, created or renamed as needed; returns its id.
+pub async fn upsert_in(tx: &mut Tx, store: &StoreId, email: &Email, name: Option<&str>) -> Result<String, Error> {
+    let now = now_millis();
+    let row = sqlx::query(
+        "INSERT INTO customers (id, store_id, email, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+         ON CONFLICT (store_id, email) DO UPDATE SET name = COALESCE(excluded.name, customers.name), updated_at = excluded.updated_at \
+         RETURNING id",
+    )
+    .bind(format!("cus_{}", ids::random_string(20)))
+    .bind(store.as_str())
+    .bind(email.as_str())
+    .bind(name)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("id")?)
+}
 
 /// An email address: checked for shape, not deliverability, and stored lower-cased
 /// in the domain part only (the local part is case-sensitive by RFC 5321).

@@ -105,6 +105,11 @@ impl Db {
         &self.read
     }
 
+    /// The pool for single-statement writes outside a transaction.
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, Error> {
         let tx = match self.backend {

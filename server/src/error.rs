@@ -21,8 +21,12 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("invalid or missing admin API key")]
+    Unauthorized,
     /// The request conflicts with the resource's state (e.g. paying a canceled order): 409.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -49,7 +53,9 @@ impl Error {
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             Error::Gateway(GatewayError::Rejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -69,17 +75,34 @@ impl Error {
         };
         match self {
             Error::Invalid { code, message, field } => {
-                detail(ErrorType::InvalidRequestError, code, message.clone(), field.clone())
+                let kind = if code.starts_with("idempotency") {
+                    ErrorType::IdempotencyError
+                } else {
+                    ErrorType::InvalidRequestError
+                };
+                detail(kind, code, message.clone(), field.clone())
             }
             Error::BadRequest { code, message } => detail(ErrorType::InvalidRequestError, code, message.clone(), None),
             Error::UnsupportedMediaType => {
                 detail(ErrorType::InvalidRequestError, "unsupported_media_type", self.to_string(), None)
+            }
+            Error::MethodNotAllowed => {
+                detail(ErrorType::InvalidRequestError, "method_not_allowed", self.to_string(), None)
             }
             Error::PayloadTooLarge => {
                 detail(ErrorType::InvalidRequestError, "payload_too_large", self.to_string(), None)
             }
             Error::NotFound(what) => {
                 detail(ErrorType::InvalidRequestError, "not_found", format!("No such {what}."), None)
+            }
+            Error::Unauthorized => detail(
+                ErrorType::AuthenticationError,
+                "invalid_api_key",
+                "Send a valid admin API key as `Authorization: Bearer plk_…`.".into(),
+                None,
+            ),
+            Error::Conflict { code, message } if code.starts_with("idempotency") => {
+                detail(ErrorType::IdempotencyError, code, message.clone(), None)
             }
             Error::Conflict { code, message } => detail(ErrorType::InvalidRequestError, code, message.clone(), None),
             Error::Gateway(GatewayError::Timeout) => detail(
@@ -117,6 +140,13 @@ impl IntoResponse for Error {
         } else if let Error::Gateway(e) = &self {
             tracing::warn!(error = %e, "gateway rejected a request");
         }
-        (status, Json(ErrorBody { error: self.detail() })).into_response()
+        let unauthorized = matches!(self, Error::Unauthorized);
+        let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
+        if unauthorized {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }

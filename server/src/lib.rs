@@ -2,13 +2,19 @@
 //! build the same [`app`] on a real database.
 
 pub mod app;
+pub mod auth;
+pub mod backup;
 pub mod catalog;
+pub mod checkout_sessions;
+pub mod config;
 pub mod customers;
 pub mod db;
 pub mod demo;
 mod error;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
+pub mod metrics;
 pub mod order_state;
 pub mod orders;
 pub mod payments;
@@ -38,7 +44,11 @@ pub struct ServeOptions {
 
 /// The server's HTTP application on `db`.
 pub fn app(db: Db, options: ServeOptions, recorder: Option<Recorder>) -> Router {
-    let state = AppState { db, http: paylet_gateway::http_client(), widget_dir: options.widget_dir };
+    let metrics = std::sync::Arc::new(metrics::Metrics::new().unwrap_or_else(|e| {
+        // Registering four fixed metrics in a fresh registry cannot collide.
+        unreachable!("metrics registry: {e}")
+    }));
+    let state = AppState { db, http: paylet_gateway::http_client(), widget_dir: options.widget_dir, metrics };
     http::router(state, recorder.map(Arc::new))
 }
 

@@ -1,40 +1,74 @@
-//! The `paylet` command line.
+//! The `paylet` command line. Settings come from flags, then `PAYLET_*`
+//! environment variables, then `paylet.toml`, then defaults.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use paylet::backup::{self, Outcome};
+use paylet::catalog::{self, Product, Sku};
+use paylet::config::{DEFAULT_LISTEN, DEFAULT_WIDGET_DIR, FileConfig};
 use paylet::db::Db;
 use paylet::demo::{self, DemoOptions};
 use paylet::http::recorder::Recorder;
+use paylet::orders::{self, OrderFilter};
+use paylet::stores::{self, GatewaySettings, NewStore};
 use paylet::telemetry::{self, LogFormat};
-use paylet::{Error, ServeOptions};
+use paylet::{Error, ServeOptions, auth, snippet};
+use paylet_api::{Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
 use paylet_sandbox::{Sandbox, SandboxConfig};
+use serde_json::json;
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "paylet", version, about = "The Paylet embeddable checkout: server, sandbox gateway and demo.")]
+#[command(
+    name = "paylet",
+    version,
+    about = "The Paylet embeddable checkout: server, sandbox gateway, demo and admin tools."
+)]
 struct Cli {
-    /// Log as human-readable text or as JSON lines.
-    #[arg(long, global = true, env = "PAYLET_LOG_FORMAT", value_enum, default_value = "text")]
-    log_format: LogFormat,
+    /// Settings file. Without it, ./paylet.toml is read if present. Its keys are
+    /// listen, database_url, widget_dir, public_url and log_format; flags and
+    /// PAYLET_* variables override them.
+    #[arg(long, global = true, env = "PAYLET_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log as human-readable text or as JSON lines [default: text].
+    #[arg(long, global = true, env = "PAYLET_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct DatabaseArgs {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB` [default: sqlite://data/paylet.db].
+    #[arg(long, env = "PAYLET_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct WidgetArgs {
+    /// Directory of the built widget (Trunk's dist, with embed.js) [default: widget/dist].
+    #[arg(long, env = "PAYLET_WIDGET_DIR")]
+    widget_dir: Option<PathBuf>,
+    /// The URL browsers reach this server at, for snippets and return URLs [default: http://LISTEN].
+    #[arg(long, env = "PAYLET_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server.
+    /// Run the server. Migrations run at start-up.
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "PAYLET_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "PAYLET_LISTEN")]
+        listen: Option<SocketAddr>,
         #[command(flatten)]
         database: DatabaseArgs,
-        /// Directory of the built widget (Trunk's dist, with embed.js).
-        #[arg(long, env = "PAYLET_WIDGET_DIR", default_value = "widget/dist")]
-        widget_dir: PathBuf,
+        #[command(flatten)]
+        widget: WidgetArgs,
         /// TEST ONLY: append every request received, bodies included, to FILE.
         #[arg(long, value_name = "FILE")]
         record_requests: Option<PathBuf>,
@@ -73,18 +107,176 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         record_requests: Option<PathBuf>,
     },
+    /// Create and list stores.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+    /// Add, list and change a store's products.
+    Product {
+        #[command(subcommand)]
+        command: ProductCommand,
+    },
+    /// List a store's orders.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+    },
+    /// Print the embed snippet for a store.
+    Snippet {
+        #[arg(long)]
+        store: String,
+        /// What the checkout sells, `SKU:QTY,…`.
+        #[arg(long, default_value = "")]
+        items: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        widget: WidgetArgs,
+    },
+    /// Back up the database: an online, consistent SQLite snapshot (for
+    /// Postgres, the pg_dump command to run).
+    Backup {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The new backup file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Replace the database with a backup. Stop the server first.
+    Restore {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
-#[derive(clap::Args)]
-struct DatabaseArgs {
-    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "PAYLET_DATABASE_URL", default_value = "sqlite://data/paylet.db")]
-    database_url: String,
+// Parsed once at start-up; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Create a store; prints its id, its admin API key (once) and the embed snippet.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// An origin allowed to embed the checkout, e.g. https://shop.example (repeat for more).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// ISO 4217 currency of the store's prices.
+        #[arg(long)]
+        currency: String,
+        #[arg(long, value_enum)]
+        gateway: GatewayArg,
+        /// The gateway's API base URL [default: the real gateway's].
+        #[arg(long)]
+        gateway_url: Option<String>,
+        /// Publishable key (Stripe style) or application id (Square style).
+        #[arg(long)]
+        public_key: String,
+        /// Secret key or access token. Prefer the variable, to keep it out of shell history.
+        #[arg(long, env = "PAYLET_GATEWAY_SECRET_KEY", hide_env_values = true)]
+        secret_key: String,
+        /// Ways to pay, comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "card")]
+        payment_methods: Vec<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        widget: WidgetArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List stores.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GatewayArg {
+    Stripe,
+    Square,
+}
+
+#[derive(Subcommand)]
+enum ProductCommand {
+    /// Add a product.
+    Add {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        sku: String,
+        #[arg(long)]
+        name: String,
+        /// In the store's currency, e.g. 25.00.
+        #[arg(long)]
+        price: String,
+        /// Add it not for sale yet.
+        #[arg(long)]
+        inactive: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List products.
+    List {
+        #[arg(long)]
+        store: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a product's name, price or sale status.
+    Update {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        sku: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        price: Option<String>,
+        #[arg(long)]
+        active: Option<bool>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrdersCommand {
+    /// List orders, newest first.
+    List {
+        #[arg(long)]
+        store: String,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let file = match FileConfig::load(cli.config.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("paylet: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(cli.log_format.or(file.log_format).unwrap_or(LogFormat::Text));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -92,7 +284,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    match runtime.block_on(run(cli.command, file)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("paylet: {e}");
@@ -101,25 +293,53 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<(), Error> {
+async fn connect(database: DatabaseArgs, file: &FileConfig) -> Result<(Db, String), Error> {
+    let url = file.database_url(database.database_url);
+    let db = Db::connect(&url).await?;
+    db.migrate().await?;
+    Ok((db, url))
+}
+
+fn widget_dir(widget: &WidgetArgs, file: &FileConfig) -> PathBuf {
+    widget.widget_dir.clone().or_else(|| file.widget_dir.clone()).unwrap_or_else(|| DEFAULT_WIDGET_DIR.into())
+}
+
+fn public_url(widget: &WidgetArgs, file: &FileConfig, listen: Option<SocketAddr>) -> String {
+    widget.public_url.clone().or_else(|| file.public_url.clone()).unwrap_or_else(|| {
+        format!("http://{}", listen.or(file.listen).map_or_else(|| DEFAULT_LISTEN.to_owned(), |l| l.to_string()))
+    })
+}
+
+fn store_id(raw: &str) -> Result<StoreId, Error> {
+    StoreId::parse(raw).map_err(|_| Error::Config(format!("`{raw}` is not a store id (st_…)")))
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
     match command {
-        Command::Serve { listen, database, widget_dir, record_requests } => {
-            let db = Db::connect(&database.database_url).await?;
-            db.migrate().await?;
+        Command::Serve { listen, database, widget, record_requests } => {
+            let (db, _) = connect(database, &file).await?;
             let recorder = match record_requests {
                 Some(path) => Some(Recorder::create(&path).await?),
                 None => None,
             };
-            let app = paylet::app(db.clone(), ServeOptions { widget_dir }, recorder);
+            let listen = listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().unwrap_or(([127, 0, 0, 1], 8080).into()));
+            let app = paylet::app(db.clone(), ServeOptions { widget_dir: widget_dir(&widget, &file) }, recorder);
+            let maintenance = tokio::spawn(maintenance(db.clone()));
             let listener = TcpListener::bind(listen).await?;
             tracing::info!(address = %listener.local_addr()?, "paylet server listening");
             paylet::serve(listener, app, shutdown_signal()).await?;
+            maintenance.abort();
             db.close().await;
             Ok(())
         }
         Command::Migrate { database } => {
-            let db = Db::connect(&database.database_url).await?;
-            db.migrate().await?;
+            connect(database, &file).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -137,11 +357,214 @@ async fn run(command: Command) -> Result<(), Error> {
         Command::Demo { data_dir, sandbox_listen, listen, shop_listen, widget_dir, record_requests } => {
             demo::run(DemoOptions { data_dir, sandbox_listen, listen, shop_listen, widget_dir, record_requests }).await
         }
+        Command::Store { command } => store_command(command, &file).await,
+        Command::Product { command } => product_command(command, &file).await,
+        Command::Orders { command: OrdersCommand::List { store, status, limit, database, json } } => {
+            let (db, _) = connect(database, &file).await?;
+            let status = status
+                .map(|s| OrderStatus::parse(&s).ok_or_else(|| Error::Config(format!("`{s}` is not an order status"))))
+                .transpose()?;
+            let page =
+                orders::list(&db, &store_id(&store)?, &OrderFilter { status, limit, ..OrderFilter::default() }).await?;
+            if json {
+                print_json(&json!({ "data": page.orders, "next_cursor": page.next_cursor }));
+            } else {
+                for o in page.orders {
+                    println!(
+                        "{}  {:<18}  {:>14}  {}  {}",
+                        o.id,
+                        o.status.as_str(),
+                        o.total,
+                        o.customer_email,
+                        o.created_at
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Snippet { store, items, database, widget } => {
+            let (db, _) = connect(database, &file).await?;
+            let store = stores::find(&db, &store_id(&store)?).await?;
+            println!("{}", embed_snippet(&store.id, &items, &widget, &file));
+            Ok(())
+        }
+        Command::Backup { database, out } => {
+            let (db, url) = connect(database, &file).await?;
+            match backup::backup(&db, &url, &out).await? {
+                Outcome::Written(path) => println!("backup written to {}", path.display()),
+                Outcome::Command(cmd) => println!("Postgres: back up with\n  {cmd}"),
+            }
+            Ok(())
+        }
+        Command::Restore { database, from, force } => {
+            let url = file.database_url(database.database_url);
+            match backup::restore(&url, &from, force).await? {
+                Outcome::Written(path) => println!("restored {} from {}", path.display(), from.display()),
+                Outcome::Command(cmd) => println!("Postgres: restore with\n  {cmd}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn embed_snippet(store: &StoreId, items: &str, widget: &WidgetArgs, file: &FileConfig) -> String {
+    let embed_js = std::fs::read(widget_dir(widget, file).join("embed.js")).ok();
+    if embed_js.is_none() {
+        eprintln!("paylet: the widget is not built, so the snippet has no integrity hash; run `cargo xtask widget`");
+    }
+    snippet::html(&public_url(widget, file, None), store, items, embed_js.as_deref())
+}
+
+async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), Error> {
+    match command {
+        StoreCommand::Create {
+            name,
+            origins,
+            currency,
+            gateway,
+            gateway_url,
+            public_key,
+            secret_key,
+            payment_methods,
+            database,
+            widget,
+            json,
+        } => {
+            let (db, _) = connect(database, file).await?;
+            let currency = Currency::parse(&currency).map_err(|e| Error::Config(e.to_string()))?;
+            let style = match gateway {
+                GatewayArg::Stripe => GatewayStyle::Stripe,
+                GatewayArg::Square => GatewayStyle::Square,
+            };
+            let api_base = gateway_url.unwrap_or_else(|| match style {
+                GatewayStyle::Stripe => "https://api.stripe.com".into(),
+                GatewayStyle::Square => "https://connect.squareup.com".into(),
+            });
+            let payment_methods = payment_methods
+                .iter()
+                .map(|m| {
+                    PaymentMethod::parse(m.trim())
+                        .ok_or_else(|| Error::Config(format!("`{m}` is not a payment method (card, hosted)")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let store = stores::put(
+                &db,
+                NewStore {
+                    id: None,
+                    name,
+                    currency,
+                    payment_methods,
+                    allowed_origins: origins,
+                    gateway: GatewaySettings { style, api_base, public_key, secret_key: secret_key.into() },
+                },
+            )
+            .await?;
+            let key = auth::create_key(&db, &store.id).await?;
+            let snippet = embed_snippet(&store.id, "SKU:1", &widget, file);
+            if json {
+                print_json(&json!({ "store_id": store.id, "admin_key": key.expose(), "snippet": snippet }));
+            } else {
+                println!("Store created: {}\n", store.id);
+                println!("Admin API key (shown once; keep it secret):\n  {}\n", key.expose());
+                println!("Embed snippet (replace SKU:1 with what the page sells):\n{snippet}");
+            }
+            Ok(())
+        }
+        StoreCommand::List { database, json } => {
+            let (db, _) = connect(database, file).await?;
+            let list = stores::list(&db).await?;
+            if json {
+                let data: Vec<_> = list
+                    .iter()
+                    .map(|s| json!({ "id": s.id, "name": s.name, "currency": s.currency, "gateway": s.gateway.style, "allowed_origins": s.allowed_origins }))
+                    .collect();
+                print_json(&json!({ "data": data }));
+            } else {
+                for s in list {
+                    println!(
+                        "{}  {}  {}  {}  {}",
+                        s.id,
+                        s.name,
+                        s.currency,
+                        s.gateway.style.as_str(),
+                        s.allowed_origins.join(" ")
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn product_command(command: ProductCommand, file: &FileConfig) -> Result<(), Error> {
+    match command {
+        ProductCommand::Add { store, sku, name, price, inactive, database } => {
+            let (db, _) = connect(database, file).await?;
+            let store = stores::find(&db, &store_id(&store)?).await?;
+            let product = Product {
+                sku: Sku::parse_field(&sku, "sku")?,
+                name,
+                price: Money::parse_decimal(&price, store.currency).map_err(|e| Error::Config(e.to_string()))?,
+                active: !inactive,
+            };
+            catalog::add(&db, &store.id, store.currency, &product).await?;
+            println!("added {} {} at {}", product.sku.as_str(), product.name, product.price);
+            Ok(())
+        }
+        ProductCommand::List { store, database, json } => {
+            let (db, _) = connect(database, file).await?;
+            let products = catalog::list_all(&db, &store_id(&store)?).await?;
+            if json {
+                print_json(&json!({ "data": products }));
+            } else {
+                for p in products {
+                    println!(
+                        "{:<20} {:>14}  {}  {}",
+                        p.sku.as_str(),
+                        p.price,
+                        if p.active { "for sale" } else { "inactive" },
+                        p.name
+                    );
+                }
+            }
+            Ok(())
+        }
+        ProductCommand::Update { store, sku, name, price, active, database } => {
+            let (db, _) = connect(database, file).await?;
+            let store = stores::find(&db, &store_id(&store)?).await?;
+            let sku = Sku::parse_field(&sku, "sku")?;
+            let mut product = catalog::get(&db, &store.id, &sku).await?;
+            if let Some(name) = name {
+                product.name = name;
+            }
+            if let Some(price) = price {
+                product.price =
+                    Money::parse_decimal(&price, store.currency).map_err(|e| Error::Config(e.to_string()))?;
+            }
+            if let Some(active) = active {
+                product.active = active;
+            }
+            catalog::upsert(&db, &store.id, &product).await?;
+            println!("updated {} {} at {}", product.sku.as_str(), product.name, product.price);
+            Ok(())
+        }
+    }
+}
+
+/// Housekeeping while serving: expired idempotency keys are deleted hourly.
+async fn maintenance(db: Db) {
+    loop {
+        match paylet::idempotency::expire(&db).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired idempotency keys"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
     }
 }
 
 #[derive(Clone)]
-struct RetrySchedule(Vec<std::time::Duration>);
+struct RetrySchedule(Vec<Duration>);
 
 fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
     paylet_sandbox::parse_retry_schedule(text)

@@ -1,15 +1,21 @@
-//! Orders: priced by the server from its catalog, paid through a gateway, moved
-//! between statuses only by [`transition`].
+//! Orders: priced by the server (from its catalog, or from a checkout session
+//! the merchant created), paid through a gateway, moved between statuses only
+//! by [`transition`], with every step in the order's history.
 
+use base64::Engine;
 use paylet_api::{
-    ClientSecret, CreateOrderRequest, Currency, Money, MoneyError, Order, OrderId, OrderLine, OrderStatus,
+    Address, ClientSecret, CreateOrderRequest, Currency, Money, Order, OrderId, OrderLine, OrderStatus, StoreId,
 };
 use paylet_secret::constant_time_eq;
+use serde::Serialize;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::catalog::{self, Sku};
+use crate::checkout_sessions;
 use crate::customers::{self, Email};
 use crate::db::{Db, Tx, now_millis};
+use crate::idempotency::Claim;
 use crate::order_state::{self, OrderEvent};
 use crate::stores::Store;
 use crate::{Error, ids};
@@ -18,31 +24,57 @@ use crate::{Error, ids};
 const MAX_LINES: usize = 100;
 const MAX_QUANTITY: u32 = 10_000;
 
-/// Prices `request` from the store's catalog and stores the new order. The
-/// response carries the client secret; it is not stored and never shown again.
-pub async fn create(db: &Db, store: &Store, request: &CreateOrderRequest) -> Result<Order, Error> {
-    if request.items.is_empty() {
-        return Err(Error::invalid("no_items", "items", "An order needs at least one item."));
-    }
-    if request.items.len() > MAX_LINES {
-        return Err(Error::invalid("too_many_items", "items", format!("An order has at most {MAX_LINES} items.")));
-    }
+/// Prices the request and stores the new order, its customer and its first
+/// history entry in one transaction, with the idempotent response if `claim`
+/// is given. The client secret is returned here once and stored only hashed.
+pub async fn create(
+    db: &Db,
+    store: &Store,
+    request: &CreateOrderRequest,
+    claim: Option<&Claim>,
+) -> Result<Order, Error> {
     let email = Email::parse(&request.customer.email, "customer.email")?;
     let name = customers::parse_name(request.customer.name.as_deref(), "customer.name")?;
+    let billing = checked_address(request.customer.billing_address.as_ref(), "customer.billing_address")?;
+    let shipping = checked_address(request.customer.shipping_address.as_ref(), "customer.shipping_address")?;
 
     let id = ids::new_order_id();
     let secret = ids::new_client_secret(&id);
     let now = now_millis();
     let mut tx = db.begin().await?;
-    let lines = price_lines(&mut tx, store, request).await?;
+    let (lines, session) = match (&request.checkout_session, request.items.is_empty()) {
+        (Some(session_id), true) => {
+            let session = checkout_sessions::find_in(&mut tx, &store.id, session_id).await?;
+            match session.effective_status() {
+                "open" => (session.lines.clone(), Some(session.id)),
+                status => {
+                    return Err(Error::Conflict {
+                        code: "checkout_session_closed",
+                        message: format!("This checkout session is {status}."),
+                    });
+                }
+            }
+        }
+        (None, false) => (price_lines(&mut tx, store, request).await?, None),
+        (Some(_), false) => {
+            return Err(Error::invalid(
+                "conflicting_parameters",
+                "items",
+                "Send items or a checkout session, not both.",
+            ));
+        }
+        (None, true) => return Err(Error::invalid("no_items", "items", "An order needs at least one item.")),
+    };
     let total = lines
         .iter()
         .try_fold(Money::zero(store.currency), |sum, line| sum.checked_add(line.total))
         .map_err(|_| too_large("items"))?;
 
+    let customer = customers::upsert_in(&mut tx, &store.id, &email, name.as_deref()).await?;
     sqlx::query(
         "INSERT INTO orders (id, store_id, status, currency, total_amount, client_secret_hash, customer_email, \
-         customer_name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+         customer_name, customer_id, billing_address, shipping_address, checkout_session_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
     )
     .bind(id.as_str())
     .bind(store.id.as_str())
@@ -52,36 +84,67 @@ pub async fn create(db: &Db, store: &Store, request: &CreateOrderRequest) -> Res
     .bind(ids::sha256_hex(secret.expose()))
     .bind(email.as_str())
     .bind(name)
+    .bind(customer)
+    .bind(billing)
+    .bind(shipping)
+    .bind(session)
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    for (line_no, line) in lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, store_id, line_no, sku, name, quantity, unit_amount, total_amount) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id.as_str())
-        .bind(store.id.as_str())
-        .bind(i64::try_from(line_no).unwrap_or(i64::MAX))
-        .bind(&line.sku)
-        .bind(&line.name)
-        .bind(i64::from(line.quantity))
-        .bind(line.unit_price.amount())
-        .bind(line.total.amount())
-        .execute(&mut *tx)
-        .await?;
+    insert_lines(&mut tx, &id, &store.id, &lines).await?;
+    record_in(&mut tx, &id, &store.id, "created", &format!("Order created for {total}.")).await?;
+    let order = Order { id, status: OrderStatus::Pending, lines, total, client_secret: Some(secret) };
+    if let Some(claim) = claim {
+        let body = serde_json::to_string(&order).map_err(|e| Error::Config(e.to_string()))?;
+        claim.save_in(&mut tx, 201, &body).await?;
     }
     tx.commit().await?;
-    Ok(Order { id, status: OrderStatus::Pending, lines, total, client_secret: Some(secret) })
+    Ok(order)
+}
+
+fn checked_address(address: Option<&Address>, field: &str) -> Result<Option<String>, Error> {
+    let Some(address) = address else { return Ok(None) };
+    let checked =
+        address.checked().map_err(|p| Error::invalid("invalid_address", format!("{field}.{}", p.field), p.message))?;
+    serde_json::to_string(&checked).map(Some).map_err(|e| Error::Config(e.to_string()))
+}
+
+/// All lines in one statement: one round trip however long the order.
+async fn insert_lines(tx: &mut Tx, order: &OrderId, store: &StoreId, lines: &[OrderLine]) -> Result<(), Error> {
+    let values: Vec<String> = (0..lines.len())
+        .map(|i| {
+            let b = i * 8;
+            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO order_lines (order_id, store_id, line_no, sku, name, quantity, unit_amount, total_amount) VALUES {}",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for (line_no, line) in lines.iter().enumerate() {
+        query = query
+            .bind(order.as_str())
+            .bind(store.as_str())
+            .bind(i64::try_from(line_no).unwrap_or(i64::MAX))
+            .bind(&line.sku)
+            .bind(&line.name)
+            .bind(i64::from(line.quantity))
+            .bind(line.unit_price.amount())
+            .bind(line.total.amount());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 async fn price_lines(tx: &mut Tx, store: &Store, request: &CreateOrderRequest) -> Result<Vec<OrderLine>, Error> {
+    if request.items.len() > MAX_LINES {
+        return Err(Error::invalid("too_many_items", "items", format!("An order has at most {MAX_LINES} items.")));
+    }
     let mut lines = Vec::with_capacity(request.items.len());
     for (i, item) in request.items.iter().enumerate() {
         let sku_field = format!("items[{i}].sku");
-        let sku = Sku::parse(&item.sku).ok_or_else(|| {
-            Error::invalid("invalid_sku", sku_field.clone(), "A SKU has 1 to 64 letters, digits, `-`, `_` or `.`.")
-        })?;
+        let sku = Sku::parse_field(&item.sku, sku_field.clone())?;
         if item.quantity == 0 || item.quantity > MAX_QUANTITY {
             return Err(Error::invalid(
                 "invalid_quantity",
@@ -118,7 +181,7 @@ fn too_large(field: &str) -> Error {
 #[derive(Debug, Clone)]
 pub struct OrderSummary {
     pub id: OrderId,
-    pub store_id: paylet_api::StoreId,
+    pub store_id: StoreId,
     pub status: OrderStatus,
     pub total: Money,
 }
@@ -139,15 +202,15 @@ pub async fn find_for_client(db: &Db, id: &OrderId, secret: &ClientSecret) -> Re
     summary_from_row(id, &row)
 }
 
-fn summary_from_row(id: &OrderId, row: &sqlx::any::AnyRow) -> Result<OrderSummary, Error> {
+fn summary_from_row(id: &OrderId, row: &AnyRow) -> Result<OrderSummary, Error> {
     let corrupt = |what: &str| Error::Config(format!("stored order {id} has an invalid {what}"));
     let store: String = row.try_get("store_id")?;
     let status: String = row.try_get("status")?;
     let currency: String = row.try_get("currency")?;
-    let currency = Currency::parse(&currency).map_err(|_: MoneyError| corrupt("currency"))?;
+    let currency = Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
     Ok(OrderSummary {
         id: id.clone(),
-        store_id: paylet_api::StoreId::parse(&store).map_err(|_| corrupt("store"))?,
+        store_id: StoreId::parse(&store).map_err(|_| corrupt("store"))?,
         status: OrderStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
         total: Money::new(row.try_get("total_amount")?, currency).map_err(|_| corrupt("total"))?,
     })
@@ -155,18 +218,21 @@ fn summary_from_row(id: &OrderId, row: &sqlx::any::AnyRow) -> Result<OrderSummar
 
 /// The full order for the widget.
 pub async fn load(db: &Db, summary: &OrderSummary) -> Result<Order, Error> {
+    let lines = lines(db, &summary.id, &summary.store_id, summary.total.currency()).await?;
+    Ok(Order { id: summary.id.clone(), status: summary.status, lines, total: summary.total, client_secret: None })
+}
+
+async fn lines(db: &Db, order: &OrderId, store: &StoreId, currency: Currency) -> Result<Vec<OrderLine>, Error> {
     let rows = sqlx::query(
         "SELECT sku, name, quantity, unit_amount, total_amount FROM order_lines \
          WHERE order_id = $1 AND store_id = $2 ORDER BY line_no",
     )
-    .bind(summary.id.as_str())
-    .bind(summary.store_id.as_str())
+    .bind(order.as_str())
+    .bind(store.as_str())
     .fetch_all(db.reader())
     .await?;
-    let currency = summary.total.currency();
     let money = |amount: i64| Money::new(amount, currency).map_err(|_| Error::Config("negative stored amount".into()));
-    let lines = rows
-        .iter()
+    rows.iter()
         .map(|row| {
             let quantity: i64 = row.try_get("quantity")?;
             Ok(OrderLine {
@@ -177,8 +243,7 @@ pub async fn load(db: &Db, summary: &OrderSummary) -> Result<Order, Error> {
                 total: money(row.try_get("total_amount")?)?,
             })
         })
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(Order { id: summary.id.clone(), status: summary.status, lines, total: summary.total, client_secret: None })
+        .collect()
 }
 
 /// Reads the order's status inside a write transaction, locking the row where
@@ -195,19 +260,249 @@ pub async fn status_in(db: &Db, tx: &mut Tx, id: &OrderId) -> Result<OrderStatus
 }
 
 /// Applies `event` to the order inside `tx`. Returns the new status, or the
-/// unchanged one when the state machine ignores the event.
+/// unchanged one when the state machine ignores the event. A paid order
+/// completes the checkout session it came from.
 pub async fn transition(db: &Db, tx: &mut Tx, id: &OrderId, event: OrderEvent) -> Result<OrderStatus, Error> {
     let from = status_in(db, tx, id).await?;
     let Some(to) = order_state::next(from, event) else {
         tracing::info!(order = %id, ?from, ?event, "order event ignored by the state machine");
         return Ok(from);
     };
-    sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(to.as_str())
-        .bind(now_millis())
-        .bind(id.as_str())
-        .execute(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 RETURNING store_id, checkout_session_id",
+    )
+    .bind(to.as_str())
+    .bind(now_millis())
+    .bind(id.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    let store: String = row.try_get("store_id")?;
+    let store = StoreId::parse(&store).map_err(|_| Error::Config("stored order has an invalid store".into()))?;
+    if to == OrderStatus::Paid
+        && let Some(session) = row.try_get::<Option<String>, _>("checkout_session_id")?
+    {
+        checkout_sessions::complete_in(tx, &session).await?;
+    }
+    record_in(tx, id, &store, "status_changed", &format!("{} → {}", from.as_str(), to.as_str())).await?;
     tracing::info!(order = %id, from = from.as_str(), to = to.as_str(), "order status changed");
     Ok(to)
+}
+
+/// Adds an entry to the order's history.
+pub async fn record_in(tx: &mut Tx, order: &OrderId, store: &StoreId, kind: &str, detail: &str) -> Result<(), Error> {
+    sqlx::query("INSERT INTO order_history (id, order_id, store_id, at, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(format!("oh_{}", ids::random_string(20)))
+        .bind(order.as_str())
+        .bind(store.as_str())
+        .bind(now_millis())
+        .bind(kind)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// RFC 3339 for the merchant's API.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// An order as the merchant's list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdminOrder {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub total: Money,
+    pub customer_email: String,
+    pub created_at: String,
+}
+
+/// Which orders to list.
+#[derive(Debug, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub created_after: Option<i64>,
+    pub created_before: Option<i64>,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+pub struct OrderPage {
+    pub orders: Vec<AdminOrder>,
+    pub next_cursor: Option<String>,
+}
+
+/// The store's orders, newest first, a page at a time. The cursor is opaque to
+/// clients: the position (time, id) after the last order returned.
+pub async fn list(db: &Db, store: &StoreId, filter: &OrderFilter) -> Result<OrderPage, Error> {
+    let (cursor_at, cursor_id) = match &filter.cursor {
+        Some(c) => decode_cursor(c)?,
+        None => (i64::MAX, String::new()),
+    };
+    let limit = filter.limit.clamp(1, 100);
+    let rows = sqlx::query(
+        "SELECT id, store_id, status, currency, total_amount, customer_email, created_at FROM orders \
+         WHERE store_id = $1 AND ($2 = '' OR status = $2) AND created_at >= $3 AND created_at < $4 \
+         AND (created_at < $5 OR (created_at = $5 AND id < $6) OR $6 = '') \
+         ORDER BY created_at DESC, id DESC LIMIT $7",
+    )
+    .bind(store.as_str())
+    .bind(filter.status.map_or("", OrderStatus::as_str))
+    .bind(filter.created_after.unwrap_or(0))
+    .bind(filter.created_before.unwrap_or(i64::MAX))
+    .bind(cursor_at)
+    .bind(&cursor_id)
+    .bind(i64::try_from(limit + 1).unwrap_or(101))
+    .fetch_all(db.reader())
+    .await?;
+    let mut orders = rows.iter().map(admin_order).collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if orders.len() > limit {
+        orders.truncate(limit);
+        let last = &rows[limit - 1];
+        Some(encode_cursor(last.try_get("created_at")?, &last.try_get::<String, _>("id")?))
+    } else {
+        None
+    };
+    Ok(OrderPage { orders, next_cursor })
+}
+
+fn admin_order(row: &AnyRow) -> Result<AdminOrder, Error> {
+    let id: String = row.try_get("id")?;
+    let id = OrderId::parse(&id).map_err(|_| Error::Config("stored order has an invalid id".into()))?;
+    let summary = summary_from_row(&id, row)?;
+    Ok(AdminOrder {
+        id,
+        status: summary.status,
+        total: summary.total,
+        customer_email: row.try_get("customer_email")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+    })
+}
+
+fn encode_cursor(at: i64, id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, String), Error> {
+    let bad = || Error::invalid("invalid_cursor", "cursor", "Use the `next_cursor` of the previous page.");
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(text).map_err(|_| bad())?;
+    let (at, id) = text.split_once(':').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, OrderId::parse(id).map_err(|_| bad())?.to_string()))
+}
+
+/// Everything the merchant sees of one order.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderDetail {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub total: Money,
+    pub lines: Vec<OrderLine>,
+    pub customer: CustomerDetail,
+    pub checkout_session: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub payments: Vec<PaymentDetail>,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerDetail {
+    pub id: Option<String>,
+    pub email: String,
+    pub name: Option<String>,
+    pub billing_address: Option<Address>,
+    pub shipping_address: Option<Address>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentDetail {
+    pub id: String,
+    pub status: String,
+    pub amount: Money,
+    pub gateway_payment_id: Option<String>,
+    pub decline_code: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetail, Error> {
+    let row = sqlx::query(
+        "SELECT store_id, status, currency, total_amount, customer_id, customer_email, customer_name, billing_address, \
+         shipping_address, checkout_session_id, created_at, updated_at FROM orders WHERE id = $1 AND store_id = $2",
+    )
+    .bind(id.as_str())
+    .bind(store.as_str())
+    .fetch_optional(db.reader())
+    .await?
+    .ok_or(Error::NotFound("order"))?;
+    let summary = summary_from_row(id, &row)?;
+    let currency = summary.total.currency();
+    let address = |column: &str| -> Result<Option<Address>, Error> {
+        let text: Option<String> = row.try_get(column)?;
+        text.map(|t| serde_json::from_str(&t).map_err(|_| Error::Config("stored address is invalid".into())))
+            .transpose()
+    };
+    let payments = sqlx::query(
+        "SELECT id, status, amount, gateway_payment_id, decline_code, created_at FROM payments \
+         WHERE order_id = $1 AND store_id = $2 ORDER BY created_at, id",
+    )
+    .bind(id.as_str())
+    .bind(store.as_str())
+    .fetch_all(db.reader())
+    .await?
+    .iter()
+    .map(|p| {
+        Ok(PaymentDetail {
+            id: p.try_get("id")?,
+            status: p.try_get("status")?,
+            amount: Money::new(p.try_get("amount")?, currency).map_err(|_| Error::Config("negative payment".into()))?,
+            gateway_payment_id: p.try_get("gateway_payment_id")?,
+            decline_code: p.try_get("decline_code")?,
+            created_at: rfc3339(p.try_get("created_at")?),
+        })
+    })
+    .collect::<Result<Vec<_>, Error>>()?;
+    let history =
+        sqlx::query("SELECT at, kind, detail FROM order_history WHERE order_id = $1 AND store_id = $2 ORDER BY at, id")
+            .bind(id.as_str())
+            .bind(store.as_str())
+            .fetch_all(db.reader())
+            .await?
+            .iter()
+            .map(|h| {
+                Ok(HistoryEntry {
+                    at: rfc3339(h.try_get("at")?),
+                    kind: h.try_get("kind")?,
+                    detail: h.try_get("detail")?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+    Ok(OrderDetail {
+        id: id.clone(),
+        status: summary.status,
+        total: summary.total,
+        lines: lines(db, id, store, currency).await?,
+        customer: CustomerDetail {
+            id: row.try_get("customer_id")?,
+            email: row.try_get("customer_email")?,
+            name: row.try_get("customer_name")?,
+            billing_address: address("billing_address")?,
+            shipping_address: address("shipping_address")?,
+        },
+        checkout_session: row.try_get("checkout_session_id")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        updated_at: rfc3339(row.try_get("updated_at")?),
+        payments,
+        history,
+    })
 }

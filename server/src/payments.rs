@@ -174,6 +174,16 @@ async fn record_outcome(
         Some(event) => orders::transition(db, &mut tx, &order.id, event).await?,
         None => orders::status_in(db, &mut tx, &order.id).await?,
     };
+    if let Some(code) = decline {
+        orders::record_in(
+            &mut tx,
+            &order.id,
+            &order.store_id,
+            "payment_declined",
+            &format!("Card declined: {}.", code.as_str()),
+        )
+        .await?;
+    }
     tx.commit().await?;
     tracing::info!(order = %order.id, payment = attempt, outcome = attempt_status, "payment attempt finished");
     Ok(result(order, order_status, decline, redirect))

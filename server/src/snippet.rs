@@ -11,13 +11,15 @@ pub fn integrity(embed_js: &[u8]) -> String {
     format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(digest))
 }
 
-/// The embed snippet for `store` selling `items` (`SKU:QTY,…`).
-pub fn html(paylet_base: &str, store: &StoreId, items: &str, embed_js: &[u8]) -> String {
+/// The embed snippet for `store` selling `items` (`SKU:QTY,…`). Without the
+/// `embed.js` it loads (a server without a built widget) there is no
+/// integrity attribute to give.
+pub fn html(paylet_base: &str, store: &StoreId, items: &str, embed_js: Option<&[u8]>) -> String {
+    let sri = embed_js.map(|js| format!(" integrity=\"{}\"", integrity(js))).unwrap_or_default();
     format!(
-        "<script src=\"{base}/embed.js\" integrity=\"{sri}\" crossorigin=\"anonymous\" async></script>\n\
+        "<script src=\"{base}/embed.js\"{sri} crossorigin=\"anonymous\" async></script>\n\
          <div data-paylet-store=\"{store}\" data-items=\"{items}\"></div>",
         base = paylet_base.trim_end_matches('/'),
-        sri = integrity(embed_js),
         items = escape_attr(items),
     )
 }
@@ -39,7 +41,7 @@ mod tests {
     #[test]
     fn snippet_has_the_script_and_the_container() {
         let store = StoreId::parse("st_demo").unwrap();
-        let html = html("http://127.0.0.1:8080/", &store, "TEE:1", b"x");
+        let html = html("http://127.0.0.1:8080/", &store, "TEE:1", Some(b"x"));
         assert!(html.contains(r#"src="http://127.0.0.1:8080/embed.js""#));
         assert!(html.contains(r#"crossorigin="anonymous" async"#));
         assert!(html.contains(r#"<div data-paylet-store="st_demo" data-items="TEE:1"></div>"#));

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use paylet_api::{Currency, GatewayStyle, PublicGatewayConfig, StoreId};
+use paylet_api::{Currency, GatewayStyle, PaymentMethod, PublicGatewayConfig, StoreId};
 use paylet_gateway::Gateway;
 use paylet_gateway::stripe::StripeGateway;
 use paylet_secret::Secret;
@@ -17,6 +17,7 @@ pub struct Store {
     pub id: StoreId,
     pub name: String,
     pub currency: Currency,
+    pub payment_methods: Vec<PaymentMethod>,
     /// Origins allowed to embed the widget (`https://shop.example`).
     pub allowed_origins: Vec<String>,
     pub gateway: GatewaySettings,
@@ -68,6 +69,7 @@ pub struct NewStore {
     pub id: Option<StoreId>,
     pub name: String,
     pub currency: Currency,
+    pub payment_methods: Vec<PaymentMethod>,
     pub allowed_origins: Vec<String>,
     pub gateway: GatewaySettings,
 }
@@ -81,18 +83,23 @@ pub async fn put(db: &Db, new: NewStore) -> Result<Store, Error> {
     for origin in &new.allowed_origins {
         validate_origin(origin)?;
     }
+    if new.payment_methods.is_empty() {
+        return Err(Error::invalid("no_payment_methods", "payment_methods", "Enable at least one payment method."));
+    }
     let store = Store {
         id: new.id.unwrap_or_else(ids::new_store_id),
         name: name.to_owned(),
         currency: new.currency,
+        payment_methods: new.payment_methods,
         allowed_origins: new.allowed_origins,
         gateway: new.gateway,
     };
     let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO stores (id, name, currency, allowed_origins, gateway_style, gateway_api_base, \
-         gateway_public_key, gateway_secret_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         gateway_public_key, gateway_secret_key, created_at, payment_methods) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, currency = excluded.currency, \
+         payment_methods = excluded.payment_methods, \
          allowed_origins = excluded.allowed_origins, gateway_style = excluded.gateway_style, \
          gateway_api_base = excluded.gateway_api_base, gateway_public_key = excluded.gateway_public_key, \
          gateway_secret_key = excluded.gateway_secret_key",
@@ -106,22 +113,29 @@ pub async fn put(db: &Db, new: NewStore) -> Result<Store, Error> {
     .bind(&store.gateway.public_key)
     .bind(store.gateway.secret_key.expose())
     .bind(now_millis())
+    .bind(store.payment_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(store)
 }
 
+const COLUMNS: &str = "id, name, currency, payment_methods, allowed_origins, gateway_style, gateway_api_base, \
+                       gateway_public_key, gateway_secret_key";
+
 pub async fn find(db: &Db, id: &StoreId) -> Result<Store, Error> {
-    let row = sqlx::query(
-        "SELECT id, name, currency, allowed_origins, gateway_style, gateway_api_base, gateway_public_key, \
-         gateway_secret_key FROM stores WHERE id = $1",
-    )
-    .bind(id.as_str())
-    .fetch_optional(db.reader())
-    .await?
-    .ok_or(Error::NotFound("store"))?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM stores WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(db.reader())
+        .await?
+        .ok_or(Error::NotFound("store"))?;
     store_from_row(&row)
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Store>, Error> {
+    let rows =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM stores ORDER BY created_at, id")).fetch_all(db.reader()).await?;
+    rows.iter().map(store_from_row).collect()
 }
 
 fn store_from_row(row: &AnyRow) -> Result<Store, Error> {
@@ -131,10 +145,12 @@ fn store_from_row(row: &AnyRow) -> Result<Store, Error> {
     let origins: String = row.try_get("allowed_origins")?;
     let style: String = row.try_get("gateway_style")?;
     let secret: String = row.try_get("gateway_secret_key")?;
+    let methods: String = row.try_get("payment_methods")?;
     Ok(Store {
         id: StoreId::parse(&id).map_err(|_| corrupt("id"))?,
         name: row.try_get("name")?,
         currency: Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
+        payment_methods: methods.split_whitespace().filter_map(PaymentMethod::parse).collect(),
         allowed_origins: origins.split_whitespace().map(str::to_owned).collect(),
         gateway: GatewaySettings {
             style: GatewayStyle::parse(&style).ok_or_else(|| corrupt("gateway style"))?,

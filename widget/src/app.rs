@@ -264,9 +264,12 @@ impl PayFlow {
         let name = form.name.get_untracked();
         let request = CreateOrderRequest {
             items: self.items.clone(),
+            checkout_session: None,
             customer: CustomerInput {
                 email: form.email.get_untracked(),
                 name: (!name.trim().is_empty()).then_some(name),
+                billing_address: None,
+                shipping_address: None,
             },
         };
         match api::create_order(&self.store, &request, &self.order_key).await {

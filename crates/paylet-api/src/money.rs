@@ -12,6 +12,8 @@ pub enum MoneyError {
     Overflow,
     #[error("amount must not be negative")]
     Negative,
+    #[error("`{0}` is not an amount in this currency")]
+    InvalidAmount(String),
 }
 
 /// Active ISO 4217 codes with their number of minor-unit digits. Codes absent from
@@ -117,6 +119,28 @@ impl Money {
         Ok(Money { amount, currency })
     }
 
+    /// Parses a decimal amount as people write it (`25`, `25.5`, `25.50`) into
+    /// minor units, exactly: no floating point, and no more decimals than the
+    /// currency has.
+    pub fn parse_decimal(text: &str, currency: Currency) -> Result<Money, MoneyError> {
+        let bad = || MoneyError::InvalidAmount(text.chars().take(32).collect());
+        let text = text.trim();
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let exp = usize::try_from(currency.exponent()).map_err(|_| bad())?;
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !digits(whole)
+            || !digits(fraction)
+            || fraction.len() > exp
+            || (text.contains('.') && fraction.is_empty())
+        {
+            return Err(bad());
+        }
+        let padded = format!("{whole}{fraction:0<exp$}");
+        let amount: i64 = padded.parse().map_err(|_| MoneyError::Overflow)?;
+        Money::new(amount, currency)
+    }
+
     pub fn zero(currency: Currency) -> Money {
         Money { amount: 0, currency }
     }
@@ -190,6 +214,21 @@ mod tests {
         assert_eq!(m(5, "USD"), "0.05 USD");
         assert_eq!(m(500, "JPY"), "500 JPY");
         assert_eq!(m(1250, "KWD"), "1.250 KWD");
+    }
+
+    #[test]
+    fn decimal_amounts_parse_exactly() {
+        let m = |t: &str, c: &str| Money::parse_decimal(t, Currency::parse(c).unwrap()).map(|m| m.amount());
+        assert_eq!(m("25", "USD"), Ok(2500));
+        assert_eq!(m("25.5", "USD"), Ok(2550));
+        assert_eq!(m("0.07", "USD"), Ok(7));
+        assert_eq!(m("500", "JPY"), Ok(500));
+        assert_eq!(m("1.250", "KWD"), Ok(1250));
+        for bad in ["25.555", "-1", "1e3", "", ".5", "5.", "2 5", "25,00"] {
+            assert!(m(bad, "USD").is_err(), "{bad}");
+        }
+        assert!(m("5.5", "JPY").is_err());
+        assert_eq!(m("99999999999999999999", "USD"), Err(MoneyError::Overflow));
     }
 
     #[test]

@@ -1,13 +1,18 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{ClientSecret, Money, OrderId};
+use crate::{Address, ClientSecret, Money, OrderId};
 
-/// `POST /v1/stores/{store}/orders`: what the shopper wants. Prices are not part
-/// of it; the server prices every line from its own catalog.
+/// `POST /v1/stores/{store}/orders`: what the shopper wants, either catalog
+/// items or a checkout session the merchant's backend created. Prices are never
+/// part of it: the server prices every line itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<LineItemInput>,
+    /// A `cs_…` id from `POST /v1/admin/checkout-sessions`, instead of `items`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout_session: Option<String>,
     pub customer: CustomerInput,
 }
 
@@ -24,6 +29,10 @@ pub struct CustomerInput {
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_address: Option<Address>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,8 +87,21 @@ pub struct Order {
     pub client_secret: Option<ClientSecret>,
 }
 
+/// `GET /v1/checkout-sessions/{id}`: a merchant-priced cart, for the widget to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutSessionView {
+    pub id: String,
+    pub store_id: crate::StoreId,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    /// `open`, `complete` or `expired`.
+    pub status: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
+    /// The catalog SKU; empty for lines a merchant priced in a checkout session.
+    #[serde(default)]
     pub sku: String,
     pub name: String,
     pub quantity: u32,

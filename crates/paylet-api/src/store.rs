@@ -9,10 +9,38 @@ pub struct CheckoutConfig {
     pub store_id: StoreId,
     pub store_name: String,
     pub currency: Currency,
+    /// The ways this store takes payment.
+    pub payment_methods: Vec<PaymentMethod>,
     /// Origins allowed to embed the widget; it talks to no other parent page.
     pub allowed_origins: Vec<String>,
     pub gateway: PublicGatewayConfig,
     pub catalog: Vec<CatalogItem>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Card fields in the widget, tokenized at the gateway.
+    Card,
+    /// The gateway's hosted payment page.
+    Hosted,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Card => "card",
+            PaymentMethod::Hosted => "hosted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentMethod> {
+        match s {
+            "card" => Some(PaymentMethod::Card),
+            "hosted" => Some(PaymentMethod::Hosted),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

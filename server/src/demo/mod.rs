@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
-use paylet_api::{Currency, GatewayStyle, Money, StoreId};
+use paylet_api::{Currency, GatewayStyle, Money, PaymentMethod, StoreId};
 use paylet_sandbox::{DEMO_ACCOUNT, Sandbox};
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -107,6 +107,7 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<(), Error> {
             id: Some(store_id.clone()),
             name: "Paylet Demo Shop".into(),
             currency: usd,
+            payment_methods: vec![PaymentMethod::Card],
             allowed_origins: vec![shop_url.to_owned()],
             gateway: GatewaySettings {
                 style: GatewayStyle::Stripe,
@@ -162,7 +163,7 @@ async fn shop_page(State(shop): State<ShopState>, Query(query): Query<ShopQuery>
     let checkout = match chosen {
         Some((sku, ..)) => {
             let store = StoreId::parse(DEMO_STORE_ID).unwrap_or_else(|_| StoreId::from_random("demo"));
-            snippet::html(&shop.server_url, &store, &format!("{sku}:1"), &shop.embed_js)
+            snippet::html(&shop.server_url, &store, &format!("{sku}:1"), Some(&shop.embed_js))
         }
         None => "<p>Pick a product to check out.</p>".to_owned(),
     };

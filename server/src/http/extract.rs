@@ -33,6 +33,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may carry an `Idempotency-Key` header: the value, the key,
+/// and a fingerprint of the exact bytes, for [`super::idempotent::respond`].
+pub struct IdempotentJson<T> {
+    pub value: T,
+    pub key: Option<String>,
+    pub fingerprint: String,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for IdempotentJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let key = match req.headers().get(paylet_api::IDEMPOTENCY_KEY_HEADER) {
+            Some(v) => {
+                let key = v.to_str().map_err(|_| Error::BadRequest {
+                    code: "invalid_idempotency_key",
+                    message: "An Idempotency-Key is printable ASCII.".into(),
+                })?;
+                crate::idempotency::check_key(key)?;
+                Some(key.to_owned())
+            }
+            None => None,
+        };
+        let (parts, body) = req.into_parts();
+        let bytes =
+            Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|e| match e {
+                BytesRejection::FailedToBufferBody(_) => Error::PayloadTooLarge,
+                _ => Error::BadRequest { code: "unreadable_body", message: "Could not read the request body.".into() },
+            })?;
+        let ApiJson(value) =
+            ApiJson::from_request(Request::from_parts(parts, axum::body::Body::from(bytes.clone())), state).await?;
+        Ok(IdempotentJson { value, key, fingerprint: crate::idempotency::fingerprint(&bytes) })
+    }
+}
+
 /// A query string.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(Error))]

@@ -1,6 +1,9 @@
 //! HTTP: routes, middleware, and the mapping from requests to domain calls.
 
+mod admin;
 mod extract;
+mod idempotent;
+mod ops;
 mod public;
 pub mod recorder;
 mod widget;
@@ -11,7 +14,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -31,17 +36,35 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         .route("/v1/stores/{store}/orders", post(public::create_order))
         .route("/v1/orders/{order}", get(public::get_order))
         .route("/v1/orders/{order}/payments", post(public::pay))
+        .route("/v1/checkout-sessions/{id}", get(public::checkout_session))
+        .route("/v1/admin/store", get(admin::store))
+        .route("/v1/admin/products", post(admin::create_product).get(admin::list_products))
+        .route(
+            "/v1/admin/products/{sku}",
+            get(admin::get_product).patch(admin::update_product).delete(admin::delete_product),
+        )
+        .route("/v1/admin/orders", get(admin::list_orders))
+        .route("/v1/admin/orders/{id}", get(admin::get_order))
+        .route("/v1/admin/checkout-sessions", post(admin::create_checkout_session))
         // API answers are per shopper and per moment: never cache them.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
 
     let app = Router::new()
         .merge(api)
         .merge(widget::router())
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .fallback(|| async { Error::NotFound("route") })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
+        .layer(CatchPanicLayer::custom(|_| {
+            // A bug, never a client's fault; the panic itself is logged by the hook.
+            Error::Config("handler panicked".into()).into_response()
+        }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The path only: query strings can carry client secrets.

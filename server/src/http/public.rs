@@ -3,14 +3,16 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use paylet_api::{
-    CheckoutConfig, ClientSecret, CreateOrderRequest, Order, OrderId, PayRequest, PaymentResult, StoreId,
+    CheckoutConfig, CheckoutSessionView, ClientSecret, CreateOrderRequest, Order, OrderId, PayRequest, StoreId,
 };
 use serde::Deserialize;
 
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiQuery, IdempotentJson};
+use super::idempotent::respond;
 use crate::app::AppState;
-use crate::{Error, catalog, orders, payments, stores};
+use crate::{Error, catalog, checkout_sessions, orders, payments, stores};
 
 fn store_id(raw: &str) -> Result<StoreId, Error> {
     StoreId::parse(raw).map_err(|_| Error::NotFound("store"))
@@ -30,6 +32,7 @@ pub async fn checkout_config(
         store_id: store.id.clone(),
         store_name: store.name.clone(),
         currency: store.currency,
+        payment_methods: store.payment_methods.clone(),
         allowed_origins: store.allowed_origins.clone(),
         gateway: store.gateway.public_config(),
         catalog: catalog.iter().map(catalog::Product::to_catalog_item).collect(),
@@ -39,11 +42,17 @@ pub async fn checkout_config(
 pub async fn create_order(
     State(state): State<AppState>,
     Path(store): Path<String>,
-    ApiJson(request): ApiJson<CreateOrderRequest>,
-) -> Result<(StatusCode, Json<Order>), Error> {
+    request: IdempotentJson<CreateOrderRequest>,
+) -> Result<Response, Error> {
     let store = stores::find(&state.db, &store_id(&store)?).await?;
-    let order = orders::create(&state.db, &store, &request).await?;
-    Ok((StatusCode::CREATED, Json(order)))
+    let scope = format!("POST /v1/stores/{}/orders", store.id);
+    let (state, value) = (&state, &request.value);
+    respond(&state.db, &scope, &request, |claim| async move {
+        let order = orders::create(&state.db, &store, value, claim.as_deref()).await?;
+        state.metrics.orders_created.inc();
+        Ok((StatusCode::CREATED, order))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -63,7 +72,21 @@ pub async fn get_order(
 pub async fn pay(
     State(state): State<AppState>,
     Path(order): Path<String>,
-    ApiJson(request): ApiJson<PayRequest>,
-) -> Result<Json<PaymentResult>, Error> {
-    Ok(Json(payments::pay(&state, &order_id(&order)?, &request).await?))
+    request: IdempotentJson<PayRequest>,
+) -> Result<Response, Error> {
+    let id = order_id(&order)?;
+    let scope = format!("POST /v1/orders/{id}/payments");
+    respond(&state.db, &scope, &request, |_| async {
+        let result = payments::pay(&state, &id, &request.value).await?;
+        state.metrics.payments.with_label_values(&[result.status.as_str()]).inc();
+        Ok((StatusCode::OK, result))
+    })
+    .await
+}
+
+pub async fn checkout_session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<CheckoutSessionView>, Error> {
+    Ok(Json(checkout_sessions::find(&state.db, &id).await?.view()))
 }

@@ -5,7 +5,7 @@ use paylet::ServeOptions;
 use paylet::catalog::{self, Product, Sku};
 use paylet::db::Db;
 use paylet::stores::{self, GatewaySettings, NewStore};
-use paylet_api::{Currency, GatewayStyle, Money, StoreId};
+use paylet_api::{Currency, GatewayStyle, Money, PaymentMethod, StoreId};
 use paylet_sandbox::{Account, Sandbox};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -19,9 +19,12 @@ pub struct TestApp {
     pub sandbox: Sandbox,
     pub account: Account,
     pub store: StoreId,
+    /// `Bearer` credential for the store's admin API.
+    pub admin_key: String,
     pub db: Db,
+    pub database_url: String,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 /// The catalog every test store starts with: (sku, name, cents).
@@ -29,7 +32,8 @@ pub const PRODUCTS: [(&str, &str, i64); 2] = [("TEE", "Tee", 2500), ("MUG", "Mug
 
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&database_url(&dir).await).await.unwrap();
+    let database_url = database_url(&dir).await;
+    let db = Db::connect(&database_url).await.unwrap();
     db.migrate().await.unwrap();
 
     let sandbox = Sandbox::new();
@@ -45,6 +49,7 @@ pub async fn spawn_app() -> TestApp {
             id: None,
             name: "Test Store".into(),
             currency: usd,
+            payment_methods: vec![PaymentMethod::Card, PaymentMethod::Hosted],
             allowed_origins: vec![SHOP_ORIGIN.into()],
             gateway: GatewaySettings {
                 style: GatewayStyle::Stripe,
@@ -65,6 +70,7 @@ pub async fn spawn_app() -> TestApp {
         };
         catalog::upsert(&db, &store.id, &product).await.unwrap();
     }
+    let admin_key = paylet::auth::create_key(&db, &store.id).await.unwrap().expose().clone();
 
     let widget_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
     let app = paylet::app(db.clone(), ServeOptions { widget_dir }, None);
@@ -72,7 +78,18 @@ pub async fn spawn_app() -> TestApp {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(paylet::serve(listener, app, pending()));
 
-    TestApp { base, sandbox_base, sandbox, account, store: store.id, db, http: reqwest::Client::new(), _dir: dir }
+    TestApp {
+        base,
+        sandbox_base,
+        sandbox,
+        account,
+        store: store.id,
+        admin_key,
+        db,
+        database_url,
+        http: reqwest::Client::new(),
+        dir,
+    }
 }
 
 /// Databases left by the previous run are dropped once, before this run makes its own.
@@ -122,6 +139,45 @@ impl TestApp {
         let response = self.http.post(self.url(path)).json(body).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        self.admin(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn admin_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.admin(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.admin_as(&self.admin_key, method, path, body).await
+    }
+
+    pub async fn admin_as(&self, key: &str, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Runs the `paylet` binary against this app's database; returns its
+    /// exit success and stdout.
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paylet"))
+            .args(args)
+            .env("PAYLET_DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     pub async fn create_order(&self, items: Value) -> (u16, Value) {

@@ -5,7 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
+mod cli;
 mod helpers;
+mod idempotency;
+mod ops;
 mod orders;
 mod payments;
 mod widget;

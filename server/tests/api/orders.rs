@@ -170,3 +170,35 @@ async fn unknown_routes_get_json_404s() {
     assert_eq!(status, 404);
     error(&body, "not_found");
 }
+
+#[tokio::test]
+async fn addresses_are_checked_by_country() {
+    let app = spawn_app().await;
+    let with = |address: serde_json::Value| json!({ "items": [{ "sku": "TEE", "quantity": 1 }], "customer": { "email": "a@b.co", "billing_address": address } });
+    let cases = [
+        (
+            json!({ "line1": "1 Main", "city": "SF", "postal_code": "ABCDE", "country": "US" }),
+            "customer.billing_address.postal_code",
+        ),
+        (
+            json!({ "line1": "1 Main", "city": "SF", "postal_code": "94103", "country": "ZZ" }),
+            "customer.billing_address.country",
+        ),
+        (
+            json!({ "line1": " ", "city": "SF", "postal_code": "94103", "country": "US" }),
+            "customer.billing_address.line1",
+        ),
+    ];
+    for (address, field) in cases {
+        let (status, body) = app.post_json(&format!("/v1/stores/{}/orders", app.store), &with(address)).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(error(&body, "invalid_address")["field"], field);
+    }
+    let (status, _) = app
+        .post_json(
+            &format!("/v1/stores/{}/orders", app.store),
+            &with(json!({ "line1": "1 Queen's Rd", "city": "Hong Kong", "country": "HK" })),
+        )
+        .await;
+    assert_eq!(status, 201, "no postal code where the country has none");
+}

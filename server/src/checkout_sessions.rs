@@ -1,0 +1,176 @@
+//! Checkout sessions: carts a merchant's backend prices itself (with its secret
+//! admin key) and hands to the embed as `data-session="cs_…"`. The unguessable
+//! id is the widget's capability to show the cart and turn it into an order;
+//! once an order from it is paid, the session is complete.
+
+use paylet_api::{CheckoutSessionView, Currency, Money, OrderLine, StoreId};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::db::{Db, Tx, now_millis};
+use crate::{Error, ids};
+
+/// A line the merchant priced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionLine {
+    pub name: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub quantity: u32,
+    /// In minor units of the session's currency.
+    pub unit_amount: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub store_id: StoreId,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    pub customer_email: Option<String>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub status: String,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+impl Session {
+    pub fn view(&self) -> CheckoutSessionView {
+        CheckoutSessionView {
+            id: self.id.clone(),
+            store_id: self.store_id.clone(),
+            lines: self.lines.clone(),
+            total: self.total,
+            status: self.effective_status().to_owned(),
+        }
+    }
+
+    /// `expired` once past its expiry, whatever is stored.
+    pub fn effective_status(&self) -> &str {
+        if self.status == "open" && self.expires_at <= now_millis() { "expired" } else { &self.status }
+    }
+}
+
+pub struct NewSession {
+    pub lines: Vec<SessionLine>,
+    pub customer_email: Option<String>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub expires_in_minutes: Option<i64>,
+}
+
+pub async fn create(db: &Db, store: &StoreId, currency: Currency, new: NewSession) -> Result<Session, Error> {
+    if new.lines.is_empty() || new.lines.len() > 100 {
+        return Err(Error::invalid("invalid_line_items", "line_items", "A session has 1 to 100 line items."));
+    }
+    let mut lines = Vec::with_capacity(new.lines.len());
+    let mut total = Money::zero(currency);
+    for (i, l) in new.lines.iter().enumerate() {
+        let field = |f: &str| format!("line_items[{i}].{f}");
+        let name = l.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(Error::invalid("invalid_name", field("name"), "A line name has 1 to 200 characters."));
+        }
+        if l.quantity == 0 || l.quantity > 10_000 {
+            return Err(Error::invalid("invalid_quantity", field("quantity"), "Quantity must be between 1 and 10000."));
+        }
+        let unit = Money::new(l.unit_amount, currency)
+            .map_err(|_| Error::invalid("invalid_amount", field("unit_amount"), "Amounts cannot be negative."))?;
+        let line_total = unit
+            .checked_mul(l.quantity)
+            .map_err(|_| Error::invalid("amount_too_large", field("quantity"), "The total is too large."))?;
+        total = total
+            .checked_add(line_total)
+            .map_err(|_| Error::invalid("amount_too_large", "line_items", "The total is too large."))?;
+        lines.push(OrderLine {
+            sku: l.sku.clone().unwrap_or_default(),
+            name: name.to_owned(),
+            quantity: l.quantity,
+            unit_price: unit,
+            total: line_total,
+        });
+    }
+    let minutes = new.expires_in_minutes.unwrap_or(24 * 60);
+    if !(30..=24 * 60).contains(&minutes) {
+        return Err(Error::invalid("invalid_expiry", "expires_in_minutes", "A session lasts 30 to 1440 minutes."));
+    }
+    let now = now_millis();
+    let session = Session {
+        id: format!("cs_{}", ids::random_string(32)),
+        store_id: store.clone(),
+        lines,
+        total,
+        customer_email: new.customer_email,
+        metadata: new.metadata,
+        status: "open".into(),
+        expires_at: now + minutes * 60_000,
+        created_at: now,
+    };
+    let lines_json = serde_json::to_string(&session.lines).map_err(|e| Error::Config(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO checkout_sessions (id, store_id, currency, total_amount, lines, customer_email, metadata, status, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&session.id)
+    .bind(store.as_str())
+    .bind(currency.code())
+    .bind(total.amount())
+    .bind(lines_json)
+    .bind(&session.customer_email)
+    .bind(serde_json::Value::Object(session.metadata.clone()).to_string())
+    .bind(&session.status)
+    .bind(session.expires_at)
+    .bind(now)
+    .execute(db.writer())
+    .await?;
+    Ok(session)
+}
+
+const COLUMNS: &str =
+    "id, store_id, currency, total_amount, lines, customer_email, metadata, status, expires_at, created_at";
+
+/// The session, by its id alone (the id is the capability).
+pub async fn find(db: &Db, id: &str) -> Result<Session, Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM checkout_sessions WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?
+        .ok_or(Error::NotFound("checkout session"))?;
+    from_row(&row)
+}
+
+pub async fn find_in(tx: &mut Tx, store: &StoreId, id: &str) -> Result<Session, Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM checkout_sessions WHERE id = $1 AND store_id = $2"))
+        .bind(id)
+        .bind(store.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::invalid("unknown_checkout_session", "checkout_session", "No such checkout session."))?;
+    from_row(&row)
+}
+
+/// Marks the session complete (its order was paid).
+pub async fn complete_in(tx: &mut Tx, id: &str) -> Result<(), Error> {
+    sqlx::query("UPDATE checkout_sessions SET status = 'complete' WHERE id = $1").bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Session, Error> {
+    let corrupt = |what: &str| Error::Config(format!("stored checkout session has an invalid {what}"));
+    let currency: String = row.try_get("currency")?;
+    let currency = Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
+    let lines: String = row.try_get("lines")?;
+    let metadata: String = row.try_get("metadata")?;
+    let store: String = row.try_get("store_id")?;
+    Ok(Session {
+        id: row.try_get("id")?,
+        store_id: StoreId::parse(&store).map_err(|_| corrupt("store"))?,
+        lines: serde_json::from_str(&lines).map_err(|_| corrupt("lines"))?,
+        total: Money::new(row.try_get("total_amount")?, currency).map_err(|_| corrupt("total"))?,
+        customer_email: row.try_get("customer_email")?,
+        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
+        status: row.try_get("status")?,
+        expires_at: row.try_get("expires_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

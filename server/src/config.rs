@@ -1,0 +1,73 @@
+//! Settings from `paylet.toml`. Command-line flags and `PAYLET_*` environment
+//! variables (both read by clap) take precedence over the file, and the file
+//! over built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Error;
+use crate::telemetry::LogFormat;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/paylet.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_WIDGET_DIR: &str = "widget/dist";
+
+/// The keys `paylet.toml` may hold, each also a flag and a variable.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `--listen`, `PAYLET_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--database-url`, `PAYLET_DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// `--widget-dir`, `PAYLET_WIDGET_DIR`.
+    pub widget_dir: Option<PathBuf>,
+    /// `--public-url`, `PAYLET_PUBLIC_URL`: where browsers reach this server.
+    pub public_url: Option<String>,
+    /// `--log-format`, `PAYLET_LOG_FORMAT`.
+    pub log_format: Option<LogFormat>,
+}
+
+impl FileConfig {
+    /// Reads `path`, which must exist, or else `./paylet.toml` if there is one.
+    pub fn load(path: Option<&Path>) -> Result<FileConfig, Error> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("paylet.toml"), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(FileConfig::default()),
+            Err(e) => return Err(Error::Config(format!("cannot read {}: {e}", path.display()))),
+        };
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    pub fn database_url(&self, flag: Option<String>) -> String {
+        flag.or_else(|| self.database_url.clone()).unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_known_keys_and_refuses_others() {
+        let c: FileConfig =
+            toml::from_str("listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite://x.db\"\nlog_format = \"json\"")
+                .unwrap();
+        assert_eq!(c.listen.unwrap().port(), 9000);
+        assert_eq!(c.log_format, Some(LogFormat::Json));
+        assert_eq!(c.database_url(None), "sqlite://x.db");
+        assert_eq!(c.database_url(Some("postgres://flag".into())), "postgres://flag");
+        assert!(toml::from_str::<FileConfig>("lisen = \"typo\"").is_err());
+    }
+
+    #[test]
+    fn a_missing_default_file_is_fine_but_a_named_one_is_not() {
+        assert!(FileConfig::load(Some(Path::new("/nonexistent/paylet.toml"))).is_err());
+    }
+}

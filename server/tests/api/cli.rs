@@ -1,0 +1,234 @@
+//! The `paylet` command line, against the same database the server uses.
+
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app};
+
+fn json(app: &TestApp, args: &[&str]) -> Value {
+    let (ok, out, err) = app.cli(args);
+    assert!(ok, "paylet {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[tokio::test]
+async fn store_create_prints_id_key_and_snippet_and_the_key_works() {
+    let app = spawn_app().await;
+    let created = json(
+        &app,
+        &[
+            "store",
+            "create",
+            "--name",
+            "Cli Shop",
+            "--origin",
+            "https://cli.example",
+            "--origin",
+            "https://www.cli.example",
+            "--currency",
+            "eur",
+            "--gateway",
+            "stripe",
+            "--gateway-url",
+            &app.sandbox_base,
+            "--public-key",
+            &app.account.publishable_key,
+            "--secret-key",
+            app.account.secret_key.expose(),
+            "--payment-methods",
+            "card,hosted",
+            "--json",
+        ],
+    );
+    let store = created["store_id"].as_str().unwrap();
+    let key = created["admin_key"].as_str().unwrap();
+    let snippet = created["snippet"].as_str().unwrap();
+    assert!(snippet.contains(&format!(r#"data-paylet-store="{store}""#)));
+    assert!(snippet.contains("/embed.js"));
+
+    let (status, body) = app.admin_as(key, reqwest::Method::GET, "/v1/admin/store", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["currency"], "EUR");
+    assert_eq!(body["payment_methods"], serde_json::json!(["card", "hosted"]));
+    assert_eq!(body["allowed_origins"].as_array().unwrap().len(), 2);
+
+    let listed = json(&app, &["store", "list", "--json"]);
+    assert!(listed["data"].as_array().unwrap().iter().any(|s| s["id"] == store));
+    // The key is stored hashed: it appears nowhere in the database.
+    let (ok, out, _) = app.cli(&["store", "list"]);
+    assert!(ok && !out.contains(key));
+
+    let (ok, _, err) = app.cli(&[
+        "store",
+        "create",
+        "--name",
+        "x",
+        "--origin",
+        "not-an-origin",
+        "--currency",
+        "USD",
+        "--gateway",
+        "stripe",
+        "--public-key",
+        "p",
+        "--secret-key",
+        "s",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("not an origin"), "{err}");
+}
+
+#[tokio::test]
+async fn products_are_managed_from_the_command_line() {
+    let app = spawn_app().await;
+    let store = app.store.as_str();
+    let (ok, out, err) =
+        app.cli(&["product", "add", "--store", store, "--sku", "HAT", "--name", "Hat", "--price", "12.5"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("12.50 USD"));
+    let (ok, _, err) = app.cli(&["product", "add", "--store", store, "--sku", "HAT", "--name", "Hat", "--price", "1"]);
+    assert!(!ok);
+    assert!(err.contains("exists"), "{err}");
+    let (ok, _, err) =
+        app.cli(&["product", "add", "--store", store, "--sku", "BAD", "--name", "x", "--price", "1.005"]);
+    assert!(!ok, "three decimals in USD are refused: {err}");
+    let (ok, _, err) =
+        app.cli(&["product", "update", "--store", store, "--sku", "HAT", "--price", "13", "--active", "false"]);
+    assert!(ok, "{err}");
+    let products = json(&app, &["product", "list", "--store", store, "--json"]);
+    let hat = products["data"].as_array().unwrap().iter().find(|p| p["sku"] == "HAT").unwrap().clone();
+    assert_eq!(hat["price"]["amount"], 1300);
+    assert_eq!(hat["active"], false);
+    let (_, config) = app.get(&format!("/v1/stores/{store}/checkout-config")).await;
+    assert!(!config.to_string().contains("HAT"));
+}
+
+#[tokio::test]
+async fn orders_list_and_snippet_and_migrate() {
+    let app = spawn_app().await;
+    let order = app.order().await;
+    let listed = json(&app, &["orders", "list", "--store", app.store.as_str(), "--json"]);
+    assert_eq!(listed["data"][0]["id"], order["id"]);
+    let pending = json(&app, &["orders", "list", "--store", app.store.as_str(), "--status", "paid", "--json"]);
+    assert_eq!(pending["data"], serde_json::json!([]));
+
+    let (ok, out, _) =
+        app.cli(&["snippet", "--store", app.store.as_str(), "--items", "TEE:2", "--public-url", "https://pay.example"]);
+    assert!(ok);
+    assert!(out.contains(r#"<script src="https://pay.example/embed.js""#));
+    assert!(out.contains(r#"data-items="TEE:2""#));
+
+    let (ok, out, _) = app.cli(&["migrate"]);
+    assert!(ok && out.contains("migrations applied"));
+    let (ok, _, err) = app.cli(&["orders", "list", "--store", "nope"]);
+    assert!(!ok && err.contains("not a store id"));
+}
+
+#[tokio::test]
+async fn settings_come_from_flags_then_environment_then_paylet_toml() {
+    let app = spawn_app().await;
+    std::fs::write(app.dir.path().join("paylet.toml"), "database_url = \"sqlite://from-toml.db\"\n").unwrap();
+    // The test helper sets PAYLET_DATABASE_URL, which beats the file.
+    let from_env = json(&app, &["store", "list", "--json"]);
+    assert_eq!(from_env["data"].as_array().unwrap().len(), 1);
+    // Without the variable, the file decides.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paylet"))
+        .args(["store", "list", "--json"])
+        .env_remove("PAYLET_DATABASE_URL")
+        .current_dir(app.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["data"], serde_json::json!([]));
+    assert!(app.dir.path().join("from-toml.db").exists());
+    // And a flag beats both.
+    let flag = format!("sqlite://{}/from-flag.db", app.dir.path().display());
+    let (ok, _, _) = app.cli(&["migrate", "--database-url", &flag]);
+    assert!(ok && app.dir.path().join("from-flag.db").exists());
+
+    std::fs::write(app.dir.path().join("paylet.toml"), "databse_url = \"typo\"\n").unwrap();
+    let (ok, _, err) = app.cli(&["store", "list"]);
+    assert!(!ok && err.contains("unknown field"), "{err}");
+
+    let (_, help, _) = app.cli(&["serve", "--help"]);
+    for documented in ["PAYLET_LISTEN", "PAYLET_DATABASE_URL", "PAYLET_WIDGET_DIR", "PAYLET_PUBLIC_URL", "paylet.toml"]
+    {
+        assert!(help.contains(documented), "serve --help mentions {documented}");
+    }
+}
+
+#[tokio::test]
+async fn a_backup_taken_during_order_creation_restores_consistently() {
+    let app = spawn_app().await;
+    if app.database_url.starts_with("postgres") {
+        let out = app.dir.path().join("pg.dump");
+        let (ok, text, _) = app.cli(&["backup", "--out", out.to_str().unwrap()]);
+        assert!(ok && text.contains("pg_dump --format=custom"), "{text}");
+        return;
+    }
+    let backup = app.dir.path().join("backup.db");
+    let url = app.url(&format!("/v1/stores/{}/orders", app.store));
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (http, url) = (app.http.clone(), url.clone());
+        writers.spawn(async move {
+            for _ in 0..40 {
+                let body = serde_json::json!({ "items": [{ "sku": "TEE", "quantity": 2 }, { "sku": "MUG", "quantity": 1 }], "customer": { "email": "a@b.co" } });
+                assert_eq!(http.post(&url).json(&body).send().await.unwrap().status(), 201);
+            }
+        });
+    }
+    // Back up while those run.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let (ok, out, err) = tokio::task::spawn_blocking({
+        let (bin, db, path) = (env!("CARGO_BIN_EXE_paylet"), app.database_url.clone(), backup.clone());
+        move || {
+            let o = std::process::Command::new(bin)
+                .args(["backup", "--out", path.to_str().unwrap()])
+                .env("PAYLET_DATABASE_URL", db)
+                .output()
+                .unwrap();
+            (
+                o.status.success(),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    assert!(out.contains("backup written"));
+    writers.join_all().await;
+
+    let restored_path = app.dir.path().join("restored.db");
+    let restored_url = format!("sqlite://{}", restored_path.display());
+    let (ok, _, err) = app.cli(&["restore", "--from", backup.to_str().unwrap(), "--database-url", &restored_url]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = app.cli(&["restore", "--from", backup.to_str().unwrap(), "--database-url", &restored_url]);
+    assert!(!ok && err.contains("--force"), "an existing database is not replaced silently");
+
+    let restored = paylet::db::Db::connect(&restored_url).await.unwrap();
+    let count = |sql: &'static str| {
+        let restored = restored.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(restored.reader()).await.unwrap() }
+    };
+    let orders = count("SELECT COUNT(*) FROM orders").await;
+    assert!((1..=160).contains(&orders), "{orders} orders in the snapshot");
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders o WHERE (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id) <> 2")
+            .await,
+        0,
+        "every order has both its lines"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders o WHERE o.total_amount <> (SELECT SUM(l.total_amount) FROM order_lines l WHERE l.order_id = o.id)").await,
+        0,
+        "every total matches its lines"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM order_history h WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = h.order_id)")
+            .await,
+        0
+    );
+}
