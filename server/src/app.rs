@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::db::Db;
+use crate::idempotency::InFlight;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -14,4 +15,5 @@ pub struct AppState {
     /// Where the built widget (Trunk's `dist`) and `embed.js` are.
     pub widget_dir: PathBuf,
     pub metrics: Arc<Metrics>,
+    pub in_flight: InFlight,
 }

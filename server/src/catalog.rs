@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::Error;
-use crate::db::{Db, Tx, now_millis};
+use crate::db::{Db, now_millis};
 
 /// A merchant's stock-keeping unit: 1 to 64 letters, digits, `-`, `_` or `.`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
@@ -146,15 +146,18 @@ pub async fn delete(db: &Db, store: &StoreId, sku: &Sku) -> Result<(), Error> {
     if deleted == 0 { Err(Error::NotFound("product")) } else { Ok(()) }
 }
 
-/// The product, active or not, inside a write transaction (pricing an order).
-pub async fn find_in(tx: &mut Tx, store: &StoreId, sku: &Sku) -> Result<Option<Product>, Error> {
-    let row =
-        sqlx::query("SELECT sku, name, unit_amount, currency, active FROM products WHERE store_id = $1 AND sku = $2")
-            .bind(store.as_str())
-            .bind(sku.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
-    row.as_ref().map(product_from_row).transpose()
+/// The store's products with these SKUs, active or not, in one query (pricing an order).
+pub async fn find_many(db: &Db, store: &StoreId, skus: &[&Sku]) -> Result<Vec<Product>, Error> {
+    let placeholders: Vec<String> = (0..skus.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT sku, name, unit_amount, currency, active FROM products WHERE store_id = $1 AND sku IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(store.as_str());
+    for sku in skus {
+        query = query.bind(sku.as_str());
+    }
+    query.fetch_all(db.reader()).await?.iter().map(product_from_row).collect()
 }
 
 fn checked_name(name: &str) -> Result<&str, Error> {

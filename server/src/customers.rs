@@ -1,27 +1,23 @@
 //! Who is buying: the customer details an order carries.
 
-use paylet_api::StoreId;
-use sqlx::Row;
-
-use crate::db::{Tx, now_millis};
+use crate::db::{Arg, Batch};
 use crate::{Error, ids};
+use paylet_api::StoreId;
 
-/// The store's customer with this email, created or renamed as needed; returns its id.
-pub async fn upsert_in(tx: &mut Tx, store: &StoreId, email: &Email, name: Option<&str>) -> Result<String, Error> {
-    let now = now_millis();
-    let row = sqlx::query(
+/// Adds the customer to `batch`, created or renamed as needed.
+pub fn upsert(batch: &mut Batch, store: &StoreId, email: &Email, name: Option<&str>, now: i64) {
+    batch.add(
         "INSERT INTO customers (id, store_id, email, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
-         ON CONFLICT (store_id, email) DO UPDATE SET name = COALESCE(excluded.name, customers.name), updated_at = excluded.updated_at \
-         RETURNING id",
-    )
-    .bind(format!("cus_{}", ids::random_string(20)))
-    .bind(store.as_str())
-    .bind(email.as_str())
-    .bind(name)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get("id")?)
+         ON CONFLICT (store_id, email) DO UPDATE SET name = COALESCE(excluded.name, customers.name), \
+         updated_at = excluded.updated_at",
+        vec![
+            Arg::Text(format!("cus_{}", ids::random_string(20))),
+            Arg::Text(store.to_string()),
+            Arg::Text(email.as_str().to_owned()),
+            Arg::OptText(name.map(str::to_owned)),
+            Arg::Int(now),
+        ],
+    );
 }
 
 /// An email address: checked for shape, not deliverability, and stored lower-cased

@@ -35,6 +35,7 @@ pub use error::Error;
 use crate::app::AppState;
 use crate::db::Db;
 use crate::http::recorder::Recorder;
+use crate::idempotency::InFlight;
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -48,7 +49,13 @@ pub fn app(db: Db, options: ServeOptions, recorder: Option<Recorder>) -> Router 
         // Registering four fixed metrics in a fresh registry cannot collide.
         unreachable!("metrics registry: {e}")
     }));
-    let state = AppState { db, http: paylet_gateway::http_client(), widget_dir: options.widget_dir, metrics };
+    let state = AppState {
+        db,
+        http: paylet_gateway::http_client(),
+        widget_dir: options.widget_dir,
+        metrics,
+        in_flight: InFlight::default(),
+    };
     http::router(state, recorder.map(Arc::new))
 }
 

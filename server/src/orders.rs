@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 use crate::catalog::{self, Sku};
 use crate::checkout_sessions;
 use crate::customers::{self, Email};
-use crate::db::{Db, Tx, now_millis};
+use crate::db::{Arg, Batch, Db, Tx, now_millis};
 use crate::idempotency::Claim;
 use crate::order_state::{self, OrderEvent};
 use crate::stores::Store;
@@ -24,9 +24,9 @@ use crate::{Error, ids};
 const MAX_LINES: usize = 100;
 const MAX_QUANTITY: u32 = 10_000;
 
-/// Prices the request and stores the new order, its customer and its first
-/// history entry in one transaction, with the idempotent response if `claim`
-/// is given. The client secret is returned here once and stored only hashed.
+/// Prices the request and stores the new order, its customer, its first
+/// history entry and (given a claim) the idempotent response, all in one
+/// atomic write. The client secret is returned here once and stored only hashed.
 pub async fn create(
     db: &Db,
     store: &Store,
@@ -38,13 +38,14 @@ pub async fn create(
     let billing = checked_address(request.customer.billing_address.as_ref(), "customer.billing_address")?;
     let shipping = checked_address(request.customer.shipping_address.as_ref(), "customer.shipping_address")?;
 
-    let id = ids::new_order_id();
-    let secret = ids::new_client_secret(&id);
-    let now = now_millis();
-    let mut tx = db.begin().await?;
     let (lines, session) = match (&request.checkout_session, request.items.is_empty()) {
         (Some(session_id), true) => {
-            let session = checkout_sessions::find_in(&mut tx, &store.id, session_id).await?;
+            // Read before the write: an order made in the instant a session
+            // completes is still one the shopper must choose to pay.
+            let session = checkout_sessions::find(db, session_id).await.map_err(|_| unknown_session())?;
+            if session.store_id != store.id {
+                return Err(unknown_session());
+            }
             match session.effective_status() {
                 "open" => (session.lines.clone(), Some(session.id)),
                 status => {
@@ -55,7 +56,7 @@ pub async fn create(
                 }
             }
         }
-        (None, false) => (price_lines(&mut tx, store, request).await?, None),
+        (None, false) => (price_lines(db, store, request).await?, None),
         (Some(_), false) => {
             return Err(Error::invalid(
                 "conflicting_parameters",
@@ -70,36 +71,48 @@ pub async fn create(
         .try_fold(Money::zero(store.currency), |sum, line| sum.checked_add(line.total))
         .map_err(|_| too_large("items"))?;
 
-    let customer = customers::upsert_in(&mut tx, &store.id, &email, name.as_deref()).await?;
-    sqlx::query(
+    let id = ids::new_order_id();
+    let secret = ids::new_client_secret(&id);
+    let now = now_millis();
+    let mut batch = Batch::default();
+    customers::upsert(&mut batch, &store.id, &email, name.as_deref(), now);
+    // The customer row exists by now, new or not.
+    batch.add(
         "INSERT INTO orders (id, store_id, status, currency, total_amount, client_secret_hash, customer_email, \
          customer_name, customer_id, billing_address, shipping_address, checkout_session_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-    )
-    .bind(id.as_str())
-    .bind(store.id.as_str())
-    .bind(OrderStatus::Pending.as_str())
-    .bind(total.currency().code())
-    .bind(total.amount())
-    .bind(ids::sha256_hex(secret.expose()))
-    .bind(email.as_str())
-    .bind(name)
-    .bind(customer)
-    .bind(billing)
-    .bind(shipping)
-    .bind(session)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    insert_lines(&mut tx, &id, &store.id, &lines).await?;
-    record_in(&mut tx, &id, &store.id, "created", &format!("Order created for {total}.")).await?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT id FROM customers WHERE store_id = $2 AND email = $7), \
+         $9, $10, $11, $12, $12)",
+        vec![
+            Arg::Text(id.to_string()),
+            Arg::Text(store.id.to_string()),
+            Arg::Text(OrderStatus::Pending.as_str().into()),
+            Arg::Text(total.currency().code().into()),
+            Arg::Int(total.amount()),
+            Arg::Text(ids::sha256_hex(secret.expose())),
+            Arg::Text(email.as_str().into()),
+            Arg::OptText(name),
+            Arg::OptText(billing),
+            Arg::OptText(shipping),
+            Arg::OptText(session),
+            Arg::Int(now),
+        ],
+    );
+    add_lines(&mut batch, &id, &store.id, &lines);
+    add_history(&mut batch, &id, &store.id, now, "created", &format!("Order created for {total}."));
     let order = Order { id, status: OrderStatus::Pending, lines, total, client_secret: Some(secret) };
     if let Some(claim) = claim {
         let body = serde_json::to_string(&order).map_err(|e| Error::Config(e.to_string()))?;
-        claim.save_in(&mut tx, 201, &body).await?;
+        claim.save_in(&mut batch, 201, &body);
     }
-    tx.commit().await?;
+    db.write_batch(batch).await?;
+    if let Some(claim) = claim {
+        claim.saved();
+    }
     Ok(order)
+}
+
+fn unknown_session() -> Error {
+    Error::invalid("unknown_checkout_session", "checkout_session", "No such checkout session.")
 }
 
 fn checked_address(address: Option<&Address>, field: &str) -> Result<Option<String>, Error> {
@@ -109,42 +122,72 @@ fn checked_address(address: Option<&Address>, field: &str) -> Result<Option<Stri
     serde_json::to_string(&checked).map(Some).map_err(|e| Error::Config(e.to_string()))
 }
 
-/// All lines in one statement: one round trip however long the order.
-async fn insert_lines(tx: &mut Tx, order: &OrderId, store: &StoreId, lines: &[OrderLine]) -> Result<(), Error> {
+/// All lines in one statement.
+fn add_lines(batch: &mut Batch, order: &OrderId, store: &StoreId, lines: &[OrderLine]) {
     let values: Vec<String> = (0..lines.len())
         .map(|i| {
             let b = i * 8;
             format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO order_lines (order_id, store_id, line_no, sku, name, quantity, unit_amount, total_amount) VALUES {}",
-        values.join(", ")
+    let args = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(line_no, line)| {
+            [
+                Arg::Text(order.to_string()),
+                Arg::Text(store.to_string()),
+                Arg::Int(i64::try_from(line_no).unwrap_or(i64::MAX)),
+                Arg::Text(line.sku.clone()),
+                Arg::Text(line.name.clone()),
+                Arg::Int(i64::from(line.quantity)),
+                Arg::Int(line.unit_price.amount()),
+                Arg::Int(line.total.amount()),
+            ]
+        })
+        .collect();
+    batch.add(
+        format!(
+            "INSERT INTO order_lines (order_id, store_id, line_no, sku, name, quantity, unit_amount, total_amount) VALUES {}",
+            values.join(", ")
+        ),
+        args,
     );
-    let mut query = sqlx::query(&sql);
-    for (line_no, line) in lines.iter().enumerate() {
-        query = query
-            .bind(order.as_str())
-            .bind(store.as_str())
-            .bind(i64::try_from(line_no).unwrap_or(i64::MAX))
-            .bind(&line.sku)
-            .bind(&line.name)
-            .bind(i64::from(line.quantity))
-            .bind(line.unit_price.amount())
-            .bind(line.total.amount());
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
 }
 
-async fn price_lines(tx: &mut Tx, store: &Store, request: &CreateOrderRequest) -> Result<Vec<OrderLine>, Error> {
+const HISTORY_SQL: &str =
+    "INSERT INTO order_history (id, order_id, store_id, at, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+
+fn history_args(order: &OrderId, store: &StoreId, at: i64, kind: &str, detail: &str) -> Vec<Arg> {
+    vec![
+        Arg::Text(format!("oh_{}", ids::time_ordered(20))),
+        Arg::Text(order.to_string()),
+        Arg::Text(store.to_string()),
+        Arg::Int(at),
+        Arg::Text(kind.to_owned()),
+        Arg::Text(detail.to_owned()),
+    ]
+}
+
+fn add_history(batch: &mut Batch, order: &OrderId, store: &StoreId, at: i64, kind: &str, detail: &str) {
+    batch.add(HISTORY_SQL, history_args(order, store, at, kind, detail));
+}
+
+/// Prices each item from the catalog, fetched in one query.
+async fn price_lines(db: &Db, store: &Store, request: &CreateOrderRequest) -> Result<Vec<OrderLine>, Error> {
     if request.items.len() > MAX_LINES {
         return Err(Error::invalid("too_many_items", "items", format!("An order has at most {MAX_LINES} items.")));
     }
+    let skus = request
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| Sku::parse_field(&item.sku, format!("items[{i}].sku")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let products = catalog::find_many(db, &store.id, &skus.iter().collect::<Vec<_>>()).await?;
     let mut lines = Vec::with_capacity(request.items.len());
-    for (i, item) in request.items.iter().enumerate() {
+    for (i, (item, sku)) in request.items.iter().zip(&skus).enumerate() {
         let sku_field = format!("items[{i}].sku");
-        let sku = Sku::parse_field(&item.sku, sku_field.clone())?;
         if item.quantity == 0 || item.quantity > MAX_QUANTITY {
             return Err(Error::invalid(
                 "invalid_quantity",
@@ -152,7 +195,7 @@ async fn price_lines(tx: &mut Tx, store: &Store, request: &CreateOrderRequest) -
                 format!("Quantity must be between 1 and {MAX_QUANTITY}."),
             ));
         }
-        let product = catalog::find_in(tx, &store.id, &sku).await?.ok_or_else(|| {
+        let product = products.iter().find(|p| p.sku == *sku).ok_or_else(|| {
             Error::invalid("unknown_sku", sku_field.clone(), format!("No product with SKU `{}`.", sku.as_str()))
         })?;
         if !product.active {
@@ -164,7 +207,7 @@ async fn price_lines(tx: &mut Tx, store: &Store, request: &CreateOrderRequest) -
         let total = product.price.checked_mul(item.quantity).map_err(|_| too_large(&format!("items[{i}].quantity")))?;
         lines.push(OrderLine {
             sku: product.sku.as_str().to_owned(),
-            name: product.name,
+            name: product.name.clone(),
             quantity: item.quantity,
             unit_price: product.price,
             total,
@@ -288,17 +331,10 @@ pub async fn transition(db: &Db, tx: &mut Tx, id: &OrderId, event: OrderEvent) -
     Ok(to)
 }
 
-/// Adds an entry to the order's history.
+/// Adds an entry to the order's history inside `tx`.
 pub async fn record_in(tx: &mut Tx, order: &OrderId, store: &StoreId, kind: &str, detail: &str) -> Result<(), Error> {
-    sqlx::query("INSERT INTO order_history (id, order_id, store_id, at, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(format!("oh_{}", ids::random_string(20)))
-        .bind(order.as_str())
-        .bind(store.as_str())
-        .bind(now_millis())
-        .bind(kind)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
+    let args = history_args(order, store, now_millis(), kind, detail);
+    crate::db::bind(sqlx::query(HISTORY_SQL), &args).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::{self, AdminKey};
 use crate::catalog::{self, Product, Sku};
 use crate::checkout_sessions::{self, NewSession, SessionLine};
+use crate::idempotency::Phase;
 use crate::orders::{self, OrderFilter};
 use crate::stores::{self, Store};
 
@@ -82,7 +83,7 @@ pub async fn create_product(
     request: IdempotentJson<NewProduct>,
 ) -> Result<Response, Error> {
     let scope = admin.scope("POST /v1/admin/products");
-    respond(&state.db, &scope, &request, |_| async {
+    respond(&state, Phase::Claimed, &scope, &request, |_| async {
         let p = &request.value;
         let product =
             Product { sku: Sku::parse_field(&p.sku, "sku")?, name: p.name.clone(), price: p.price, active: p.active };
@@ -232,7 +233,7 @@ pub async fn create_checkout_session(
     request: IdempotentJson<NewCheckoutSession>,
 ) -> Result<Response, Error> {
     let scope = admin.scope("POST /v1/admin/checkout-sessions");
-    respond(&state.db, &scope, &request, |_| async {
+    respond(&state, Phase::Claimed, &scope, &request, |_| async {
         let r = &request.value;
         let session = checkout_sessions::create(
             &state.db,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::extract::{ApiQuery, IdempotentJson};
 use super::idempotent::respond;
 use crate::app::AppState;
+use crate::idempotency::Phase;
 use crate::{Error, catalog, checkout_sessions, orders, payments, stores};
 
 fn store_id(raw: &str) -> Result<StoreId, Error> {
@@ -47,7 +48,7 @@ pub async fn create_order(
     let store = stores::find(&state.db, &store_id(&store)?).await?;
     let scope = format!("POST /v1/stores/{}/orders", store.id);
     let (state, value) = (&state, &request.value);
-    respond(&state.db, &scope, &request, |claim| async move {
+    respond(state, Phase::Atomic, &scope, &request, |claim| async move {
         let order = orders::create(&state.db, &store, value, claim.as_deref()).await?;
         state.metrics.orders_created.inc();
         Ok((StatusCode::CREATED, order))
@@ -76,7 +77,7 @@ pub async fn pay(
 ) -> Result<Response, Error> {
     let id = order_id(&order)?;
     let scope = format!("POST /v1/orders/{id}/payments");
-    respond(&state.db, &scope, &request, |_| async {
+    respond(&state, Phase::Claimed, &scope, &request, |_| async {
         let result = payments::pay(&state, &id, &request.value).await?;
         state.metrics.payments.with_label_values(&[result.status.as_str()]).inc();
         Ok((StatusCode::OK, result))

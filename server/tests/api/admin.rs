@@ -204,6 +204,7 @@ async fn an_order_shows_its_customer_payments_and_history() {
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["status"], "paid");
     assert_eq!(detail["customer"]["email"], "ada@example.com");
+    assert!(detail["customer"]["id"].as_str().unwrap().starts_with("cus_"), "{detail}");
     assert_eq!(detail["customer"]["billing_address"]["country"], "US");
     assert_eq!(detail["customer"]["shipping_address"]["postal_code"], "SW1A 1AA");
     let payments: Vec<&str> =

@@ -125,6 +125,17 @@ async fn database_url(dir: &tempfile::TempDir) -> String {
 }
 
 impl TestApp {
+    /// Another server process on the same database, as a second instance
+    /// behind a load balancer would be; returns its base URL.
+    pub async fn second_server(&self) -> String {
+        let db = Db::connect(&self.database_url).await.unwrap();
+        let widget_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(paylet::serve(listener, paylet::app(db, ServeOptions { widget_dir }, None), pending()));
+        base
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

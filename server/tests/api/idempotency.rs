@@ -72,6 +72,71 @@ async fn concurrent_duplicates_create_one_order() {
     assert_eq!(order_count(&app).await, 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_duplicates_across_two_servers_create_one_order() {
+    let app = spawn_app().await;
+    let second = app.second_server().await;
+    let path = format!("/v1/stores/{}/orders", app.store);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let url = if i % 2 == 0 { app.url(&path) } else { format!("{second}{path}") };
+        let (http, body) = (app.http.clone(), order_body(1));
+        tasks.spawn(async move {
+            let r = http.post(url).header("Idempotency-Key", "shared").json(&body).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        });
+    }
+    let results = tasks.join_all().await;
+    let created: Vec<&Value> = results.iter().filter(|r| r.0 == StatusCode::CREATED).map(|r| &r.1).collect();
+    assert!(!created.is_empty());
+    assert!(created.iter().all(|o| o["id"] == created[0]["id"]), "every success is the same order");
+    for (status, body) in &results {
+        if *status != StatusCode::CREATED {
+            assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+            error(body, "idempotency_key_in_use");
+        }
+    }
+    assert_eq!(order_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_claim_whose_request_died_is_taken_over_after_a_minute() {
+    let app = spawn_app().await;
+    let session = json!({ "line_items": [{ "name": "Gift", "quantity": 1, "unit_amount": 500 }] });
+    let post = || {
+        app.http
+            .post(app.url("/v1/admin/checkout-sessions"))
+            .bearer_auth(&app.admin_key)
+            .header("Idempotency-Key", "s-1")
+            .json(&session)
+            .send()
+    };
+    let first: Value = post().await.unwrap().json().await.unwrap();
+    // As if another process had claimed the key and was still working, then died.
+    let claim = |age_ms: i64| {
+        sqlx::query(
+            "UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, locked_at = $1 \
+             WHERE idempotency_key = 's-1'",
+        )
+        .bind(paylet::db::now_millis() - age_ms)
+        .execute(app.db.writer())
+    };
+    claim(1_000).await.unwrap();
+    let busy = post().await.unwrap();
+    assert_eq!(busy.status(), StatusCode::CONFLICT);
+    error(&busy.json().await.unwrap(), "idempotency_key_in_use");
+
+    claim(61_000).await.unwrap();
+    let retried = post().await.unwrap();
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    assert!(retried.headers().get("idempotent-replayed").is_none(), "the work ran again");
+    let retried: Value = retried.json().await.unwrap();
+    assert_ne!(retried["id"], first["id"]);
+    // And its answer is now the stored one.
+    let replayed: Value = post().await.unwrap().json().await.unwrap();
+    assert_eq!(replayed["id"], retried["id"]);
+}
+
 #[tokio::test]
 async fn keys_belong_to_one_store_and_failures_free_them() {
     let app = spawn_app().await;

@@ -12,4 +12,5 @@ mod idempotency;
 mod ops;
 mod orders;
 mod payments;
+mod storage;
 mod widget;
