@@ -13,9 +13,99 @@ pub fn run(what: &str) -> Result<(), Failure> {
     setup::wrk()?;
     run_step("build release server", cargo().args(["build", "--release", "--package", "paylet"]))?;
     match what {
-        "sandbox" | "all" => sandbox(),
-        other => Err(Failure::new("bench", format!("unknown benchmark `{other}`; try `sandbox`"))),
+        "sandbox" => sandbox(),
+        "orders" => orders(),
+        "all" => sandbox().and_then(|()| orders()),
+        other => Err(Failure::new("bench", format!("unknown benchmark `{other}`; try `sandbox` or `orders`"))),
     }
+}
+
+/// Order creations on SQLite, and on Postgres when `PAYLET_TEST_POSTGRES_URL`
+/// is set: first as fast as 64 clients can go (closed loop), then at a fixed
+/// rate from up to 64 connections (open loop), where p99 counts from when each
+/// request was due: 2,000/s on SQLite (the target), 500/s on Postgres (which
+/// shares this machine's two cores with the server and cannot take 2,000).
+fn orders() -> Result<(), Failure> {
+    run_step("build load generator", cargo().args(["build", "--release", "--package", "paylet-bench"]))?;
+    let dir = std::env::temp_dir().join(format!("paylet-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::new("bench", e.to_string()))?;
+    let sqlite = dir.join("bench.db");
+    let mut lines = orders_on("SQLite", &format!("sqlite://{}", sqlite.display()), 12921, "2000")?;
+    let wal = std::fs::metadata(dir.join("bench.db-wal")).map_or(0, |m| m.len());
+    lines.push(format!("SQLite: WAL file at its largest {} MB", wal / 1_000_000));
+    match std::env::var("PAYLET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+        Some(base) => lines.extend(orders_on("Postgres", &fresh_postgres(&base, "paylet_bench")?, 12922, "500")?),
+        None => println!("\nPostgres: skipped, PAYLET_TEST_POSTGRES_URL is not set"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("\n{}", lines.join("\n"));
+    Ok(())
+}
+
+fn paylet(args: &[&str], database_url: &str) -> Result<String, Failure> {
+    output(
+        Command::new(workspace_root().join("target/release/paylet"))
+            .args(args)
+            .env("PAYLET_DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn"),
+    )
+    .ok_or_else(|| Failure::new("bench", format!("`paylet {}` failed", args.join(" "))))
+}
+
+/// Creates a store with one product, serves it, and runs both loads; returns
+/// one summary line per run.
+fn orders_on(backend: &str, database_url: &str, port: u16, rate: &str) -> Result<Vec<String>, Failure> {
+    #[rustfmt::skip]
+    let created = paylet(
+        &["store", "create", "--name", "Bench", "--origin", "http://localhost", "--currency", "USD",
+          "--gateway", "stripe", "--gateway-url", "http://127.0.0.1:1", "--public-key", "pk_bench",
+          "--secret-key", "sk_bench", "--json"],
+        database_url,
+    )?;
+    let store = created
+        .split('"')
+        .skip_while(|s| *s != "store_id")
+        .nth(2)
+        .ok_or_else(|| Failure::new("bench", format!("no store id in: {created}")))?
+        .to_owned();
+    paylet(&["product", "add", "--store", &store, "--sku", "TEE", "--name", "Tee", "--price", "25"], database_url)?;
+    let listen = format!("127.0.0.1:{port}");
+    let server = Server::start_with_env(
+        "server",
+        &["serve", "--listen", &listen],
+        port,
+        &[("PAYLET_DATABASE_URL", database_url)],
+    )?;
+    let base = format!("http://{listen}");
+    let mut lines = Vec::new();
+    for rate in ["0", rate] {
+        let args = ["orders", &base, &store, "--connections", "64", "--rate", rate, "--seconds", "15"];
+        println!("\n==> paylet-bench {}", args.join(" "));
+        let run = Command::new(workspace_root().join("target/release/paylet-bench"))
+            .args(args)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| Failure::new("bench", format!("cannot run paylet-bench: {e}")))?;
+        let out = String::from_utf8_lossy(&run.stdout);
+        print!("{out}");
+        if !run.status.success() {
+            return Err(Failure::new("bench", "some orders failed; see the output above"));
+        }
+        lines.push(format!("{backend}: {}", out.trim()));
+    }
+    lines.push(format!("{backend}: peak server memory {}", server.peak_memory()));
+    Ok(lines)
+}
+
+/// A new, empty database next to `base`'s, for a clean run.
+fn fresh_postgres(base: &str, name: &str) -> Result<String, Failure> {
+    for sql in [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")] {
+        run_step(&format!("postgres: {sql}"), Command::new("psql").args([base, "-q", "-c", &sql]))?;
+    }
+    let (prefix, _) =
+        base.rsplit_once('/').ok_or_else(|| Failure::new("bench", "PAYLET_TEST_POSTGRES_URL has no database name"))?;
+    Ok(format!("{prefix}/{name}"))
 }
 
 /// Tokenizations per second at one sandbox process.
@@ -38,8 +128,13 @@ struct Server(Child);
 
 impl Server {
     fn start(what: &str, args: &[&str], port: u16) -> Result<Server, Failure> {
+        Server::start_with_env(what, args, port, &[])
+    }
+
+    fn start_with_env(what: &str, args: &[&str], port: u16, env: &[(&str, &str)]) -> Result<Server, Failure> {
         let child = Command::new(workspace_root().join("target/release/paylet"))
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
