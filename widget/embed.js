@@ -8,8 +8,10 @@
   var PAYLET = script ? new URL(script.src).origin : "";
 
   function widgetUrl(opts) {
-    return PAYLET + "/widget/?store=" + encodeURIComponent(opts.store) +
-      "&items=" + encodeURIComponent(opts.items || "") +
+    // A checkout session (priced by the merchant's backend) or catalog items.
+    var cart = opts.session ? "&session=" + encodeURIComponent(opts.session)
+      : "&items=" + encodeURIComponent(opts.items || "");
+    return PAYLET + "/widget/?store=" + encodeURIComponent(opts.store) + cart +
       "&parent=" + encodeURIComponent(window.location.origin);
   }
 
@@ -56,7 +58,11 @@
     for (var i = 0; i < els.length; i++) {
       if (els[i].getAttribute("data-paylet-mounted")) continue;
       els[i].setAttribute("data-paylet-mounted", "1");
-      mount(els[i], { store: els[i].getAttribute("data-paylet-store"), items: els[i].getAttribute("data-items") });
+      mount(els[i], {
+        store: els[i].getAttribute("data-paylet-store"),
+        items: els[i].getAttribute("data-items"),
+        session: els[i].getAttribute("data-checkout-session")
+      });
     }
   }
 

@@ -37,10 +37,12 @@ async function fillCard(widget, number) {
   await widget.getByLabel("Security code").fill("123");
 }
 
-function orderStatusInDatabase(orderId) {
+function orderInDatabase(orderId) {
   const script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +
-    "r=c.execute('select status from orders where id=?',(sys.argv[2],)).fetchone(); print(r[0] if r else '')";
-  return execFileSync("python3", ["-c", script, stack.files.db, orderId]).toString().trim();
+    "r=c.execute('select status, total_amount from orders where id=?',(sys.argv[2],)).fetchone(); " +
+    "print(r[0] + ' ' + str(r[1]) if r else '')";
+  const [status, total] = execFileSync("python3", ["-c", script, stack.files.db, orderId]).toString().trim().split(" ");
+  return { status, total: Number(total) };
 }
 
 test("a shopper pays with a good card and the shop hears about it", async () => {
@@ -55,8 +57,32 @@ test("a shopper pays with a good card and the shop hears about it", async () => 
   const orderId = (await thanks.textContent()).match(/ord_\w+/)[0];
   await page.screenshot({ path: join(ARTIFACTS, "checkout-paid.png"), fullPage: true });
 
-  assert.equal(orderStatusInDatabase(orderId), "paid");
+  assert.equal(orderInDatabase(orderId).status, "paid");
   await page.close();
+});
+
+test("a gift set the shop's backend priced is paid through its checkout session", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${stack.shop}/?bundle=GIFT-SET`);
+  const sessionId = await page.locator("[data-checkout-session]").getAttribute("data-checkout-session");
+  assert.match(sessionId, /^cs_/);
+  const widget = page.frameLocator('iframe[title="Secure checkout"]');
+  await widget.getByText("Gift wrapping").waitFor();
+  await fillCard(widget, CARDS.success);
+  await widget.getByRole("button", { name: "Pay $39.00" }).click();
+  await widget.getByRole("heading", { name: "Paid" }).waitFor();
+  const orderId = (await page.locator("#thanks").textContent()).match(/ord_\w+/)[0];
+  assert.deepEqual(orderInDatabase(orderId), { status: "paid", total: 3900 });
+  await page.screenshot({ path: join(ARTIFACTS, "checkout-session-paid.png"), fullPage: true });
+  await page.close();
+
+  // The session is spent: opening its checkout again cannot pay it twice.
+  const session = await (await fetch(`${stack.server}/v1/checkout-sessions/${sessionId}`)).json();
+  assert.equal(session.status, "complete");
+  const again = await browser.newPage();
+  await again.goto(`${stack.server}/widget/?store=st_demo&session=${sessionId}`);
+  await again.getByRole("alert").filter({ hasText: "already been paid" }).waitFor();
+  await again.close();
 });
 
 test("a declined card shows why and leaves the shopper on the form", async () => {
@@ -90,6 +116,6 @@ test("the server never received card data; the gateway got it from the widget's 
 
   const requests = await (await fetch(`${stack.sandbox}/_sandbox/requests`)).json();
   const tokenizations = requests.filter((r) => r.method === "POST" && r.path === "/v1/tokens");
-  assert.equal(tokenizations.length, 2);
+  assert.equal(tokenizations.length, 3);
   for (const r of tokenizations) assert.equal(r.origin, new URL(stack.server).origin);
 });

@@ -31,6 +31,16 @@ pub async fn create_key(db: &Db, store: &StoreId) -> Result<Secret, Error> {
     Ok(Secret::new(key))
 }
 
+/// Revokes every key of `store`.
+pub async fn revoke_all(db: &Db, store: &StoreId) -> Result<(), Error> {
+    sqlx::query("UPDATE admin_keys SET revoked_at = $1 WHERE store_id = $2 AND revoked_at IS NULL")
+        .bind(now_millis())
+        .bind(store.as_str())
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
 pub async fn authenticate(db: &Db, presented: &str) -> Result<AdminKey, Error> {
     let id = presented
         .strip_prefix(PREFIX)

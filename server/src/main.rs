@@ -14,9 +14,10 @@ use paylet::db::Db;
 use paylet::demo::{self, DemoOptions};
 use paylet::http::recorder::Recorder;
 use paylet::orders::{self, OrderFilter};
+use paylet::snippet::{self, Cart};
 use paylet::stores::{self, GatewaySettings, NewStore};
 use paylet::telemetry::{self, LogFormat};
-use paylet::{Error, ServeOptions, auth, snippet};
+use paylet::{Error, ServeOptions, auth};
 use paylet_api::{Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
 use paylet_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
@@ -124,11 +125,15 @@ enum Command {
     },
     /// Print the embed snippet for a store.
     Snippet {
+        /// The store's id (`st_…`).
         #[arg(long)]
         store: String,
         /// What the checkout sells, `SKU:QTY,…`.
         #[arg(long, default_value = "")]
         items: String,
+        /// Sell a checkout session (`cs_…`) your backend created instead of items.
+        #[arg(long, conflicts_with = "items")]
+        checkout_session: Option<String>,
         #[command(flatten)]
         database: DatabaseArgs,
         #[command(flatten)]
@@ -147,6 +152,7 @@ enum Command {
     Restore {
         #[command(flatten)]
         database: DatabaseArgs,
+        /// A file made by `paylet backup`.
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
         /// Replace an existing database.
@@ -161,6 +167,7 @@ enum Command {
 enum StoreCommand {
     /// Create a store; prints its id, its admin API key (once) and the embed snippet.
     Create {
+        /// The name shoppers see in the checkout.
         #[arg(long)]
         name: String,
         /// An origin allowed to embed the checkout, e.g. https://shop.example (repeat for more).
@@ -169,6 +176,7 @@ enum StoreCommand {
         /// ISO 4217 currency of the store's prices.
         #[arg(long)]
         currency: String,
+        /// The gateway's wire protocol.
         #[arg(long, value_enum)]
         gateway: GatewayArg,
         /// The gateway's API base URL [default: the real gateway's].
@@ -187,6 +195,7 @@ enum StoreCommand {
         database: DatabaseArgs,
         #[command(flatten)]
         widget: WidgetArgs,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -194,6 +203,7 @@ enum StoreCommand {
     List {
         #[command(flatten)]
         database: DatabaseArgs,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -209,8 +219,10 @@ enum GatewayArg {
 enum ProductCommand {
     /// Add a product.
     Add {
+        /// The store's id (`st_…`).
         #[arg(long)]
         store: String,
+        /// 1 to 64 letters, digits, `-`, `_` or `.`.
         #[arg(long)]
         sku: String,
         #[arg(long)]
@@ -226,23 +238,28 @@ enum ProductCommand {
     },
     /// List products.
     List {
+        /// The store's id (`st_…`).
         #[arg(long)]
         store: String,
         #[command(flatten)]
         database: DatabaseArgs,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Change a product's name, price or sale status.
     Update {
+        /// The store's id (`st_…`).
         #[arg(long)]
         store: String,
         #[arg(long)]
         sku: String,
         #[arg(long)]
         name: Option<String>,
+        /// In the store's currency, e.g. 25.00.
         #[arg(long)]
         price: Option<String>,
+        /// `true` to sell it, `false` to stop.
         #[arg(long)]
         active: Option<bool>,
         #[command(flatten)]
@@ -254,14 +271,18 @@ enum ProductCommand {
 enum OrdersCommand {
     /// List orders, newest first.
     List {
+        /// The store's id (`st_…`).
         #[arg(long)]
         store: String,
+        /// Only orders in this status: pending, requires_action, paid, partially_refunded, refunded, failed or canceled.
         #[arg(long)]
         status: Option<String>,
+        /// At most this many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
         #[command(flatten)]
         database: DatabaseArgs,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -382,10 +403,14 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Snippet { store, items, database, widget } => {
+        Command::Snippet { store, items, checkout_session, database, widget } => {
             let (db, _) = connect(database, &file).await?;
             let store = stores::find(&db, &store_id(&store)?).await?;
-            println!("{}", embed_snippet(&store.id, &items, &widget, &file));
+            let cart = match &checkout_session {
+                Some(id) => Cart::Session(id),
+                None => Cart::Items(&items),
+            };
+            println!("{}", embed_snippet(&store.id, &cart, &widget, &file));
             Ok(())
         }
         Command::Backup { database, out } => {
@@ -407,12 +432,12 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
     }
 }
 
-fn embed_snippet(store: &StoreId, items: &str, widget: &WidgetArgs, file: &FileConfig) -> String {
+fn embed_snippet(store: &StoreId, cart: &Cart<'_>, widget: &WidgetArgs, file: &FileConfig) -> String {
     let embed_js = std::fs::read(widget_dir(widget, file).join("embed.js")).ok();
     if embed_js.is_none() {
         eprintln!("paylet: the widget is not built, so the snippet has no integrity hash; run `cargo xtask widget`");
     }
-    snippet::html(&public_url(widget, file, None), store, items, embed_js.as_deref())
+    snippet::html(&public_url(widget, file, None), store, cart, embed_js.as_deref())
 }
 
 async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), Error> {
@@ -460,7 +485,7 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             )
             .await?;
             let key = auth::create_key(&db, &store.id).await?;
-            let snippet = embed_snippet(&store.id, "SKU:1", &widget, file);
+            let snippet = embed_snippet(&store.id, &Cart::Items("SKU:1"), &widget, file);
             if json {
                 print_json(&json!({ "store_id": store.id, "admin_key": key.expose(), "snippet": snippet }));
             } else {

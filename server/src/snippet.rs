@@ -11,16 +11,26 @@ pub fn integrity(embed_js: &[u8]) -> String {
     format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(digest))
 }
 
-/// The embed snippet for `store` selling `items` (`SKU:QTY,…`). Without the
-/// `embed.js` it loads (a server without a built widget) there is no
-/// integrity attribute to give.
-pub fn html(paylet_base: &str, store: &StoreId, items: &str, embed_js: Option<&[u8]>) -> String {
+/// What a checkout sells.
+pub enum Cart<'a> {
+    /// Catalog items, `SKU:QTY,…`.
+    Items(&'a str),
+    /// A checkout session id from `POST /v1/admin/checkout-sessions`.
+    Session(&'a str),
+}
+
+/// The embed snippet for `store` selling `cart`. Without the `embed.js` it
+/// loads (a server without a built widget) there is no integrity attribute to give.
+pub fn html(paylet_base: &str, store: &StoreId, cart: &Cart<'_>, embed_js: Option<&[u8]>) -> String {
     let sri = embed_js.map(|js| format!(" integrity=\"{}\"", integrity(js))).unwrap_or_default();
+    let cart = match cart {
+        Cart::Items(items) => format!("data-items=\"{}\"", escape_attr(items)),
+        Cart::Session(id) => format!("data-checkout-session=\"{}\"", escape_attr(id)),
+    };
     format!(
         "<script src=\"{base}/embed.js\"{sri} crossorigin=\"anonymous\" async></script>\n\
-         <div data-paylet-store=\"{store}\" data-items=\"{items}\"></div>",
+         <div data-paylet-store=\"{store}\" {cart}></div>",
         base = paylet_base.trim_end_matches('/'),
-        items = escape_attr(items),
     )
 }
 
@@ -41,9 +51,13 @@ mod tests {
     #[test]
     fn snippet_has_the_script_and_the_container() {
         let store = StoreId::parse("st_demo").unwrap();
-        let html = html("http://127.0.0.1:8080/", &store, "TEE:1", Some(b"x"));
+        let html = html("http://127.0.0.1:8080/", &store, &Cart::Items("TEE:1"), Some(b"x"));
         assert!(html.contains(r#"src="http://127.0.0.1:8080/embed.js""#));
         assert!(html.contains(r#"crossorigin="anonymous" async"#));
         assert!(html.contains(r#"<div data-paylet-store="st_demo" data-items="TEE:1"></div>"#));
+        let session = super::html("http://p", &store, &Cart::Session("cs_1\"><x"), None);
+        assert!(
+            session.contains(r#"<div data-paylet-store="st_demo" data-checkout-session="cs_1&quot;&gt;&lt;x"></div>"#)
+        );
     }
 }

@@ -2,8 +2,8 @@
 
 use gloo_net::http::{Request, Response};
 use paylet_api::{
-    CheckoutConfig, CreateOrderRequest, ErrorBody, ErrorDetail, IDEMPOTENCY_KEY_HEADER, Order, OrderId, PayRequest,
-    PaymentResult, StoreId,
+    CheckoutConfig, CheckoutSessionView, CreateOrderRequest, ErrorBody, ErrorDetail, IDEMPOTENCY_KEY_HEADER, Order,
+    OrderId, PayRequest, PaymentResult, StoreId,
 };
 use serde::de::DeserializeOwned;
 
@@ -38,6 +38,11 @@ async fn read<T: DeserializeOwned>(response: Result<Response, gloo_net::Error>) 
 
 pub async fn checkout_config(store: &StoreId) -> Result<CheckoutConfig, ApiFailure> {
     read(Request::get(&format!("/v1/stores/{store}/checkout-config")).send().await).await
+}
+
+pub async fn checkout_session(id: &str) -> Result<CheckoutSessionView, ApiFailure> {
+    let path = format!("/v1/checkout-sessions/{}", js_sys::encode_uri_component(id));
+    read(Request::get(&path).send().await).await
 }
 
 pub async fn create_order(

@@ -11,7 +11,7 @@ use paylet_api::{
 use crate::api::{self, ApiFailure};
 use crate::card_form::{CardFields, CardState};
 use crate::gateway::{self, TokenizeError};
-use crate::host::{self, Host, HostEvent, Params};
+use crate::host::{self, Cart, Host, HostEvent, Params};
 use crate::money;
 
 #[component]
@@ -29,22 +29,56 @@ fn Notice(message: String) -> impl IntoView {
 
 #[component]
 fn Loader(params: Params) -> impl IntoView {
-    let config = RwSignal::new(None::<Result<CheckoutConfig, String>>);
-    let store = params.store.clone();
+    let loaded = RwSignal::new(None::<Result<(CheckoutConfig, Summary), String>>);
+    let request = params.clone();
     spawn_local(async move {
-        config.set(Some(api::checkout_config(&store).await.map_err(|e| e.message())));
+        loaded.set(Some(load(&request).await));
     });
-    move || match config.get() {
+    move || match loaded.get() {
         None => {
             view! { <main class="paylet"><p class="loading" aria-busy="true">"Loading checkout…"</p></main> }.into_any()
         }
         Some(Err(message)) => view! { <Notice message=message /> }.into_any(),
-        Some(Ok(config)) => view! { <Checkout config=config params=params.clone() /> }.into_any(),
+        Some(Ok((config, summary))) => {
+            view! { <Checkout config=config summary=summary params=params.clone() /> }.into_any()
+        }
     }
 }
 
-/// One line of the summary as the catalog prices it. Display only: the server
-/// prices the order itself, and the widget refuses to pay a total it did not show.
+/// The store's configuration, and what this checkout sells as the shopper will see it.
+async fn load(params: &Params) -> Result<(CheckoutConfig, Summary), String> {
+    let config = api::checkout_config(&params.store).await.map_err(|e| e.message())?;
+    let summary = match &params.cart {
+        Cart::Items(items) => summarize(&config.catalog, items, Money::zero(config.currency))?,
+        Cart::Session(id) => {
+            let session = api::checkout_session(id).await.map_err(|e| e.message())?;
+            if session.store_id != config.store_id {
+                return Err("This checkout session belongs to another store.".into());
+            }
+            match session.status.as_str() {
+                "open" => {}
+                "complete" => return Err("This order has already been paid.".into()),
+                _ => return Err("This checkout has expired. Please return to the shop and start again.".into()),
+            }
+            let lines = session
+                .lines
+                .into_iter()
+                .map(|l| SummaryLine { name: l.name, quantity: l.quantity, total: l.total })
+                .collect();
+            Summary { lines, total: session.total }
+        }
+    };
+    Ok((config, summary))
+}
+
+/// What the shopper is shown and asked to pay. Display only: the server prices
+/// the order itself, and the widget refuses to pay a total it did not show.
+#[derive(Clone)]
+struct Summary {
+    lines: Vec<SummaryLine>,
+    total: Money,
+}
+
 #[derive(Clone)]
 struct SummaryLine {
     name: String,
@@ -52,11 +86,7 @@ struct SummaryLine {
     total: Money,
 }
 
-fn summarize(
-    catalog: &[CatalogItem],
-    items: &[LineItemInput],
-    zero: Money,
-) -> Result<(Vec<SummaryLine>, Money), String> {
+fn summarize(catalog: &[CatalogItem], items: &[LineItemInput], zero: Money) -> Result<Summary, String> {
     let mut total = zero;
     let mut lines = Vec::with_capacity(items.len());
     for item in items {
@@ -68,7 +98,7 @@ fn summarize(
         total = total.checked_add(line_total).map_err(|e| e.to_string())?;
         lines.push(SummaryLine { name: product.name.clone(), quantity: item.quantity, total: line_total });
     }
-    Ok((lines, total))
+    Ok(Summary { lines, total })
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,11 +124,8 @@ struct Form {
 }
 
 #[component]
-fn Checkout(config: CheckoutConfig, params: Params) -> impl IntoView {
-    let (lines, total) = match summarize(&config.catalog, &params.items, Money::zero(config.currency)) {
-        Ok(summary) => summary,
-        Err(message) => return view! { <Notice message=message /> }.into_any(),
-    };
+fn Checkout(config: CheckoutConfig, summary: Summary, params: Params) -> impl IntoView {
+    let Summary { lines, total } = summary;
     let host = Host::new(params.parent_origin.clone(), &config.allowed_origins);
     host.follow_height();
     host.send(&HostEvent::Ready);
@@ -117,7 +144,7 @@ fn Checkout(config: CheckoutConfig, params: Params) -> impl IntoView {
     let order_key = api::random_key();
     let store = config.store_id.clone();
     let gateway_config = config.gateway.clone();
-    let items = params.items.clone();
+    let cart = params.cart.clone();
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -132,7 +159,7 @@ fn Checkout(config: CheckoutConfig, params: Params) -> impl IntoView {
         form.phase.set(Phase::Working);
         let checkout = PayFlow {
             store: store.clone(),
-            items: items.clone(),
+            cart: cart.clone(),
             gateway: gateway_config.clone(),
             order_key: order_key.clone(),
             host: host.clone(),
@@ -219,7 +246,7 @@ fn Checkout(config: CheckoutConfig, params: Params) -> impl IntoView {
 #[derive(Clone)]
 struct PayFlow {
     store: StoreId,
-    items: Vec<LineItemInput>,
+    cart: Cart,
     gateway: PublicGatewayConfig,
     order_key: String,
     host: Host,
@@ -262,9 +289,13 @@ impl PayFlow {
             return Ok(order);
         }
         let name = form.name.get_untracked();
+        let (items, checkout_session) = match &self.cart {
+            Cart::Items(items) => (items.clone(), None),
+            Cart::Session(id) => (Vec::new(), Some(id.clone())),
+        };
         let request = CreateOrderRequest {
-            items: self.items.clone(),
-            checkout_session: None,
+            items,
+            checkout_session,
             customer: CustomerInput {
                 email: form.email.get_untracked(),
                 name: (!name.trim().is_empty()).then_some(name),

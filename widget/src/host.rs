@@ -10,7 +10,7 @@ use wasm_bindgen::closure::Closure;
 #[derive(Clone)]
 pub struct Params {
     pub store: StoreId,
-    pub items: Vec<LineItemInput>,
+    pub cart: Cart,
     /// The framing page's origin, as `embed.js` reports it. Messages go there only
     /// once the store's configuration confirms the origin is allowed.
     pub parent_origin: Option<String>,
@@ -23,8 +23,19 @@ pub fn read_params() -> Result<Params, String> {
         .get("store")
         .and_then(|s| StoreId::parse(&s).ok())
         .ok_or_else(|| "This checkout is missing its store id.".to_owned())?;
-    let items = parse_items(&query.get("items").unwrap_or_default())?;
-    Ok(Params { store, items, parent_origin: query.get("parent") })
+    let cart = match query.get("session").filter(|s| !s.is_empty()) {
+        Some(session) => Cart::Session(session),
+        None => Cart::Items(parse_items(&query.get("items").unwrap_or_default())?),
+    };
+    Ok(Params { store, cart, parent_origin: query.get("parent") })
+}
+
+/// What the checkout sells: catalog items, or a checkout session the
+/// merchant's backend created and priced.
+#[derive(Clone)]
+pub enum Cart {
+    Items(Vec<LineItemInput>),
+    Session(String),
 }
 
 /// `SKU:QTY,SKU:QTY` (quantity defaults to 1).

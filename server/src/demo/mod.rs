@@ -18,8 +18,10 @@ use tokio::sync::watch;
 use crate::catalog::{self, Product, Sku};
 use crate::db::Db;
 use crate::http::recorder::Recorder;
+use crate::snippet::{self, Cart};
 use crate::stores::{self, GatewaySettings, NewStore};
-use crate::{Error, ServeOptions, snippet};
+use crate::{Error, ServeOptions, auth};
+use paylet_secret::Secret;
 
 pub const DEMO_STORE_ID: &str = "st_demo";
 
@@ -55,14 +57,15 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
 
     let db = Db::connect(&format!("sqlite://{}/paylet.db", options.data_dir.display())).await?;
     db.migrate().await?;
-    seed(&db, &sandbox_url, &shop_url).await?;
+    let admin_key = seed(&db, &sandbox_url, &shop_url).await?;
 
     let recorder = match &options.record_requests {
         Some(path) => Some(Recorder::create(path).await?),
         None => None,
     };
     let server = crate::app(db.clone(), ServeOptions { widget_dir: options.widget_dir.clone() }, recorder);
-    let shop = shop_router(ShopState { server_url: server_url.clone(), embed_js });
+    let shop =
+        shop_router(ShopState { server_url: server_url.clone(), embed_js, admin_key, http: reqwest::Client::new() });
 
     println!("Paylet demo is running.\n");
     println!("  shop:     {shop_url}");
@@ -97,8 +100,9 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, Error> {
 }
 
 /// Creates or refreshes the demo store (its sandbox URL and shop origin follow
-/// the ports of this run) and its products.
-async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<(), Error> {
+/// the ports of this run) and its products; returns a new admin key for the
+/// shop's backend, the only valid one.
+async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Error> {
     let usd = Currency::parse("USD").map_err(|e| Error::Config(e.to_string()))?;
     let store_id = StoreId::parse(DEMO_STORE_ID).map_err(|e| Error::Config(e.to_string()))?;
     stores::put(
@@ -127,45 +131,89 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<(), Error> {
         };
         catalog::upsert(db, &store_id, &product).await?;
     }
-    Ok(())
+    auth::revoke_all(db, &store_id).await?;
+    auth::create_key(db, &store_id).await
 }
 
 #[derive(Clone)]
 struct ShopState {
     server_url: String,
     embed_js: Vec<u8>,
+    /// The merchant backend's credential for Paylet's admin API.
+    admin_key: Secret,
+    http: reqwest::Client,
 }
 
 #[derive(Deserialize)]
 struct ShopQuery {
     item: Option<String>,
+    bundle: Option<String>,
 }
+
+/// The gift set, priced by the shop itself: a checkout session.
+const GIFT_SET: &str = "GIFT-SET";
 
 fn shop_router(state: ShopState) -> Router {
     Router::new().route("/", get(shop_page)).with_state(state)
 }
 
 /// The merchant's page: products, and for the chosen one the embed snippet.
+/// Single products sell from the catalog; the gift set is priced by the shop's
+/// backend, which creates a checkout session for it on every visit.
 async fn shop_page(State(shop): State<ShopState>, Query(query): Query<ShopQuery>) -> Html<String> {
-    let chosen = PRODUCTS.iter().find(|(sku, ..)| Some(*sku) == query.item.as_deref());
+    let chosen = if query.bundle.as_deref() == Some(GIFT_SET) { Some(GIFT_SET) } else { query.item.as_deref() };
+    let gift_set = (GIFT_SET, "Gift set: tee and mug, wrapped", 3900, format!("/?bundle={GIFT_SET}"));
     let products: String = PRODUCTS
         .iter()
-        .map(|(sku, name, cents)| {
-            let current = if chosen.is_some_and(|c| c.0 == *sku) { " aria-current=\"true\"" } else { "" };
+        .map(|(sku, name, cents)| (*sku, *name, *cents, format!("/?item={sku}")))
+        .chain([gift_set])
+        .map(|(sku, name, cents, href)| {
+            let current = if chosen == Some(sku) { " aria-current=\"true\"" } else { "" };
             format!(
                 "    <article class=\"product\"><h2>{name}</h2><p>${}.{:02}</p>\
-                 <a href=\"/?item={sku}\"{current}>Buy</a></article>\n",
+                 <a href=\"{href}\"{current}>Buy</a></article>\n",
                 cents / 100,
                 cents % 100
             )
         })
         .collect();
+    let store = StoreId::parse(DEMO_STORE_ID).unwrap_or_else(|_| StoreId::from_random("demo"));
     let checkout = match chosen {
-        Some((sku, ..)) => {
-            let store = StoreId::parse(DEMO_STORE_ID).unwrap_or_else(|_| StoreId::from_random("demo"));
-            snippet::html(&shop.server_url, &store, &format!("{sku}:1"), Some(&shop.embed_js))
+        Some(GIFT_SET) => match create_gift_session(&shop).await {
+            Ok(session) => snippet::html(&shop.server_url, &store, &Cart::Session(&session), Some(&shop.embed_js)),
+            Err(e) => {
+                tracing::error!(error = %e, "the demo shop could not create a checkout session");
+                "<p>The gift set is not available right now.</p>".to_owned()
+            }
+        },
+        Some(sku) if PRODUCTS.iter().any(|p| p.0 == sku) => {
+            snippet::html(&shop.server_url, &store, &Cart::Items(&format!("{sku}:1")), Some(&shop.embed_js))
         }
-        None => "<p>Pick a product to check out.</p>".to_owned(),
+        _ => "<p>Pick a product to check out.</p>".to_owned(),
     };
     Html(include_str!("shop.html").replace("{{PRODUCTS}}", &products).replace("{{CHECKOUT}}", &checkout))
+}
+
+/// What a merchant's backend does: `POST /v1/admin/checkout-sessions` with its
+/// own lines and prices, and the session id goes to the page.
+async fn create_gift_session(shop: &ShopState) -> Result<String, reqwest::Error> {
+    let lines = serde_json::json!({
+        "line_items": [
+            { "name": "Classic tee", "sku": "TEE-CLASSIC", "quantity": 1, "unit_amount": 2000 },
+            { "name": "Enamel mug", "sku": "MUG-ENAMEL", "quantity": 1, "unit_amount": 1500 },
+            { "name": "Gift wrapping", "quantity": 1, "unit_amount": 400 }
+        ],
+        "metadata": { "bundle": GIFT_SET }
+    });
+    let session: serde_json::Value = shop
+        .http
+        .post(format!("{}/v1/admin/checkout-sessions", shop.server_url))
+        .bearer_auth(shop.admin_key.expose())
+        .json(&lines)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(session["id"].as_str().unwrap_or_default().to_owned())
 }

@@ -116,6 +116,9 @@ async fn orders_list_and_snippet_and_migrate() {
     assert!(ok);
     assert!(out.contains(r#"<script src="https://pay.example/embed.js""#));
     assert!(out.contains(r#"data-items="TEE:2""#));
+    let (ok, out, _) = app.cli(&["snippet", "--store", app.store.as_str(), "--checkout-session", "cs_abc"]);
+    assert!(ok);
+    assert!(out.contains(r#"data-checkout-session="cs_abc""#) && !out.contains("data-items"), "{out}");
 
     let (ok, out, _) = app.cli(&["migrate"]);
     assert!(ok && out.contains("migrations applied"));

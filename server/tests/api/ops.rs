@@ -7,7 +7,11 @@ async fn health_readiness_and_metrics_answer() {
     let app = spawn_app().await;
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    assert!(health.headers().contains_key("x-request-id"));
+    let id = health.headers()["x-request-id"].to_str().unwrap();
+    assert!(id.starts_with("req_") && id.len() == 28, "{id}");
+    // A caller's own request id is kept, so logs on both sides line up.
+    let traced = app.http.get(app.url("/healthz")).header("x-request-id", "lb-42").send().await.unwrap();
+    assert_eq!(traced.headers()["x-request-id"], "lb-42");
     let (status, ready) = app.get("/readyz").await;
     assert_eq!((status, ready["status"].as_str()), (200, Some("ready")));
 
