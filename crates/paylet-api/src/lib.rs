@@ -13,8 +13,8 @@ pub use error::{ErrorBody, ErrorDetail, ErrorType};
 pub use ids::{ClientSecret, IdError, OrderId, StoreId};
 pub use money::{Currency, Money, MoneyError};
 pub use order::{
-    CheckoutSessionView, CreateOrderRequest, CustomerInput, Decline, LineItemInput, NextAction, Order, OrderLine,
-    OrderStatus, PayRequest, PaymentResult,
+    CheckoutSessionView, ConfirmPaymentRequest, CreateOrderRequest, CustomerInput, Decline, HostedSessionRequest,
+    HostedSessionResponse, LineItemInput, NextAction, Order, OrderLine, OrderStatus, PayRequest, PaymentResult,
 };
 pub use store::{CatalogItem, CheckoutConfig, GatewayStyle, PaymentMethod, PublicGatewayConfig};
 

@@ -161,6 +161,15 @@ impl Money {
         Ok(Money { amount, ..self })
     }
 
+    /// `self - other`; a negative result is an error, as money never goes below zero.
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        let amount = self.amount.checked_sub(other.amount).ok_or(MoneyError::Overflow)?;
+        Money::new(amount, self.currency)
+    }
+
     pub fn checked_mul(self, quantity: u32) -> Result<Money, MoneyError> {
         let amount = self.amount.checked_mul(i64::from(quantity)).ok_or(MoneyError::Overflow)?;
         Ok(Money { amount, ..self })
@@ -248,6 +257,13 @@ mod tests {
         let big = Money::new(i64::MAX / 2 + 1, usd()).unwrap();
         assert_eq!(big.checked_mul(2), Err(MoneyError::Overflow));
         assert_eq!(big.checked_add(big), Err(MoneyError::Overflow));
+    }
+
+    #[test]
+    fn subtracting_never_goes_below_zero() {
+        let (five, three) = (Money::new(500, usd()).unwrap(), Money::new(300, usd()).unwrap());
+        assert_eq!(five.checked_sub(three).unwrap().amount(), 200);
+        assert_eq!(three.checked_sub(five), Err(MoneyError::Negative));
     }
 
     #[test]

@@ -143,3 +143,32 @@ pub struct Decline {
 pub struct NextAction {
     pub redirect_url: String,
 }
+
+/// `POST /v1/orders/{id}/payments/confirm`: finish a payment after its 3-D
+/// Secure challenge, with what the gateway's page sent the shopper back with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmPaymentRequest {
+    pub client_secret: ClientSecret,
+    /// Square style: the `verification_token` the verification page returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_token: Option<String>,
+}
+
+/// `POST /v1/orders/{id}/hosted-session`: pay on the gateway's own page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostedSessionRequest {
+    pub client_secret: ClientSecret,
+    /// Where the gateway sends the shopper back: a page on one of the store's
+    /// allowed origins. Paylet adds `paylet_order` and `paylet_return`
+    /// (`success` or `cancel`) to it.
+    pub return_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedSessionResponse {
+    pub order_id: OrderId,
+    /// The gateway's page, to send the shopper to.
+    pub url: String,
+}

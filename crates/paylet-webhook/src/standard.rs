@@ -28,14 +28,6 @@ impl SigningSecret {
     }
 }
 
-/// The headers of one delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Headers {
-    pub id: String,
-    pub timestamp: i64,
-    pub signature: String,
-}
-
 fn signed_parts<'a>(id: &'a str, timestamp: &'a str, payload: &'a [u8]) -> [&'a [u8]; 5] {
     [id.as_bytes(), b".", timestamp.as_bytes(), b".", payload]
 }
