@@ -36,8 +36,9 @@ pub struct Faults {
     pub webhook_delay_ms: u64,
     /// The first N attempts of every webhook are dropped (never sent) and retried.
     pub webhook_drop_first: u32,
-    /// Milliseconds added to every charge call after it has been processed, so a
-    /// client with a shorter timeout gives up on a charge that happened.
+    /// Milliseconds added to every charge and refund call after it has been
+    /// processed, so a client with a shorter timeout gives up on a charge that
+    /// happened, and the call's webhook arrives before its answer.
     pub charge_latency_ms: u64,
     /// The next N charge calls fail with HTTP 500 before doing anything.
     pub charge_fail_next: u32,

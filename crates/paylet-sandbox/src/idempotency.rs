@@ -2,11 +2,13 @@
 //! stored and replayed for 24 hours; the same key with other parameters, or
 //! while the first request is still running, is refused.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -106,8 +108,12 @@ pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
 /// Runs `request` under `key`. `scope` separates callers (a hash of the
 /// credential presented), so two accounts may use the same key. `conflict`
 /// renders the style's own error for a refused request.
+///
+/// The request runs to the end and its answer is stored even if the client
+/// hangs up first, as at a real gateway: a client that timed out must get
+/// that answer when it retries, not a key stuck "in progress" forever.
 pub(crate) async fn run(
-    shared: &Shared,
+    shared: Arc<Shared>,
     scope: &str,
     key: &str,
     fingerprint: &str,
@@ -128,15 +134,18 @@ pub(crate) async fn run(
             response
         }
         Begin::Fresh => {
-            let response = next.run(request).await;
-            let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-            let stored = parts.extensions.get::<NotStored>().is_none().then(|| StoredResponse {
-                status: parts.status.as_u16(),
-                body: String::from_utf8_lossy(&bytes).into_owned(),
+            let finished = tokio::spawn(async move {
+                let response = next.run(request).await;
+                let (parts, body) = response.into_parts();
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+                let stored = parts.extensions.get::<NotStored>().is_none().then(|| StoredResponse {
+                    status: parts.status.as_u16(),
+                    body: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+                shared.write(|w| w.idempotency.finish(&id, stored));
+                Response::from_parts(parts, Body::from(bytes))
             });
-            shared.write(|w| w.idempotency.finish(&id, stored));
-            Response::from_parts(parts, Body::from(bytes))
+            finished.await.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
     }
 }

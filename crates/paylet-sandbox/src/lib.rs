@@ -109,6 +109,20 @@ impl Sandbox {
         self.shared.read(|w| w.webhooks.attempts().cloned().collect())
     }
 
+    /// Ids of the payments that took money on `account_id` (either style),
+    /// oldest first: what an audit compares with the orders marked paid.
+    pub fn succeeded_payments(&self, account_id: &str) -> Vec<String> {
+        self.shared.read(|w| {
+            let stripe = (w.stripe.payment_intents.values())
+                .filter(|p| p.account_id == account_id && p.status == stripe::objects::IntentStatus::Succeeded)
+                .map(|p| p.id.clone());
+            let square = (w.square.payments.values())
+                .filter(|p| p.account_id == account_id && matches!(p.status.as_str(), "APPROVED" | "COMPLETED"))
+                .map(|p| p.id.clone());
+            stripe.chain(square).collect()
+        })
+    }
+
     pub fn router(&self) -> Router {
         Router::new()
             .merge(stripe::router(self.shared.clone()))

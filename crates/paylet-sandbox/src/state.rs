@@ -78,6 +78,13 @@ impl World {
     }
 }
 
+impl World {
+    /// How long a refund's answer is delayed after the refund was made.
+    pub(crate) fn refund_latency(&self, account_id: &str) -> Duration {
+        self.accounts.get(account_id).map_or(Duration::ZERO, |a| Duration::from_millis(a.faults.charge_latency_ms))
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct ChargeFault {
     pub fail: bool,

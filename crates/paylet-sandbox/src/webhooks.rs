@@ -70,6 +70,9 @@ pub(crate) struct Webhooks {
     /// Set when something new is scheduled, so the worker wakes early.
     #[serde(skip)]
     schedule_changed: bool,
+    /// Taken from the queue and being sent: still pending to an observer.
+    #[serde(skip)]
+    in_flight: usize,
 }
 
 impl Webhooks {
@@ -125,6 +128,7 @@ impl Webhooks {
     fn take_due(&mut self, now: i64) -> Vec<Delivery> {
         let (mut due, waiting): (Vec<_>, Vec<_>) = self.queue.drain(..).partition(|d| d.due_ms <= now);
         self.queue = waiting;
+        self.in_flight += due.len();
         due.sort_by_key(|d| (d.due_ms, d.seq));
         due
     }
@@ -144,8 +148,13 @@ impl Webhooks {
         self.log.iter()
     }
 
+    /// Deliveries waiting or being sent.
     pub(crate) fn pending(&self) -> usize {
-        self.queue.len()
+        self.queue.len() + self.in_flight
+    }
+
+    fn finished_one(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
     }
 }
 
@@ -195,11 +204,16 @@ fn prepare(world: &World, d: &Delivery, now_ms: i64) -> Option<Prepared> {
 pub(crate) async fn run(shared: Arc<Shared>) {
     loop {
         let now = now_ms();
-        let (due, next) = shared.write(|w| {
-            crate::square::settle_refunds(w, now);
-            let due = w.webhooks.take_due(now);
-            (due, w.webhooks.next_due().into_iter().chain(w.square.next_settlement()).min())
-        });
+        let next_of = |w: &World| w.webhooks.next_due().into_iter().chain(w.square.next_settlement()).min();
+        // Only a round with work changes the world (and so the state file).
+        let (due, next) = if shared.read(|w| next_of(w).is_some_and(|t| t <= now)) {
+            shared.write(|w| {
+                crate::square::settle_refunds(w, now);
+                (w.webhooks.take_due(now), next_of(w))
+            })
+        } else {
+            (Vec::new(), shared.read(next_of))
+        };
         for delivery in due {
             tokio::spawn(attempt(shared.clone(), delivery));
         }
@@ -224,6 +238,7 @@ async fn attempt(shared: Arc<Shared>, mut d: Delivery) {
         .read(|w| (prepare(w, &d, now), w.accounts.get(&d.account_id).map(|a| a.faults.clone()).unwrap_or_default()));
     let Some(prepared) = prepared else {
         shared.write(|w| {
+            w.webhooks.finished_one();
             w.webhooks.record(log_entry(
                 &d,
                 String::new(),
@@ -251,6 +266,7 @@ async fn attempt(shared: Arc<Shared>, mut d: Delivery) {
     d.attempts += 1;
     let schedule = &shared.config.retry_schedule;
     shared.write(|w| {
+        w.webhooks.finished_one();
         let (outcome, status, error) = match result {
             Result::Delivered(status) => ("delivered", Some(status), None),
             Result::Failed(status, error) => ("failed", status, Some(error)),
@@ -264,6 +280,7 @@ async fn attempt(shared: Arc<Shared>, mut d: Delivery) {
                 d.attempts = 0;
                 d.due_ms = now_ms();
                 w.webhooks.queue.push(d);
+                w.webhooks.mark_schedule_changed();
             }
             return;
         }
@@ -272,6 +289,7 @@ async fn attempt(shared: Arc<Shared>, mut d: Delivery) {
             Some(wait) => {
                 d.due_ms = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
                 w.webhooks.queue.push(d);
+                w.webhooks.mark_schedule_changed();
             }
             None => w.webhooks.record(log_entry(&d, prepared.url, "abandoned", None, Some("retries exhausted".into()))),
         }

@@ -137,6 +137,7 @@ pub(crate) async fn create(
         currency,
         lines,
         state: "DRAFT".into(),
+        payment_id: None,
         created_ms: now,
         updated_ms: now,
         version: 1,
@@ -315,10 +316,11 @@ fn pay(shared: &Shared, link_id: &str, nonce: &str, verification: Option<&str>, 
             }
             .run(w, &account, n.card)
         });
-        if charged.is_ok()
+        if let Ok(payment) = &charged
             && let Some(o) = w.square.orders.get_mut(&order.id)
         {
             o.state = "OPEN".into();
+            o.payment_id = payment["id"].as_str().map(str::to_owned);
             o.updated_ms = now_ms();
             o.version += 1;
         }

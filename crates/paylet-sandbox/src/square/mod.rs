@@ -127,7 +127,7 @@ async fn idempotent(State(shared): State<Arc<Shared>>, request: Request, next: N
     let auth = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes().to_vec()).unwrap_or_default();
     let scope = sha256_hex(&[&auth]);
     let fingerprint = sha256_hex(&[request.uri().path().as_bytes(), &bytes]);
-    idempotency::run(&shared, &scope, &key, &fingerprint, request, next, |conflict| match conflict {
+    idempotency::run(shared, &scope, &key, &fingerprint, request, next, |conflict| match conflict {
         Conflict::InFlight => SquareError::idempotency_in_progress().into_response(),
         Conflict::Mismatch => SquareError::idempotency_reused().into_response(),
     })

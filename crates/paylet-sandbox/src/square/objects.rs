@@ -234,6 +234,9 @@ pub(crate) struct Order {
     pub lines: Vec<OrderLine>,
     /// `DRAFT` until paid, then `OPEN`.
     pub state: String,
+    /// The payment that paid it, shown as the order's tender.
+    #[serde(default)]
+    pub payment_id: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
     pub version: u32,
@@ -278,6 +281,12 @@ impl Order {
         });
         if let Some(r) = &self.reference_id {
             order["reference_id"] = r.as_str().into();
+        }
+        if let Some(payment) = &self.payment_id {
+            order["tenders"] = json!([{
+                "id": payment, "location_id": self.location_id, "type": "CARD", "payment_id": payment,
+                "amount_money": m(self.total()),
+            }]);
         }
         order
     }

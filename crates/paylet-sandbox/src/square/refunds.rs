@@ -41,7 +41,8 @@ pub(crate) async fn create(
     }
     let currency = check_money(&b.amount_money, "amount_money")?;
     let settle_after = i64::try_from(shared.config.refund_settle.as_millis()).unwrap_or(0);
-    shared.write(|w| {
+    let latency = shared.read(|w| w.refund_latency(&account.id));
+    let answer = shared.write(|w| {
         let payment = w
             .square
             .payments
@@ -59,7 +60,12 @@ pub(crate) async fn create(
             return Err(SquareError::invalid("CURRENCY_MISMATCH", "The refund currency must match the payment's.")
                 .field("amount_money.currency"));
         }
-        let committed: i64 = w.square.refunds.values().filter(|r| r.payment_id == payment.id).map(|r| r.amount).sum();
+        // Completed refunds are counted on the payment; pending ones are recent, so still stored.
+        let pending: i64 = (payment.refund_ids.iter().filter_map(|id| w.square.refunds.get(id)))
+            .filter(|r| r.status == "PENDING")
+            .map(|r| r.amount)
+            .sum();
+        let committed = payment.refunded + pending;
         if b.amount_money.amount > payment.amount - committed {
             return Err(SquareError::refund(
                 "REFUND_AMOUNT_INVALID",
@@ -90,7 +96,9 @@ pub(crate) async fn create(
         }
         emit(w, &account.id, "refund.created", "refund", &refund.id, json.clone());
         Ok(Json(json!({ "refund": json })))
-    })
+    });
+    tokio::time::sleep(latency).await;
+    answer
 }
 
 pub(crate) async fn retrieve(

@@ -168,7 +168,7 @@ async fn idempotent(State(shared): State<Arc<Shared>>, request: Request, next: N
     let scope = sha256_hex(&[api_key(&parts.headers, &params).unwrap_or_default().as_bytes()]);
     let fingerprint = sha256_hex(&[parts.method.as_str().as_bytes(), parts.uri.path().as_bytes(), &bytes]);
     let request = Request::from_parts(parts, Body::from(bytes));
-    idempotency::run(&shared, &scope, &key, &fingerprint, request, next, |conflict| match conflict {
+    idempotency::run(shared, &scope, &key, &fingerprint, request, next, |conflict| match conflict {
         Conflict::InFlight => StripeError::idempotency_in_use(&key).into_response(),
         Conflict::Mismatch => StripeError::idempotency_mismatch(&key).into_response(),
     })

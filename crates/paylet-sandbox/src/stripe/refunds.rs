@@ -22,7 +22,8 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
     }
     let requested = p.integer("amount")?;
     let key = req.idempotency_key();
-    shared.write(|w| {
+    let latency = shared.read(|w| w.refund_latency(&account.id));
+    let answer = shared.write(|w| {
         let charge_id = match (p.get("charge"), p.get("payment_intent")) {
             (Some(ch), _) => ch.to_owned(),
             (None, Some(pi)) => w
@@ -93,7 +94,9 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
         let charge_json = charge_json(w, &charge_id);
         emit(w, &account.id, "charge.refunded", charge_json, key.as_deref());
         Ok(Json(json))
-    })
+    });
+    tokio::time::sleep(latency).await;
+    answer
 }
 
 fn charge_json(w: &World, id: &str) -> Value {

@@ -263,12 +263,15 @@ async fn webhook_subscriptions_show_their_key_once() {
     assert_eq!(status, 200, "{s}");
     assert!(s["subscription"]["signature_key"].as_str().is_some());
     let id = s["subscription"]["id"].as_str().unwrap();
-    let (_, listed, _) = gw.get_square("/v2/webhooks/subscriptions").await;
-    assert!(listed["subscriptions"][0].get("signature_key").is_none());
-    let (_, rotated, _) = gw
+    let (status, listed, _) = gw.get_square("/v2/webhooks/subscriptions").await;
+    assert_eq!((status, &listed["subscriptions"][0]["id"]), (200, &json!(id)), "{listed}");
+    assert!(listed["subscriptions"][0].get("signature_key").is_none(), "the key is shown only once");
+    let (status, rotated, _) = gw
         .post_json(&format!("/v2/webhooks/subscriptions/{id}/signature-key"), &json!({ "idempotency_key": "rot" }))
         .await;
-    assert_ne!(rotated["signature_key"], s["subscription"]["signature_key"]);
+    assert_eq!(status, 200, "{rotated}");
+    let new_key = rotated["signature_key"].as_str().expect("a new signature key");
+    assert_ne!(new_key, s["subscription"]["signature_key"].as_str().unwrap());
     let bad = json!({ "subscription": { "event_types": ["order.updated"], "notification_url": "https://shop.example/hook" } });
     let (status, body, _) = gw.post_json("/v2/webhooks/subscriptions", &bad).await;
     assert_eq!(status, 400);

@@ -427,8 +427,9 @@ async fn webhook_endpoints_show_their_secret_once() {
     assert!(endpoint["secret"].as_str().unwrap().starts_with("whsec_"));
     assert_eq!(endpoint["enabled_events"].as_array().unwrap().len(), 2);
     let id = endpoint["id"].as_str().unwrap();
-    let (_, fetched, _) = gw.get(&format!("/v1/webhook_endpoints/{id}")).await;
-    assert!(fetched.get("secret").is_none());
+    let (status, fetched, _) = gw.get(&format!("/v1/webhook_endpoints/{id}")).await;
+    assert_eq!((status, &fetched["id"]), (200, &serde_json::json!(id)), "{fetched}");
+    assert!(fetched.get("secret").is_none(), "the secret is shown only once");
     let (_, list, _) = gw.get("/v1/webhook_endpoints").await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     let (_, updated, _) = gw.post(&format!("/v1/webhook_endpoints/{id}"), &[("disabled", "true")]).await;
