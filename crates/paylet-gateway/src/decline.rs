@@ -8,18 +8,20 @@ pub enum DeclineCode {
     ExpiredCard,
     IncorrectCvc,
     IncorrectNumber,
+    IncorrectPostalCode,
     ProcessingError,
     AuthenticationFailed,
 }
 
 impl DeclineCode {
-    const ALL: [DeclineCode; 8] = [
+    const ALL: [DeclineCode; 9] = [
         DeclineCode::Generic,
         DeclineCode::InsufficientFunds,
         DeclineCode::LostOrStolen,
         DeclineCode::ExpiredCard,
         DeclineCode::IncorrectCvc,
         DeclineCode::IncorrectNumber,
+        DeclineCode::IncorrectPostalCode,
         DeclineCode::ProcessingError,
         DeclineCode::AuthenticationFailed,
     ];
@@ -37,6 +39,7 @@ impl DeclineCode {
             DeclineCode::ExpiredCard => "expired_card",
             DeclineCode::IncorrectCvc => "incorrect_cvc",
             DeclineCode::IncorrectNumber => "incorrect_number",
+            DeclineCode::IncorrectPostalCode => "incorrect_zip",
             DeclineCode::ProcessingError => "processing_error",
             DeclineCode::AuthenticationFailed => "authentication_failed",
         }
@@ -53,6 +56,9 @@ impl DeclineCode {
             DeclineCode::ExpiredCard => "Your card has expired. Please check the expiry date or use a different card.",
             DeclineCode::IncorrectCvc => "The security code is incorrect. Please check it and try again.",
             DeclineCode::IncorrectNumber => "The card number is incorrect. Please check it and try again.",
+            DeclineCode::IncorrectPostalCode => {
+                "The postal code does not match the card. Please check it and try again."
+            }
             DeclineCode::ProcessingError => "We could not process your card. Please try again in a moment.",
             DeclineCode::AuthenticationFailed => {
                 "Your bank could not verify this payment. Please try again or use a different card."
@@ -68,8 +74,25 @@ impl DeclineCode {
             "expired_card" => DeclineCode::ExpiredCard,
             "incorrect_cvc" | "invalid_cvc" => DeclineCode::IncorrectCvc,
             "incorrect_number" | "invalid_number" => DeclineCode::IncorrectNumber,
+            "incorrect_zip" => DeclineCode::IncorrectPostalCode,
             "processing_error" => DeclineCode::ProcessingError,
             "authentication_required" | "payment_intent_authentication_failure" => DeclineCode::AuthenticationFailed,
+            _ => DeclineCode::Generic,
+        }
+    }
+
+    /// Square's error `code` on a failed payment.
+    pub fn from_square(code: &str) -> DeclineCode {
+        match code {
+            "INSUFFICIENT_FUNDS" => DeclineCode::InsufficientFunds,
+            "CARD_EXPIRED" | "INVALID_EXPIRATION" | "INVALID_EXPIRATION_DATE" => DeclineCode::ExpiredCard,
+            "CVV_FAILURE" => DeclineCode::IncorrectCvc,
+            "ADDRESS_VERIFICATION_FAILURE" | "INVALID_POSTAL_CODE" => DeclineCode::IncorrectPostalCode,
+            "INVALID_CARD" | "INVALID_CARD_DATA" | "INVALID_ACCOUNT" => DeclineCode::IncorrectNumber,
+            "TEMPORARY_ERROR" => DeclineCode::ProcessingError,
+            "CARD_DECLINED_VERIFICATION_REQUIRED" => DeclineCode::AuthenticationFailed,
+            // CARD_DECLINED_CALL_ISSUER is how Square reports lost and stolen cards.
+            "CARD_DECLINED_CALL_ISSUER" => DeclineCode::LostOrStolen,
             _ => DeclineCode::Generic,
         }
     }

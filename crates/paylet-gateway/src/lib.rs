@@ -3,14 +3,20 @@
 //! at the real service, or at any gateway that speaks the same protocol.
 
 mod decline;
+mod event;
+mod http;
+pub mod square;
 pub mod stripe;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use paylet_api::{GatewayStyle, Money};
+use paylet_secret::Secret;
 
 pub use decline::DeclineCode;
+pub use event::{Change, GatewayEvent, PaymentState, RefundState, RefundUpdate, WebhookError, WebhookRequest};
+pub use http::longest_call;
 
 /// A request to charge a single-use card token.
 #[derive(Debug, Clone)]
@@ -21,17 +27,93 @@ pub struct ChargeRequest<'a> {
     /// Sent as the gateway's idempotency key: retrying with the same key never
     /// charges twice.
     pub idempotency_key: &'a str,
-    /// Our reference for the payment (the order id), stored at the gateway.
+    /// Our reference for the payment (the order id), stored at the gateway and
+    /// sent back in its events.
     pub reference: &'a str,
-    /// Where the gateway sends the shopper back after a 3-D Secure challenge.
-    pub return_url: Option<&'a str>,
+    /// Where the gateway sends the shopper after a 3-D Secure challenge.
+    pub return_url: &'a str,
+}
+
+/// Finishing a charge that answered [`ChargeOutcome::RequiresAction`], once
+/// the shopper is back from the challenge.
+#[derive(Debug, Clone)]
+pub struct ConfirmRequest<'a> {
+    /// The charge as first made.
+    pub charge: ChargeRequest<'a>,
+    /// The gateway's payment, when the first answer named one.
+    pub payment_id: Option<&'a str>,
+    /// What the challenge gave the shopper to bring back (Square style).
+    pub verification_token: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChargeOutcome {
-    Succeeded { payment_id: String },
-    Declined { payment_id: Option<String>, code: DeclineCode },
-    RequiresAction { payment_id: String, redirect_url: String },
+    Succeeded {
+        payment_id: String,
+    },
+    Declined {
+        payment_id: Option<String>,
+        code: DeclineCode,
+    },
+    /// The shopper must pass a challenge at `redirect_url`, then come back.
+    RequiresAction {
+        payment_id: Option<String>,
+        redirect_url: String,
+    },
+}
+
+/// A hosted payment page for an order.
+#[derive(Debug, Clone)]
+pub struct HostedRequest<'a> {
+    pub lines: &'a [HostedLine],
+    pub total: Money,
+    pub reference: &'a str,
+    pub idempotency_key: &'a str,
+    pub customer_email: Option<&'a str>,
+    /// Where the shopper goes after paying, and after giving up.
+    pub success_url: &'a str,
+    pub cancel_url: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct HostedLine {
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedSession {
+    pub id: String,
+    pub url: String,
+}
+
+/// Where a hosted page stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostedStatus {
+    Open,
+    Paid { payment_id: String },
+    Expired,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    pub payment_id: &'a str,
+    pub amount: Money,
+    pub idempotency_key: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundOutcome {
+    pub refund_id: String,
+    pub state: RefundState,
+}
+
+/// Where the gateway sends its events for a store, and the secret that signs them.
+#[derive(Debug, Clone)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub secret: Secret,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +126,8 @@ pub enum GatewayError {
     ServerError { status: u16 },
     #[error("the gateway rejected our credentials")]
     Authentication,
+    #[error("the gateway is still processing the same request")]
+    InProgress,
     #[error("the gateway rejected the request ({code}): {message}")]
     Rejected { code: String, message: String },
     #[error("unexpected response from the gateway: {0}")]
@@ -51,8 +135,16 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
-    fn from_reqwest(e: reqwest::Error) -> GatewayError {
-        if e.is_timeout() { GatewayError::Timeout } else { GatewayError::Unreachable(e) }
+    /// Whether the request may or may not have taken effect: a retry with the
+    /// same idempotency key will tell.
+    pub fn is_indeterminate(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::Timeout
+                | GatewayError::Unreachable(_)
+                | GatewayError::ServerError { .. }
+                | GatewayError::InProgress
+        )
     }
 }
 
@@ -61,13 +153,37 @@ pub trait Gateway: Send + Sync {
     fn style(&self) -> GatewayStyle;
 
     async fn charge(&self, request: ChargeRequest<'_>) -> Result<ChargeOutcome, GatewayError>;
+
+    /// The charge's final answer after its challenge.
+    async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<ChargeOutcome, GatewayError>;
+
+    /// Where a payment stands now (for reconciliation).
+    async fn payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError>;
+
+    async fn create_hosted(&self, request: HostedRequest<'_>) -> Result<HostedSession, GatewayError>;
+
+    async fn hosted_status(&self, session_id: &str) -> Result<HostedStatus, GatewayError>;
+
+    async fn refund(&self, request: RefundRequest<'_>) -> Result<RefundOutcome, GatewayError>;
+
+    async fn refund_state(&self, refund_id: &str) -> Result<RefundState, GatewayError>;
+
+    /// Asks the gateway to send this account's events to `url`: a new
+    /// endpoint with its own secret for each new `idempotency_key`.
+    async fn register_webhook(&self, url: &str, idempotency_key: &str) -> Result<WebhookEndpoint, GatewayError>;
+
+    /// Stops the deliveries to an endpoint made by `register_webhook`.
+    async fn remove_webhook(&self, endpoint_id: &str) -> Result<(), GatewayError>;
+
+    /// Checks a webhook's signature and reads the event it carries.
+    fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<GatewayEvent, WebhookError>;
 }
 
-/// The HTTP client every adapter uses: rustls, bounded timeouts.
-pub fn http_client() -> reqwest::Client {
+/// The HTTP client every adapter uses: rustls, and `timeout` for each call.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(5).min(timeout))
+        .timeout(timeout)
         .user_agent(concat!("paylet/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())

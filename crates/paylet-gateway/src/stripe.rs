@@ -1,13 +1,35 @@
 //! The Stripe-style protocol: form-encoded requests, bearer secret key,
-//! PaymentIntents. Speaks to the sandbox or to `https://api.stripe.com`.
+//! PaymentIntents, Checkout Sessions, refunds and `Stripe-Signature` webhooks.
+//! Speaks to the sandbox or to `https://api.stripe.com`.
 
 use async_trait::async_trait;
-use paylet_api::GatewayStyle;
+use paylet_api::{Currency, GatewayStyle, Money};
 use paylet_secret::Secret;
 use reqwest::StatusCode;
 use serde::Deserialize;
+use serde_json::Value;
 
-use crate::{ChargeOutcome, ChargeRequest, DeclineCode, Gateway, GatewayError};
+use crate::event::{header, malformed};
+use crate::http::{Reply, parse, send};
+use crate::{
+    Change, ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent,
+    HostedRequest, HostedSession, HostedStatus, PaymentState, RefundOutcome, RefundRequest, RefundState, RefundUpdate,
+    WebhookEndpoint, WebhookError, WebhookRequest,
+};
+
+/// The metadata key that carries our reference (the order id).
+const REFERENCE: &str = "paylet_reference";
+
+/// The events Paylet acts on, registered with each webhook endpoint.
+const EVENTS: [&str; 7] = [
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.requires_action",
+    "payment_intent.canceled",
+    "checkout.session.completed",
+    "checkout.session.expired",
+    "charge.refunded",
+];
 
 pub struct StripeGateway {
     http: reqwest::Client,
@@ -21,24 +43,22 @@ impl StripeGateway {
     }
 
     async fn post(&self, path: &str, idempotency_key: &str, form: &[(&str, &str)]) -> Result<Reply, GatewayError> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .bearer_auth(self.secret_key.expose())
-            .header("Idempotency-Key", idempotency_key)
-            .form(form)
-            .send()
-            .await
-            .map_err(GatewayError::from_reqwest)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(GatewayError::from_reqwest)?;
-        Ok(Reply { status, body: body.to_vec() })
+        let url = format!("{}{path}", self.base_url);
+        let build = || {
+            self.http
+                .post(&url)
+                .bearer_auth(self.secret_key.expose())
+                .header("Idempotency-Key", idempotency_key)
+                .form(form)
+        };
+        send(build).await
     }
-}
 
-struct Reply {
-    status: StatusCode,
-    body: Vec<u8>,
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, GatewayError> {
+        let url = format!("{}{path}", self.base_url);
+        let reply = send(|| self.http.get(&url).bearer_auth(self.secret_key.expose())).await?;
+        ok_body(reply)
+    }
 }
 
 #[async_trait]
@@ -48,13 +68,14 @@ impl Gateway for StripeGateway {
     }
 
     async fn charge(&self, request: ChargeRequest<'_>) -> Result<ChargeOutcome, GatewayError> {
-        let amount = request.amount.amount().to_string();
-        let currency = request.amount.currency().code().to_ascii_lowercase();
+        let (amount, currency) = amount_fields(request.amount);
+        let reference = format!("metadata[{REFERENCE}]");
         let mut form = vec![
             ("amount", amount.as_str()),
             ("currency", currency.as_str()),
             ("confirm", "true"),
-            ("metadata[paylet_reference]", request.reference),
+            (reference.as_str(), request.reference),
+            ("return_url", request.return_url),
         ];
         // A PaymentMethod id is charged as is; a legacy card token goes through
         // `payment_method_data`, which Stripe turns into a PaymentMethod.
@@ -64,20 +85,124 @@ impl Gateway for StripeGateway {
             form.push(("payment_method_data[type]", "card"));
             form.push(("payment_method_data[card][token]", request.token));
         }
-        if let Some(url) = request.return_url {
-            form.push(("return_url", url));
-        }
         let reply = self.post("/v1/payment_intents", request.idempotency_key, &form).await?;
         charge_outcome(reply)
     }
+
+    /// After the challenge the intent has already succeeded or failed at
+    /// Stripe: this reads which.
+    async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<ChargeOutcome, GatewayError> {
+        let id = request.payment_id.ok_or_else(|| GatewayError::Protocol("no PaymentIntent to confirm".into()))?;
+        let intent: PaymentIntent = self.get(&format!("/v1/payment_intents/{id}")).await?;
+        intent_outcome(intent)
+    }
+
+    async fn payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError> {
+        let intent: PaymentIntent = self.get(&format!("/v1/payment_intents/{payment_id}")).await?;
+        Ok(intent.state())
+    }
+
+    async fn create_hosted(&self, request: HostedRequest<'_>) -> Result<HostedSession, GatewayError> {
+        let currency = request.total.currency().code().to_ascii_lowercase();
+        let mut fields: Vec<(String, String)> = vec![
+            ("mode".into(), "payment".into()),
+            ("success_url".into(), request.success_url.into()),
+            ("cancel_url".into(), request.cancel_url.into()),
+            ("client_reference_id".into(), request.reference.into()),
+            (format!("metadata[{REFERENCE}]"), request.reference.into()),
+            (format!("payment_intent_data[metadata][{REFERENCE}]"), request.reference.into()),
+        ];
+        if let Some(email) = request.customer_email {
+            fields.push(("customer_email".into(), email.into()));
+        }
+        for (i, line) in request.lines.iter().enumerate() {
+            let item = |k: &str| format!("line_items[{i}][{k}]");
+            fields.push((item("price_data][currency"), currency.clone()));
+            fields.push((item("price_data][unit_amount"), line.unit_price.amount().to_string()));
+            fields.push((item("price_data][product_data][name"), line.name.clone()));
+            fields.push((item("quantity"), line.quantity.to_string()));
+        }
+        let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let reply = self.post("/v1/checkout/sessions", request.idempotency_key, &form).await?;
+        let session: CheckoutSession = ok_body(reply)?;
+        let url = session.url.ok_or_else(|| GatewayError::Protocol("a new Checkout Session without a url".into()))?;
+        Ok(HostedSession { id: session.id, url })
+    }
+
+    async fn hosted_status(&self, session_id: &str) -> Result<HostedStatus, GatewayError> {
+        let session: CheckoutSession = self.get(&format!("/v1/checkout/sessions/{session_id}")).await?;
+        Ok(session.status())
+    }
+
+    async fn refund(&self, request: RefundRequest<'_>) -> Result<RefundOutcome, GatewayError> {
+        let amount = request.amount.amount().to_string();
+        let form = [("payment_intent", request.payment_id), ("amount", amount.as_str())];
+        let reply = self.post("/v1/refunds", request.idempotency_key, &form).await?;
+        let refund: Refund = ok_body(reply)?;
+        Ok(RefundOutcome { state: refund_state(&refund.status), refund_id: refund.id })
+    }
+
+    async fn refund_state(&self, refund_id: &str) -> Result<RefundState, GatewayError> {
+        let refund: Refund = self.get(&format!("/v1/refunds/{refund_id}")).await?;
+        Ok(refund_state(&refund.status))
+    }
+
+    async fn register_webhook(&self, url: &str, idempotency_key: &str) -> Result<WebhookEndpoint, GatewayError> {
+        let mut form = vec![("url", url), ("description", "Paylet")];
+        form.extend(EVENTS.iter().map(|e| ("enabled_events[]", *e)));
+        let reply = self.post("/v1/webhook_endpoints", idempotency_key, &form).await?;
+        let endpoint: Endpoint = ok_body(reply)?;
+        let secret =
+            endpoint.secret.ok_or_else(|| GatewayError::Protocol("a new webhook endpoint without a secret".into()))?;
+        Ok(WebhookEndpoint { id: endpoint.id, secret: Secret::new(secret) })
+    }
+
+    async fn remove_webhook(&self, endpoint_id: &str) -> Result<(), GatewayError> {
+        let url = format!("{}/v1/webhook_endpoints/{endpoint_id}", self.base_url);
+        let reply = send(|| self.http.delete(&url).bearer_auth(self.secret_key.expose())).await?;
+        ok_body::<Value>(reply).map(|_| ())
+    }
+
+    fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<GatewayEvent, WebhookError> {
+        let signature = header(request.headers, "stripe-signature");
+        paylet_webhook::stripe::verify(signature, request.body, request.secrets, request.tolerance_secs, request.now)?;
+        let event: Event = serde_json::from_slice(request.body).map_err(malformed)?;
+        let change = event_change(&event.kind, event.data.object).map_err(malformed)?;
+        Ok(GatewayEvent { id: event.id, kind: event.kind, change })
+    }
+}
+
+fn amount_fields(amount: Money) -> (String, String) {
+    (amount.amount().to_string(), amount.currency().code().to_ascii_lowercase())
 }
 
 #[derive(Debug, Deserialize)]
 struct PaymentIntent {
     id: String,
     status: String,
+    #[serde(default)]
+    metadata: serde_json::Map<String, Value>,
     next_action: Option<NextAction>,
     last_payment_error: Option<ErrorObject>,
+}
+
+impl PaymentIntent {
+    fn state(&self) -> PaymentState {
+        match self.status.as_str() {
+            "succeeded" => PaymentState::Succeeded,
+            "requires_action" => PaymentState::RequiresAction,
+            "canceled" => PaymentState::Canceled,
+            // A payment method that failed leaves the intent wanting another.
+            "requires_payment_method" if self.last_payment_error.is_some() => PaymentState::Declined(
+                self.last_payment_error.as_ref().map_or(DeclineCode::Generic, ErrorObject::decline),
+            ),
+            _ => PaymentState::Processing,
+        }
+    }
+
+    fn reference(&self) -> Option<String> {
+        self.metadata.get(REFERENCE).and_then(Value::as_str).map(str::to_owned)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,22 +236,140 @@ impl ErrorObject {
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, GatewayError> {
-    serde_json::from_slice(body).map_err(|e| GatewayError::Protocol(e.to_string()))
+#[derive(Debug, Deserialize)]
+struct CheckoutSession {
+    id: String,
+    url: Option<String>,
+    status: Option<String>,
+    payment_status: Option<String>,
+    payment_intent: Option<String>,
+    client_reference_id: Option<String>,
+    #[serde(default)]
+    metadata: serde_json::Map<String, Value>,
+}
+
+impl CheckoutSession {
+    fn status(&self) -> HostedStatus {
+        match (self.status.as_deref(), self.payment_status.as_deref(), &self.payment_intent) {
+            (Some("complete"), Some("paid"), Some(pi)) => HostedStatus::Paid { payment_id: pi.clone() },
+            (Some("expired"), ..) => HostedStatus::Expired,
+            _ => HostedStatus::Open,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Refund {
+    id: String,
+    amount: i64,
+    currency: String,
+    status: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Endpoint {
+    id: String,
+    secret: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventData {
+    object: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Charge {
+    payment_intent: Option<String>,
+    refunds: Option<List<Refund>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct List<T> {
+    data: Vec<T>,
+}
+
+fn event_change(kind: &str, object: Value) -> Result<Change, serde_json::Error> {
+    Ok(match kind {
+        k if k.starts_with("payment_intent.") => {
+            let intent: PaymentIntent = serde_json::from_value(object)?;
+            Change::Payment {
+                reference: intent.reference(),
+                hosted_session: None,
+                state: intent.state(),
+                payment_id: intent.id,
+            }
+        }
+        "checkout.session.completed" | "checkout.session.expired" => {
+            let session: CheckoutSession = serde_json::from_value(object)?;
+            let reference = session
+                .client_reference_id
+                .clone()
+                .or_else(|| session.metadata.get(REFERENCE).and_then(Value::as_str).map(str::to_owned));
+            Change::Hosted { status: session.status(), reference, session_id: session.id }
+        }
+        "charge.refunded" | "charge.refund.updated" => {
+            let charge: Charge = serde_json::from_value(object)?;
+            match charge.payment_intent {
+                Some(payment_id) => Change::Refunds {
+                    payment_id,
+                    refunds: charge
+                        .refunds
+                        .map(|l| l.data)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(refund_update)
+                        .collect(),
+                },
+                None => Change::Other,
+            }
+        }
+        _ => Change::Other,
+    })
+}
+
+fn refund_update(refund: &Refund) -> Option<RefundUpdate> {
+    let currency = Currency::parse(&refund.currency.to_ascii_uppercase()).ok()?;
+    Some(RefundUpdate {
+        refund_id: refund.id.clone(),
+        amount: Money::new(refund.amount, currency).ok()?,
+        state: refund_state(&refund.status),
+    })
+}
+
+fn refund_state(status: &str) -> RefundState {
+    match status {
+        "succeeded" => RefundState::Succeeded,
+        "failed" | "canceled" => RefundState::Failed,
+        _ => RefundState::Pending,
+    }
+}
+
+/// A 2xx body, or the error Stripe answered with.
+fn ok_body<T: serde::de::DeserializeOwned>(reply: Reply) -> Result<T, GatewayError> {
+    if reply.status.is_success() {
+        return parse(&reply.body);
+    }
+    let error = parse::<ErrorEnvelope>(&reply.body)?.error;
+    Err(GatewayError::Rejected {
+        code: error.code.unwrap_or_else(|| "unknown".into()),
+        message: error.message.unwrap_or_default(),
+    })
 }
 
 fn charge_outcome(reply: Reply) -> Result<ChargeOutcome, GatewayError> {
     if reply.status.is_success() {
         return intent_outcome(parse(&reply.body)?);
     }
-    if reply.status.is_server_error() {
-        return Err(GatewayError::ServerError { status: reply.status.as_u16() });
-    }
-    if reply.status == StatusCode::UNAUTHORIZED {
-        return Err(GatewayError::Authentication);
-    }
     let error = parse::<ErrorEnvelope>(&reply.body)?.error;
-    if error.kind.as_deref() == Some("card_error") {
+    if error.kind.as_deref() == Some("card_error") || reply.status == StatusCode::PAYMENT_REQUIRED {
         return Ok(ChargeOutcome::Declined {
             payment_id: error.payment_intent.as_ref().map(|pi| pi.id.clone()),
             code: error.decline(),
@@ -139,20 +382,22 @@ fn charge_outcome(reply: Reply) -> Result<ChargeOutcome, GatewayError> {
 }
 
 fn intent_outcome(intent: PaymentIntent) -> Result<ChargeOutcome, GatewayError> {
-    match intent.status.as_str() {
-        "succeeded" => Ok(ChargeOutcome::Succeeded { payment_id: intent.id }),
-        "requires_action" => {
+    match intent.state() {
+        PaymentState::Succeeded => Ok(ChargeOutcome::Succeeded { payment_id: intent.id }),
+        PaymentState::RequiresAction => {
             let url = intent
                 .next_action
                 .and_then(|a| a.redirect_to_url)
                 .map(|r| r.url)
                 .ok_or_else(|| GatewayError::Protocol("requires_action without a redirect URL".into()))?;
-            Ok(ChargeOutcome::RequiresAction { payment_id: intent.id, redirect_url: url })
+            Ok(ChargeOutcome::RequiresAction { payment_id: Some(intent.id), redirect_url: url })
         }
-        "requires_payment_method" => Ok(ChargeOutcome::Declined {
-            code: intent.last_payment_error.as_ref().map_or(DeclineCode::Generic, ErrorObject::decline),
-            payment_id: Some(intent.id),
-        }),
-        other => Err(GatewayError::Protocol(format!("unexpected PaymentIntent status `{other}`"))),
+        PaymentState::Declined(code) => Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code }),
+        PaymentState::Canceled => {
+            Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code: DeclineCode::Generic })
+        }
+        PaymentState::Processing => {
+            Err(GatewayError::Protocol(format!("the PaymentIntent is still `{}`", intent.status)))
+        }
     }
 }
