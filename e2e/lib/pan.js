@@ -15,10 +15,16 @@ function luhn(digits) {
   return sum % 10 === 0;
 }
 
-/** Luhn-valid runs of 13 to 19 digits (single spaces or dashes allowed between digits). */
+/**
+ * Luhn-valid runs of 13 to 19 digits (single spaces or dashes allowed between
+ * digits) that stand alone: not inside a longer run of letters and digits. A
+ * card number in a body, a log line or a column is delimited (quotes, `=`,
+ * spaces); digits inside a hex hash such as a request fingerprint are not one,
+ * and a random SHA-256 holds a Luhn-valid 14-digit run often enough to fail a run.
+ */
 export function findPans(text) {
   const found = [];
-  for (const match of text.matchAll(/\d(?:[ -]?\d)*/g)) {
+  for (const match of text.matchAll(/(?<![0-9A-Za-z])\d(?:[ -]?\d)*(?![0-9A-Za-z])/g)) {
     const digits = match[0].replace(/[ -]/g, "");
     if (digits.length >= 13 && digits.length <= 19 && luhn(digits)) {
       found.push({ digits, at: match.index });

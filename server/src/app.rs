@@ -1,7 +1,8 @@
-//! Shared state for request handlers.
+//! Shared state for request handlers and background workers.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::db::Db;
 use crate::idempotency::InFlight;
@@ -10,10 +11,40 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    /// One HTTP client for all gateway calls, so connections are reused.
+    /// One HTTP client for gateway calls and merchant notifications, so
+    /// connections are reused.
     pub http: reqwest::Client,
     /// Where the built widget (Trunk's `dist`) and `embed.js` are.
     pub widget_dir: PathBuf,
     pub metrics: Arc<Metrics>,
     pub in_flight: InFlight,
+    pub settings: Arc<Settings>,
+}
+
+/// How the server deals with gateways and merchants.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where browsers and gateways reach this server: return URLs and webhook
+    /// URLs are made from it.
+    pub public_url: String,
+    /// How long one gateway call may take.
+    pub gateway_timeout: Duration,
+    /// How far a signed webhook timestamp may be from now.
+    pub webhook_tolerance: Duration,
+    /// A payment still unsettled this long is asked about at the gateway.
+    pub reconcile_after: Duration,
+    /// Waits between attempts to deliver a notification to the merchant.
+    pub notification_retries: Vec<Duration>,
+}
+
+impl Settings {
+    pub fn new(public_url: &str) -> Settings {
+        Settings {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            gateway_timeout: Duration::from_secs(30),
+            webhook_tolerance: Duration::from_secs(paylet_webhook::DEFAULT_TOLERANCE_SECS.unsigned_abs()),
+            reconcile_after: Duration::from_secs(600),
+            notification_retries: crate::notifications::default_retry_schedule(),
+        }
+    }
 }

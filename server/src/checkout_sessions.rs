@@ -5,9 +5,9 @@
 
 use paylet_api::{CheckoutSessionView, Currency, Money, OrderLine, StoreId};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use crate::db::{Db, Tx, now_millis};
+use crate::db::{Db, now_millis};
 use crate::{Error, ids};
 
 /// A line the merchant priced.
@@ -139,19 +139,9 @@ pub async fn find(db: &Db, id: &str) -> Result<Session, Error> {
     from_row(&row)
 }
 
-pub async fn find_in(tx: &mut Tx, store: &StoreId, id: &str) -> Result<Session, Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM checkout_sessions WHERE id = $1 AND store_id = $2"))
-        .bind(id)
-        .bind(store.as_str())
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| Error::invalid("unknown_checkout_session", "checkout_session", "No such checkout session."))?;
-    from_row(&row)
-}
-
 /// Marks the session complete (its order was paid).
-pub async fn complete_in(tx: &mut Tx, id: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE checkout_sessions SET status = 'complete' WHERE id = $1").bind(id).execute(&mut **tx).await?;
+pub async fn complete_in(conn: &mut AnyConnection, id: &str) -> Result<(), Error> {
+    sqlx::query("UPDATE checkout_sessions SET status = 'complete' WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
 

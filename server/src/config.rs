@@ -28,6 +28,12 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     /// `--log-format`, `PAYLET_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
+    /// `--gateway-timeout`, `PAYLET_GATEWAY_TIMEOUT` (`30s`).
+    pub gateway_timeout: Option<String>,
+    /// `--webhook-tolerance`, `PAYLET_WEBHOOK_TOLERANCE` (`5m`).
+    pub webhook_tolerance: Option<String>,
+    /// `--reconcile-after`, `PAYLET_RECONCILE_AFTER` (`10m`).
+    pub reconcile_after: Option<String>,
 }
 
 impl FileConfig {

@@ -2,11 +2,13 @@
 //! driver so every query is written once. Queries use `$1` placeholders and SQL
 //! both engines accept; the few dialect differences are methods here.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Error;
@@ -16,6 +18,40 @@ pub enum Backend {
     Sqlite,
     Postgres,
 }
+
+impl Backend {
+    /// `FOR UPDATE` where the engine has row locks. SQLite needs none: a write
+    /// transaction already holds the database's single write lock.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Rows other instances are working on are passed over, not waited for
+    /// (Postgres); SQLite has one writer, so there is nobody to pass over.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+impl Db {
+    /// A read-only transaction whose reads all see one moment, for views
+    /// built from several queries.
+    pub async fn snapshot(&self) -> Result<sqlx::Transaction<'static, Any>, Error> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        Ok(self.read.begin_with(begin).await?)
+    }
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Connection pools. On SQLite all writes go through one connection, so writers
 /// queue in the pool instead of spinning on `SQLITE_BUSY`, and each write
@@ -34,10 +70,16 @@ pub struct Db {
 /// so that, once in a while, no frame is appended while it finishes.
 type Gate = std::sync::Arc<tokio::sync::Mutex<()>>;
 
-struct WriteJob {
-    batch: Batch,
-    done: oneshot::Sender<Result<(), sqlx::Error>>,
+enum WriteJob {
+    Batch { batch: Batch, done: oneshot::Sender<Result<(), sqlx::Error>> },
+    Work(Work),
 }
+
+/// A [`Db::write`] job with its types erased: it runs on the group's
+/// connection and says whether it succeeded (so its savepoint is kept or
+/// undone), and what to tell its caller once the commit's fate is known.
+type Work = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Reply)> + Send>;
+type Reply = Box<dyn FnOnce(Result<(), &sqlx::Error>) + Send>;
 
 /// At most this many batches share one commit.
 const MAX_GROUP: usize = 128;
@@ -153,15 +195,6 @@ impl Db {
         Ok(tx)
     }
 
-    /// `FOR UPDATE` where the engine has row locks. SQLite needs none: a write
-    /// transaction already holds the database's single write lock.
-    pub fn for_update(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE",
-        }
-    }
-
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
@@ -174,6 +207,7 @@ pub enum Arg {
     Int(i64),
     Text(String),
     OptText(Option<String>),
+    OptInt(Option<i64>),
 }
 
 /// Writes that commit together, sent in one round trip where the engine allows.
@@ -232,6 +266,7 @@ pub fn bind<'q>(
             Arg::Int(v) => query.bind(*v),
             Arg::Text(v) => query.bind(v.as_str()),
             Arg::OptText(v) => query.bind(v.as_deref()),
+            Arg::OptInt(v) => query.bind(*v),
         };
     }
     query
@@ -245,11 +280,61 @@ impl Db {
     /// throughput. A batch that fails is retried alone, so it fails only itself.
     pub async fn write_batch(&self, batch: Batch) -> Result<(), Error> {
         let (done, result) = oneshot::channel();
-        let job = WriteJob { batch, done };
-        self.batches.send(job).await.map_err(|_| Error::Database(sqlx::Error::PoolClosed))?;
-        result.await.map_err(|_| Error::Database(sqlx::Error::PoolClosed))??;
+        self.batches.send(WriteJob::Batch { batch, done }).await.map_err(|_| closed())?;
+        result.await.map_err(|_| closed())??;
         Ok(())
     }
+
+    /// One statement, committed (with others: see [`Db::write_batch`]).
+    pub async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<(), Error> {
+        let mut batch = Batch::default();
+        batch.add(sql, args);
+        self.write_batch(batch).await
+    }
+
+    /// Runs `job` in a write transaction and returns its result once that
+    /// commits; a job that fails writes nothing. `job` may read what it needs
+    /// and decide.
+    ///
+    /// On SQLite, which has one writer, the transaction is shared with the
+    /// other jobs written at the same moment, each inside its own savepoint
+    /// (group commit). On Postgres each job is its own transaction: grouping
+    /// unrelated jobs there would let two server instances lock the same rows
+    /// in different orders and deadlock.
+    pub async fn write<T, F>(&self, job: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, Error>> + Send + 'static,
+    {
+        if self.backend == Backend::Postgres {
+            let mut tx = self.write.begin().await?;
+            let value = job(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(value);
+        }
+        let (done, result) = oneshot::channel();
+        let work: Work = Box::new(move |conn| {
+            Box::pin(async move {
+                let outcome = job(conn).await;
+                let ok = outcome.is_ok();
+                let reply: Reply = Box::new(move |committed| {
+                    let _ = done.send(match committed {
+                        Ok(()) => outcome,
+                        Err(e) => {
+                            outcome.and(Err(Error::Database(sqlx::Error::Protocol(format!("commit failed: {e}")))))
+                        }
+                    });
+                });
+                (ok, reply)
+            })
+        });
+        self.batches.send(WriteJob::Work(work)).await.map_err(|_| closed())?;
+        result.await.map_err(|_| closed())?
+    }
+}
+
+fn closed() -> Error {
+    Error::Database(sqlx::Error::PoolClosed)
 }
 
 /// Copies the WAL back into the database file from a reader connection, so no
@@ -295,8 +380,8 @@ async fn passive_checkpoint(pool: &AnyPool) -> Duration {
     started.elapsed()
 }
 
-/// Takes every batch waiting and commits them together, until the last `Db`
-/// handle is dropped.
+/// Takes every job waiting and commits them together, until the last `Db`
+/// handle is dropped: the batches in one commit, the other jobs in another.
 async fn group_writer(backend: Backend, pool: AnyPool, mut jobs: mpsc::Receiver<WriteJob>, gate: Gate) {
     while let Some(first) = jobs.recv().await {
         let _gate = gate.lock().await;
@@ -307,23 +392,70 @@ async fn group_writer(backend: Backend, pool: AnyPool, mut jobs: mpsc::Receiver<
                 Err(_) => break,
             }
         }
-        let batches: Vec<&Batch> = group.iter().map(|j| &j.batch).collect();
-        match commit(backend, &pool, &batches).await {
-            Ok(()) => {
-                for job in group {
-                    let _ = job.done.send(Ok(()));
-                }
-            }
-            Err(e) if group.len() == 1 => {
-                let _ = group.into_iter().next().map(|job| job.done.send(Err(e)));
-            }
-            Err(_) => {
-                for job in group {
-                    let result = commit(backend, &pool, &[&job.batch]).await;
-                    let _ = job.done.send(result);
-                }
+        let (mut batches, mut works) = (Vec::new(), Vec::new());
+        for job in group {
+            match job {
+                WriteJob::Batch { batch, done } => batches.push((batch, done)),
+                WriteJob::Work(work) => works.push(work),
             }
         }
+        if !batches.is_empty() {
+            commit_batches(backend, &pool, batches).await;
+        }
+        if !works.is_empty() {
+            run_works(&pool, works).await;
+        }
+    }
+}
+
+async fn commit_batches(
+    backend: Backend,
+    pool: &AnyPool,
+    group: Vec<(Batch, oneshot::Sender<Result<(), sqlx::Error>>)>,
+) {
+    let batches: Vec<&Batch> = group.iter().map(|(b, _)| b).collect();
+    match commit(backend, pool, &batches).await {
+        Ok(()) => {
+            for (_, done) in group {
+                let _ = done.send(Ok(()));
+            }
+        }
+        Err(e) if group.len() == 1 => {
+            let _ = group.into_iter().next().map(|(_, done)| done.send(Err(e)));
+        }
+        Err(_) => {
+            for (batch, done) in group {
+                let _ = done.send(commit(backend, pool, &[&batch]).await);
+            }
+        }
+    }
+}
+
+/// The jobs in one (SQLite) transaction, each in a savepoint; their callers
+/// hear back after the commit.
+async fn run_works(pool: &AnyPool, works: Vec<Work>) {
+    let mut replies = Vec::with_capacity(works.len());
+    let result: Result<(), sqlx::Error> = async {
+        let mut conn = pool.acquire().await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        for work in works {
+            let mut savepoint = tx.begin().await?;
+            let (ok, reply) = work(&mut savepoint).await;
+            replies.push(reply);
+            if ok {
+                savepoint.commit().await?;
+            } else {
+                savepoint.rollback().await?;
+            }
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "a grouped write transaction failed");
+    }
+    for reply in replies {
+        reply(result.as_ref().map(|_| ()));
     }
 }
 
@@ -356,9 +488,12 @@ async fn commit(backend: Backend, pool: &AnyPool, batches: &[&Batch]) -> Result<
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.
 pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, millis)
+}
+
+/// A duration in milliseconds, as stored times are kept.
+pub fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

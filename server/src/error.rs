@@ -57,7 +57,8 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Conflict { .. } => StatusCode::CONFLICT,
-            Error::Gateway(GatewayError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            // Still unknown whether it charged: the shopper may retry safely.
+            Error::Gateway(GatewayError::Timeout | GatewayError::InProgress) => StatusCode::GATEWAY_TIMEOUT,
             Error::Gateway(GatewayError::Rejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Gateway(_) => StatusCode::BAD_GATEWAY,
             Error::Config(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
@@ -105,7 +106,7 @@ impl Error {
                 detail(ErrorType::IdempotencyError, code, message.clone(), None)
             }
             Error::Conflict { code, message } => detail(ErrorType::InvalidRequestError, code, message.clone(), None),
-            Error::Gateway(GatewayError::Timeout) => detail(
+            Error::Gateway(GatewayError::Timeout | GatewayError::InProgress) => detail(
                 ErrorType::GatewayError,
                 "gateway_timeout",
                 "The payment gateway did not answer in time. Please try again; you will not be charged twice.".into(),

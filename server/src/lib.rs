@@ -1,5 +1,5 @@
 //! The Paylet server as a library: `main.rs` is only the command line, and tests
-//! build the same [`app`] on a real database.
+//! build the same [`state`], [`app`] and [`workers`] on a real database.
 
 pub mod app;
 pub mod auth;
@@ -15,12 +15,17 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod metrics;
+pub mod notifications;
 pub mod order_state;
 pub mod orders;
 pub mod payments;
+pub mod reconcile;
+pub mod refunds;
 pub mod snippet;
 pub mod stores;
 pub mod telemetry;
+pub mod webhooks;
+pub mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -32,7 +37,7 @@ use tokio::net::TcpListener;
 
 pub use error::Error;
 
-use crate::app::AppState;
+use crate::app::{AppState, Settings};
 use crate::db::Db;
 use crate::http::recorder::Recorder;
 use crate::idempotency::InFlight;
@@ -41,22 +46,34 @@ use crate::idempotency::InFlight;
 pub struct ServeOptions {
     /// The built widget: Trunk's output plus `embed.js`.
     pub widget_dir: PathBuf,
+    pub settings: Settings,
 }
 
-/// The server's HTTP application on `db`.
-pub fn app(db: Db, options: ServeOptions, recorder: Option<Recorder>) -> Router {
-    let metrics = std::sync::Arc::new(metrics::Metrics::new().unwrap_or_else(|e| {
-        // Registering four fixed metrics in a fresh registry cannot collide.
+/// What every handler and worker shares, on `db`.
+pub fn state(db: Db, options: ServeOptions) -> AppState {
+    let metrics = Arc::new(metrics::Metrics::new().unwrap_or_else(|e| {
+        // Registering fixed metrics in a fresh registry cannot collide.
         unreachable!("metrics registry: {e}")
     }));
-    let state = AppState {
+    AppState {
         db,
-        http: paylet_gateway::http_client(),
+        http: paylet_gateway::http_client(options.settings.gateway_timeout),
         widget_dir: options.widget_dir,
         metrics,
         in_flight: InFlight::default(),
-    };
+        settings: Arc::new(options.settings),
+    }
+}
+
+/// The server's HTTP application.
+pub fn app(state: AppState, recorder: Option<Recorder>) -> Router {
     http::router(state, recorder.map(Arc::new))
+}
+
+/// The background work: notifications, reconciliation, housekeeping. It
+/// stops when the returned value is dropped.
+pub fn workers(state: &AppState) -> workers::Workers {
+    workers::Workers::spawn(state)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the

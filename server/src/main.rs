@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use paylet::app::Settings;
 use paylet::backup::{self, Outcome};
 use paylet::catalog::{self, Product, Sku};
 use paylet::config::{DEFAULT_LISTEN, DEFAULT_WIDGET_DIR, FileConfig};
@@ -15,7 +16,7 @@ use paylet::demo::{self, DemoOptions};
 use paylet::http::recorder::Recorder;
 use paylet::orders::{self, OrderFilter};
 use paylet::snippet::{self, Cart};
-use paylet::stores::{self, GatewaySettings, NewStore};
+use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::telemetry::{self, LogFormat};
 use paylet::{Error, ServeOptions, auth};
 use paylet_api::{Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
@@ -31,8 +32,9 @@ use tokio::net::TcpListener;
 )]
 struct Cli {
     /// Settings file. Without it, ./paylet.toml is read if present. Its keys are
-    /// listen, database_url, widget_dir, public_url and log_format; flags and
-    /// PAYLET_* variables override them.
+    /// listen, database_url, widget_dir, public_url, log_format, gateway_timeout,
+    /// webhook_tolerance and reconcile_after; flags and PAYLET_* variables
+    /// override them.
     #[arg(long, global = true, env = "PAYLET_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log as human-readable text or as JSON lines [default: text].
@@ -59,6 +61,19 @@ struct WidgetArgs {
     public_url: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct PaymentArgs {
+    /// How long one call to a gateway may take, e.g. 30s [default: 30s].
+    #[arg(long, env = "PAYLET_GATEWAY_TIMEOUT", value_parser = parse_duration)]
+    gateway_timeout: Option<Duration>,
+    /// How far a gateway webhook's signed timestamp may be from now [default: 5m].
+    #[arg(long, env = "PAYLET_WEBHOOK_TOLERANCE", value_parser = parse_duration)]
+    webhook_tolerance: Option<Duration>,
+    /// Ask the gateway about a payment still unsettled after this long [default: 10m].
+    #[arg(long, env = "PAYLET_RECONCILE_AFTER", value_parser = parse_duration)]
+    reconcile_after: Option<Duration>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the server. Migrations run at start-up.
@@ -70,6 +85,8 @@ enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         widget: WidgetArgs,
+        #[command(flatten)]
+        payments: PaymentArgs,
         /// TEST ONLY: append every request received, bodies included, to FILE.
         #[arg(long, value_name = "FILE")]
         record_requests: Option<PathBuf>,
@@ -188,9 +205,20 @@ enum StoreCommand {
         /// Secret key or access token. Prefer the variable, to keep it out of shell history.
         #[arg(long, env = "PAYLET_GATEWAY_SECRET_KEY", hide_env_values = true)]
         secret_key: String,
+        /// Square style: the seller's location id (hosted payment links need it).
+        #[arg(long)]
+        location_id: Option<String>,
         /// Ways to pay, comma separated.
         #[arg(long, value_delimiter = ',', default_value = "card")]
         payment_methods: Vec<String>,
+        /// Where to send the store's order notifications (Standard Webhooks);
+        /// the signing secret is printed once.
+        #[arg(long, value_name = "URL")]
+        notify_url: Option<String>,
+        /// Do not register this server's webhook URL (PUBLIC_URL/v1/webhooks/…) at
+        /// the gateway; set its secret later with `paylet store webhook`.
+        #[arg(long)]
+        no_webhook: bool,
         #[command(flatten)]
         database: DatabaseArgs,
         #[command(flatten)]
@@ -198,6 +226,37 @@ enum StoreCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Register the store's webhook URL at its gateway again, or set the
+    /// webhook signing secret by hand; the old secret stays valid for --overlap.
+    Webhook {
+        /// The store's id (`st_…`).
+        #[arg(long)]
+        store: String,
+        /// The secret the gateway signs with, instead of registering.
+        #[arg(long, env = "PAYLET_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// How long the previous secret is still accepted, e.g. 24h.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        overlap: Duration,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        widget: WidgetArgs,
+    },
+    /// Send the store's order notifications to a URL (a new signing secret is
+    /// printed once), or stop them.
+    Notify {
+        /// The store's id (`st_…`).
+        #[arg(long)]
+        store: String,
+        #[arg(long, value_name = "URL", required_unless_present = "off")]
+        url: Option<String>,
+        /// Stop sending notifications.
+        #[arg(long, conflicts_with = "url")]
+        off: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// List stores.
     List {
@@ -341,7 +400,7 @@ fn print_json(value: &serde_json::Value) {
 
 async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
     match command {
-        Command::Serve { listen, database, widget, record_requests } => {
+        Command::Serve { listen, database, widget, payments, record_requests } => {
             let (db, _) = connect(database, &file).await?;
             let recorder = match record_requests {
                 Some(path) => Some(Recorder::create(&path).await?),
@@ -350,12 +409,25 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             let listen = listen
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().unwrap_or(([127, 0, 0, 1], 8080).into()));
-            let app = paylet::app(db.clone(), ServeOptions { widget_dir: widget_dir(&widget, &file) }, recorder);
-            let maintenance = tokio::spawn(maintenance(db.clone()));
+            let mut settings = Settings::new(&public_url(&widget, &file, Some(listen)));
+            let or = |flag: Option<Duration>, key: &Option<String>, default: Duration| -> Result<Duration, Error> {
+                match (flag, key) {
+                    (Some(d), _) => Ok(d),
+                    (None, Some(text)) => parse_duration(text).map_err(Error::Config),
+                    (None, None) => Ok(default),
+                }
+            };
+            settings.gateway_timeout = or(payments.gateway_timeout, &file.gateway_timeout, settings.gateway_timeout)?;
+            settings.webhook_tolerance =
+                or(payments.webhook_tolerance, &file.webhook_tolerance, settings.webhook_tolerance)?;
+            settings.reconcile_after = or(payments.reconcile_after, &file.reconcile_after, settings.reconcile_after)?;
+            let state = paylet::state(db.clone(), ServeOptions { widget_dir: widget_dir(&widget, &file), settings });
+            let app = paylet::app(state.clone(), recorder);
+            let workers = paylet::workers(&state);
             let listener = TcpListener::bind(listen).await?;
             tracing::info!(address = %listener.local_addr()?, "paylet server listening");
             paylet::serve(listener, app, shutdown_signal()).await?;
-            maintenance.abort();
+            drop(workers);
             db.close().await;
             Ok(())
         }
@@ -450,7 +522,10 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             gateway_url,
             public_key,
             secret_key,
+            location_id,
             payment_methods,
+            notify_url,
+            no_webhook,
             database,
             widget,
             json,
@@ -472,26 +547,78 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
                         .ok_or_else(|| Error::Config(format!("`{m}` is not a payment method (card, hosted)")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let store = stores::put(
-                &db,
-                NewStore {
-                    id: None,
-                    name,
-                    currency,
-                    payment_methods,
-                    allowed_origins: origins,
-                    gateway: GatewaySettings { style, api_base, public_key, secret_key: secret_key.into() },
-                },
-            )
-            .await?;
+            let mut new = NewStore {
+                id: None,
+                name,
+                currency,
+                payment_methods,
+                allowed_origins: origins,
+                gateway: GatewaySettings { style, api_base, public_key, secret_key: secret_key.into(), location_id },
+                webhook: WebhookSettings::default(),
+            };
+            if !no_webhook {
+                let http = paylet_gateway::http_client(Duration::from_secs(30));
+                new.register_webhook(&http, &public_url(&widget, file, None)).await?;
+            }
+            let store = stores::put(&db, new).await?;
+            let webhook_url = store.webhook.url.clone();
+            let notify_secret = stores::set_notify_url(&db, &store.id, notify_url.as_deref()).await?;
             let key = auth::create_key(&db, &store.id).await?;
             let snippet = embed_snippet(&store.id, &Cart::Items("SKU:1"), &widget, file);
             if json {
-                print_json(&json!({ "store_id": store.id, "admin_key": key.expose(), "snippet": snippet }));
+                print_json(&json!({
+                    "store_id": store.id,
+                    "admin_key": key.expose(),
+                    "snippet": snippet,
+                    "webhook_url": webhook_url,
+                    "notify_secret": notify_secret.as_ref().map(|s| s.expose()),
+                }));
             } else {
                 println!("Store created: {}\n", store.id);
                 println!("Admin API key (shown once; keep it secret):\n  {}\n", key.expose());
+                match &webhook_url {
+                    Some(url) => println!("Gateway webhooks registered for:\n  {url}\n"),
+                    None => println!("Gateway webhooks not registered; set the secret with `paylet store webhook`.\n"),
+                }
+                if let Some(secret) = &notify_secret {
+                    println!("Notification signing secret (shown once):\n  {}\n", secret.expose());
+                }
                 println!("Embed snippet (replace SKU:1 with what the page sells):\n{snippet}");
+            }
+            Ok(())
+        }
+        StoreCommand::Webhook { store, secret, overlap, database, widget } => {
+            let (db, _) = connect(database, file).await?;
+            let store = stores::find(&db, &store_id(&store)?).await?;
+            let base = public_url(&widget, file, None);
+            let updated = match secret {
+                Some(secret) => {
+                    let url = store.webhook_url(&base);
+                    stores::set_webhook(&db, &store, None, &url, &secret.into(), overlap).await?
+                }
+                None => {
+                    let http = paylet_gateway::http_client(Duration::from_secs(30));
+                    stores::register_webhook(&db, &http, &store, &base, overlap).await?
+                }
+            };
+            println!(
+                "webhook secret set for {}; the previous one is accepted for {}",
+                updated.webhook.url.unwrap_or_default(),
+                humantime(overlap)
+            );
+            Ok(())
+        }
+        StoreCommand::Notify { store, url, off, database } => {
+            let (db, _) = connect(database, file).await?;
+            let store = store_id(&store)?;
+            let url = if off { None } else { url };
+            match stores::set_notify_url(&db, &store, url.as_deref()).await? {
+                Some(secret) => println!(
+                    "notifications go to {}\nsigning secret (shown once): {}",
+                    url.unwrap_or_default(),
+                    secret.expose()
+                ),
+                None => println!("notifications stopped"),
             }
             Ok(())
         }
@@ -576,15 +703,16 @@ async fn product_command(command: ProductCommand, file: &FileConfig) -> Result<(
     }
 }
 
-/// Housekeeping while serving: expired idempotency keys are deleted hourly.
-async fn maintenance(db: Db) {
-    loop {
-        match paylet::idempotency::expire(&db).await {
-            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired idempotency keys"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
-        }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+fn humantime(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs.is_multiple_of(3600) { format!("{}h", secs / 3600) } else { format!("{secs}s") }
+}
+
+/// One duration: `500ms`, `30s`, `10m`, `2h`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match paylet_sandbox::parse_retry_schedule(text).as_deref() {
+        Some([one]) => Ok(*one),
+        _ => Err(format!("`{text}` is not a duration like 500ms, 30s, 10m or 2h")),
     }
 }
 

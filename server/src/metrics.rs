@@ -1,5 +1,5 @@
 //! Prometheus metrics at `/metrics`: requests by route and status, latency by
-//! route, orders created and payment outcomes.
+//! route, orders created, payment outcomes and gateway webhooks.
 
 use std::time::Instant;
 
@@ -16,6 +16,7 @@ pub struct Metrics {
     latency: HistogramVec,
     pub orders_created: IntCounter,
     pub payments: IntCounterVec,
+    pub webhooks: IntCounterVec,
 }
 
 impl Metrics {
@@ -35,11 +36,16 @@ impl Metrics {
             Opts::new("paylet_payment_attempts_total", "Payment attempts by resulting order status."),
             &["status"],
         )?;
+        let webhooks = IntCounterVec::new(
+            Opts::new("paylet_gateway_webhooks_total", "Verified gateway webhooks, new or duplicate."),
+            &["kind"],
+        )?;
+        registry.register(Box::new(webhooks.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(orders_created.clone()))?;
         registry.register(Box::new(payments.clone()))?;
-        Ok(Metrics { registry, requests, latency, orders_created, payments })
+        Ok(Metrics { registry, requests, latency, orders_created, payments, webhooks })
     }
 
     pub fn render(&self) -> String {

@@ -8,17 +8,17 @@ use paylet_api::{
 };
 use paylet_secret::constant_time_eq;
 use serde::Serialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use crate::catalog::{self, Sku};
 use crate::checkout_sessions;
 use crate::customers::{self, Email};
-use crate::db::{Arg, Batch, Db, Tx, now_millis};
+use crate::db::{Arg, Backend, Batch, Db, now_millis};
 use crate::idempotency::Claim;
 use crate::order_state::{self, OrderEvent};
 use crate::stores::Store;
-use crate::{Error, ids};
+use crate::{Error, ids, notifications};
 
 /// Limits that keep one order to what a checkout can show.
 const MAX_LINES: usize = 100;
@@ -245,6 +245,29 @@ pub async fn find_for_client(db: &Db, id: &OrderId, secret: &ClientSecret) -> Re
     summary_from_row(id, &row)
 }
 
+const SUMMARY_SQL: &str = "SELECT store_id, status, currency, total_amount FROM orders WHERE id = $1";
+
+/// The order, for code that already knows it may see it.
+pub async fn summary(db: &Db, id: &OrderId) -> Result<OrderSummary, Error> {
+    let row = sqlx::query(SUMMARY_SQL).bind(id.as_str()).fetch_optional(db.reader()).await?;
+    summary_from_row(id, &row.ok_or(Error::NotFound("order"))?)
+}
+
+/// The order, inside a write job.
+pub async fn summary_in(conn: &mut AnyConnection, id: &OrderId) -> Result<OrderSummary, Error> {
+    let row = sqlx::query(SUMMARY_SQL).bind(id.as_str()).fetch_optional(conn).await?;
+    summary_from_row(id, &row.ok_or(Error::NotFound("order"))?)
+}
+
+pub async fn customer_email(db: &Db, id: &OrderId) -> Result<String, Error> {
+    let row = sqlx::query("SELECT customer_email FROM orders WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(db.reader())
+        .await?
+        .ok_or(Error::NotFound("order"))?;
+    Ok(row.try_get("customer_email")?)
+}
+
 fn summary_from_row(id: &OrderId, row: &AnyRow) -> Result<OrderSummary, Error> {
     let corrupt = |what: &str| Error::Config(format!("stored order {id} has an invalid {what}"));
     let store: String = row.try_get("store_id")?;
@@ -289,52 +312,66 @@ async fn lines(db: &Db, order: &OrderId, store: &StoreId, currency: Currency) ->
         .collect()
 }
 
-/// Reads the order's status inside a write transaction, locking the row where
-/// the engine has row locks.
-pub async fn status_in(db: &Db, tx: &mut Tx, id: &OrderId) -> Result<OrderStatus, Error> {
-    let sql = format!("SELECT status FROM orders WHERE id = $1{}", db.for_update());
+/// Reads the order's status inside a write job, locking the row where the
+/// engine has row locks.
+pub async fn status_in(conn: &mut AnyConnection, backend: Backend, id: &OrderId) -> Result<OrderStatus, Error> {
+    let sql = format!("SELECT status FROM orders WHERE id = $1{}", backend.for_update());
     let status: String = sqlx::query(&sql)
         .bind(id.as_str())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or(Error::NotFound("order"))?
         .try_get("status")?;
     OrderStatus::parse(&status).ok_or_else(|| Error::Config(format!("stored order {id} has an invalid status")))
 }
 
-/// Applies `event` to the order inside `tx`. Returns the new status, or the
-/// unchanged one when the state machine ignores the event. A paid order
-/// completes the checkout session it came from.
-pub async fn transition(db: &Db, tx: &mut Tx, id: &OrderId, event: OrderEvent) -> Result<OrderStatus, Error> {
-    let from = status_in(db, tx, id).await?;
+/// Applies `event` to the order inside a write job. Returns the new status,
+/// or the unchanged one when the state machine ignores the event. A change
+/// is written to the order's history and announced to the merchant; a paid
+/// order completes the checkout session it came from.
+pub async fn transition(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: &OrderId,
+    event: OrderEvent,
+) -> Result<OrderStatus, Error> {
+    let from = status_in(conn, backend, id).await?;
     let Some(to) = order_state::next(from, event) else {
         tracing::info!(order = %id, ?from, ?event, "order event ignored by the state machine");
         return Ok(from);
     };
+    let now = now_millis();
     let row = sqlx::query(
-        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 RETURNING store_id, checkout_session_id",
+        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 \
+         RETURNING store_id, status, currency, total_amount, checkout_session_id",
     )
     .bind(to.as_str())
-    .bind(now_millis())
+    .bind(now)
     .bind(id.as_str())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *conn)
     .await?;
-    let store: String = row.try_get("store_id")?;
-    let store = StoreId::parse(&store).map_err(|_| Error::Config("stored order has an invalid store".into()))?;
+    let summary = summary_from_row(id, &row)?;
     if to == OrderStatus::Paid
         && let Some(session) = row.try_get::<Option<String>, _>("checkout_session_id")?
     {
-        checkout_sessions::complete_in(tx, &session).await?;
+        checkout_sessions::complete_in(conn, &session).await?;
     }
-    record_in(tx, id, &store, "status_changed", &format!("{} → {}", from.as_str(), to.as_str())).await?;
+    record_in(conn, id, &summary.store_id, "status_changed", &format!("{} → {}", from.as_str(), to.as_str())).await?;
+    notifications::order_changed(conn, &summary, to, now).await?;
     tracing::info!(order = %id, from = from.as_str(), to = to.as_str(), "order status changed");
     Ok(to)
 }
 
-/// Adds an entry to the order's history inside `tx`.
-pub async fn record_in(tx: &mut Tx, order: &OrderId, store: &StoreId, kind: &str, detail: &str) -> Result<(), Error> {
+/// Adds an entry to the order's history inside a write job.
+pub async fn record_in(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    store: &StoreId,
+    kind: &str,
+    detail: &str,
+) -> Result<(), Error> {
     let args = history_args(order, store, now_millis(), kind, detail);
-    crate::db::bind(sqlx::query(HISTORY_SQL), &args).execute(&mut **tx).await?;
+    crate::db::bind(sqlx::query(HISTORY_SQL), &args).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -442,6 +479,7 @@ pub struct OrderDetail {
     pub created_at: String,
     pub updated_at: String,
     pub payments: Vec<PaymentDetail>,
+    pub refunds: Vec<RefundDetail>,
     pub history: Vec<HistoryEntry>,
 }
 
@@ -457,10 +495,22 @@ pub struct CustomerDetail {
 #[derive(Debug, Clone, Serialize)]
 pub struct PaymentDetail {
     pub id: String,
+    /// `card` (a token charged inline) or `hosted` (the gateway's page).
+    pub kind: String,
     pub status: String,
     pub amount: Money,
     pub gateway_payment_id: Option<String>,
     pub decline_code: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RefundDetail {
+    pub id: String,
+    pub status: String,
+    pub amount: Money,
+    pub reason: Option<String>,
+    pub gateway_refund_id: Option<String>,
     pub created_at: String,
 }
 
@@ -472,13 +522,15 @@ pub struct HistoryEntry {
 }
 
 pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetail, Error> {
+    // One snapshot: a payment and the history it wrote are seen together.
+    let mut read = db.snapshot().await?;
     let row = sqlx::query(
         "SELECT store_id, status, currency, total_amount, customer_id, customer_email, customer_name, billing_address, \
          shipping_address, checkout_session_id, created_at, updated_at FROM orders WHERE id = $1 AND store_id = $2",
     )
     .bind(id.as_str())
     .bind(store.as_str())
-    .fetch_optional(db.reader())
+    .fetch_optional(&mut *read)
     .await?
     .ok_or(Error::NotFound("order"))?;
     let summary = summary_from_row(id, &row)?;
@@ -488,23 +540,45 @@ pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetai
         text.map(|t| serde_json::from_str(&t).map_err(|_| Error::Config("stored address is invalid".into())))
             .transpose()
     };
+    let money = |amount: i64| Money::new(amount, currency).map_err(|_| Error::Config("negative amount".into()));
     let payments = sqlx::query(
-        "SELECT id, status, amount, gateway_payment_id, decline_code, created_at FROM payments \
+        "SELECT id, kind, status, amount, gateway_payment_id, decline_code, created_at FROM payment_attempts \
          WHERE order_id = $1 AND store_id = $2 ORDER BY created_at, id",
     )
     .bind(id.as_str())
     .bind(store.as_str())
-    .fetch_all(db.reader())
+    .fetch_all(&mut *read)
     .await?
     .iter()
     .map(|p| {
         Ok(PaymentDetail {
             id: p.try_get("id")?,
+            kind: p.try_get("kind")?,
             status: p.try_get("status")?,
-            amount: Money::new(p.try_get("amount")?, currency).map_err(|_| Error::Config("negative payment".into()))?,
+            amount: money(p.try_get("amount")?)?,
             gateway_payment_id: p.try_get("gateway_payment_id")?,
             decline_code: p.try_get("decline_code")?,
             created_at: rfc3339(p.try_get("created_at")?),
+        })
+    })
+    .collect::<Result<Vec<_>, Error>>()?;
+    let refunds = sqlx::query(
+        "SELECT id, status, amount, reason, gateway_refund_id, created_at FROM refunds \
+         WHERE order_id = $1 AND store_id = $2 ORDER BY created_at, id",
+    )
+    .bind(id.as_str())
+    .bind(store.as_str())
+    .fetch_all(&mut *read)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(RefundDetail {
+            id: r.try_get("id")?,
+            status: r.try_get("status")?,
+            amount: money(r.try_get("amount")?)?,
+            reason: r.try_get("reason")?,
+            gateway_refund_id: r.try_get("gateway_refund_id")?,
+            created_at: rfc3339(r.try_get("created_at")?),
         })
     })
     .collect::<Result<Vec<_>, Error>>()?;
@@ -512,7 +586,7 @@ pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetai
         sqlx::query("SELECT at, kind, detail FROM order_history WHERE order_id = $1 AND store_id = $2 ORDER BY at, id")
             .bind(id.as_str())
             .bind(store.as_str())
-            .fetch_all(db.reader())
+            .fetch_all(&mut *read)
             .await?
             .iter()
             .map(|h| {
@@ -539,6 +613,7 @@ pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetai
         created_at: rfc3339(row.try_get("created_at")?),
         updated_at: rfc3339(row.try_get("updated_at")?),
         payments,
+        refunds,
         history,
     })
 }

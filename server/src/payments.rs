@@ -1,48 +1,316 @@
-//! Paying an order with a gateway token.
+//! Paying orders: a card token charged inline (and finished after its 3-D
+//! Secure challenge), or the gateway's hosted page. Each try is an attempt,
+//! stored before the gateway is called; the attempt's id is the gateway
+//! idempotency key, so a retry after a lost answer never charges twice.
 //!
-//! Each (order, token) pair is one payment attempt, stored before the gateway is
-//! called; the attempt's id is the gateway idempotency key. A retry of the same
-//! attempt (after a timeout, say) reuses the key, so the gateway charges at most
-//! once, and only one attempt per order may be in flight.
+//! Whatever the gateway says about an attempt, however it says it (its answer,
+//! a webhook, reconciliation), is applied by [`settle`]: the one place that
+//! moves attempts, and through them orders.
 
-use paylet_api::{Decline, NextAction, OrderId, OrderStatus, PayRequest, PaymentResult};
-use paylet_gateway::{ChargeOutcome, ChargeRequest, DeclineCode};
-use sqlx::Row;
+use paylet_api::{
+    ConfirmPaymentRequest, Decline, HostedSessionRequest, HostedSessionResponse, Money, NextAction, OrderId,
+    OrderStatus, PayRequest, PaymentResult,
+};
+use paylet_gateway::{
+    ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedStatus, PaymentState,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
-use crate::db::{Db, now_millis};
+use crate::db::{Arg, Backend, now_millis};
 use crate::order_state::OrderEvent;
 use crate::orders::{self, OrderSummary};
-use crate::{Error, ids, stores};
+use crate::stores::{self, Store};
+use crate::{Error, ids, reconcile};
 
-/// An attempt's state, as stored in `payments.status`.
-mod status {
+/// After this many declines an order fails: a card tester gets no more tries.
+const MAX_DECLINES: i64 = 10;
+
+/// An attempt's status, as stored.
+pub mod status {
     pub const PROCESSING: &str = "processing";
+    pub const REQUIRES_ACTION: &str = "requires_action";
+    /// A hosted page waiting for the shopper.
+    pub const OPEN: &str = "open";
     pub const SUCCEEDED: &str = "succeeded";
     pub const DECLINED: &str = "declined";
-    pub const REQUIRES_ACTION: &str = "requires_action";
+    /// Canceled at the gateway, or a hosted page that expired.
+    pub const ENDED: &str = "ended";
+    /// The gateway refused the request itself (not the card).
+    pub const FAILED: &str = "failed";
+
+    /// Attempts that may still succeed.
+    pub const UNSETTLED: [&str; 3] = [PROCESSING, REQUIRES_ACTION, OPEN];
 }
 
-pub async fn pay(state: &AppState, order_id: &OrderId, request: &PayRequest) -> Result<PaymentResult, Error> {
-    validate_token(&request.token)?;
-    let order = orders::find_for_client(&state.db, order_id, &request.client_secret).await?;
-    let store = stores::find(&state.db, &order.store_id).await?;
-    let gateway = store.gateway.client(&state.http)?;
+pub mod kind {
+    pub const CARD: &str = "card";
+    pub const HOSTED: &str = "hosted";
+}
 
-    let attempt = match begin_attempt(&state.db, &order, &request.token).await? {
-        Attempt::Settled(result) => return Ok(result),
-        Attempt::Charge(id) => id,
-    };
-    let outcome = gateway
-        .charge(ChargeRequest {
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub id: String,
+    pub order_id: OrderId,
+    pub kind: String,
+    pub token: Option<String>,
+    pub status: String,
+    pub amount: Money,
+    pub gateway_payment_id: Option<String>,
+    pub hosted_session_id: Option<String>,
+    pub redirect_url: Option<String>,
+    pub decline: Option<DeclineCode>,
+    pub created_at: i64,
+}
+
+impl Attempt {
+    fn may_succeed(&self) -> bool {
+        status::UNSETTLED.contains(&self.status.as_str())
+    }
+
+    /// A new attempt to pay the whole order, before the gateway is called.
+    fn new(order: &OrderSummary, kind: &str, token: Option<String>) -> Attempt {
+        Attempt {
+            id: ids::new_payment_id(),
+            order_id: order.id.clone(),
+            kind: kind.into(),
+            token,
+            status: status::PROCESSING.into(),
             amount: order.total,
-            token: &request.token,
-            idempotency_key: &attempt,
-            reference: order.id.as_str(),
-            return_url: None,
-        })
+            gateway_payment_id: None,
+            hosted_session_id: None,
+            redirect_url: None,
+            decline: None,
+            created_at: now_millis(),
+        }
+    }
+}
+
+const ATTEMPT_COLUMNS: &str = "id, order_id, kind, token, status, amount, currency, gateway_payment_id, \
+                               hosted_session_id, redirect_url, decline_code, created_at";
+
+fn attempt_from_row(row: &AnyRow) -> Result<Attempt, Error> {
+    let corrupt = |what: &str| Error::Config(format!("stored payment attempt has an invalid {what}"));
+    let order: String = row.try_get("order_id")?;
+    let currency: String = row.try_get("currency")?;
+    let currency = paylet_api::Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
+    Ok(Attempt {
+        id: row.try_get("id")?,
+        order_id: OrderId::parse(&order).map_err(|_| corrupt("order"))?,
+        kind: row.try_get("kind")?,
+        token: row.try_get("token")?,
+        status: row.try_get("status")?,
+        amount: Money::new(row.try_get("amount")?, currency).map_err(|_| corrupt("amount"))?,
+        gateway_payment_id: row.try_get("gateway_payment_id")?,
+        hosted_session_id: row.try_get("hosted_session_id")?,
+        redirect_url: row.try_get("redirect_url")?,
+        decline: row.try_get::<Option<String>, _>("decline_code")?.as_deref().map(DeclineCode::parse),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The attempt, locked for the rest of the write job where the engine locks rows.
+pub async fn load(conn: &mut AnyConnection, backend: Backend, id: &str) -> Result<Attempt, Error> {
+    let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1{}", backend.for_update());
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(Error::NotFound("payment"))?;
+    attempt_from_row(&row)
+}
+
+/// The order's attempts, oldest first (an order has a handful at most).
+async fn attempts_of(conn: &mut AnyConnection, order: &OrderId) -> Result<Vec<Attempt>, Error> {
+    let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE order_id = $1 ORDER BY created_at, id");
+    let rows = sqlx::query(&sql).bind(order.as_str()).fetch_all(conn).await?;
+    rows.iter().map(attempt_from_row).collect()
+}
+
+/// The order's attempts that may still succeed, oldest first.
+pub async fn unsettled(db: &crate::db::Db, order: &OrderId) -> Result<Vec<Attempt>, Error> {
+    let mut conn = db.reader().acquire().await?;
+    Ok(attempts_of(&mut conn, order).await?.into_iter().filter(Attempt::may_succeed).collect())
+}
+
+/// What the gateway says about an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum News {
+    Succeeded {
+        payment_id: String,
+    },
+    Declined {
+        payment_id: Option<String>,
+        code: DeclineCode,
+    },
+    RequiresAction {
+        payment_id: Option<String>,
+        redirect_url: String,
+    },
+    /// It can no longer succeed: canceled at the gateway, or its page expired.
+    Ended,
+    /// Nothing settled yet.
+    Pending,
+}
+
+impl From<ChargeOutcome> for News {
+    fn from(outcome: ChargeOutcome) -> News {
+        match outcome {
+            ChargeOutcome::Succeeded { payment_id } => News::Succeeded { payment_id },
+            ChargeOutcome::Declined { payment_id, code } => News::Declined { payment_id, code },
+            ChargeOutcome::RequiresAction { payment_id, redirect_url } => {
+                News::RequiresAction { payment_id, redirect_url }
+            }
+        }
+    }
+}
+
+impl News {
+    pub fn from_state(state: PaymentState, payment_id: &str) -> News {
+        let payment_id = payment_id.to_owned();
+        match state {
+            PaymentState::Succeeded => News::Succeeded { payment_id },
+            PaymentState::Declined(code) => News::Declined { payment_id: Some(payment_id), code },
+            PaymentState::Canceled => News::Ended,
+            // The challenge URL is not in a status report; the attempt keeps the one it has.
+            PaymentState::RequiresAction | PaymentState::Processing => News::Pending,
+        }
+    }
+
+    pub fn from_hosted(status: HostedStatus) -> News {
+        match status {
+            HostedStatus::Paid { payment_id } => News::Succeeded { payment_id },
+            HostedStatus::Expired => News::Ended,
+            HostedStatus::Open => News::Pending,
+        }
+    }
+}
+
+/// The attempt's next status, or `None` when the news changes nothing: a
+/// settled attempt never moves again, and a hosted page's own declines are the
+/// shopper's to retry there.
+///
+/// An attempt the shopper left (a challenge or page given up for another
+/// card) is `ended`, but if the gateway then says it succeeded, the money
+/// moved, and that counts.
+fn next_status(from: &str, attempt_kind: &str, news: &News) -> Option<&'static str> {
+    use status::*;
+    match (from, news) {
+        (PROCESSING | REQUIRES_ACTION | OPEN | ENDED, News::Succeeded { .. }) => Some(SUCCEEDED),
+        (PROCESSING, News::RequiresAction { .. }) => Some(REQUIRES_ACTION),
+        (PROCESSING | REQUIRES_ACTION, News::Declined { .. }) if attempt_kind == kind::CARD => Some(DECLINED),
+        (PROCESSING | REQUIRES_ACTION | OPEN, News::Ended) => Some(ENDED),
+        _ => None,
+    }
+}
+
+/// What the shopper is told: the order's status, why the card was declined,
+/// and where the challenge is while the order waits on one.
+fn payment_result(
+    order: &OrderId,
+    status: OrderStatus,
+    decline: Option<DeclineCode>,
+    challenge: Option<String>,
+) -> PaymentResult {
+    PaymentResult {
+        order_id: order.clone(),
+        status,
+        decline: decline
+            .map(|code| Decline { code: code.as_str().to_owned(), message: code.shopper_message().to_owned() }),
+        next_action: challenge
+            .filter(|_| status == OrderStatus::RequiresAction)
+            .map(|redirect_url| NextAction { redirect_url }),
+    }
+}
+
+/// Applies `news` to the attempt and its order, inside a write job. Late or
+/// repeated news changes nothing: the attempt and the order only move forward.
+pub async fn settle(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    attempt_id: &str,
+    news: News,
+) -> Result<PaymentResult, Error> {
+    let attempt = load(conn, backend, attempt_id).await?;
+    let order = orders::summary_in(conn, &attempt.order_id).await?;
+    let Some(to) = next_status(&attempt.status, &attempt.kind, &news) else {
+        // Already settled (by a webhook that beat the gateway's answer, say):
+        // report what it settled as.
+        let decline = attempt.decline.filter(|_| attempt.status == status::DECLINED);
+        return Ok(payment_result(&order.id, order.status, decline, attempt.redirect_url));
+    };
+    let (payment_id, decline, redirect) = match &news {
+        News::Succeeded { payment_id } => (Some(payment_id.as_str()), None, None),
+        News::Declined { payment_id, code } => (payment_id.as_deref(), Some(*code), None),
+        News::RequiresAction { payment_id, redirect_url } => (payment_id.as_deref(), None, Some(redirect_url.as_str())),
+        News::Ended | News::Pending => (None, None, None),
+    };
+    let settled = to != status::REQUIRES_ACTION;
+    sqlx::query(
+        "UPDATE payment_attempts SET status = $1, gateway_payment_id = COALESCE($2, gateway_payment_id), \
+         decline_code = $3, redirect_url = COALESCE($4, redirect_url), \
+         check_at = CASE WHEN $5 = 1 THEN NULL ELSE check_at END, updated_at = $6 WHERE id = $7",
+    )
+    .bind(to)
+    .bind(payment_id)
+    .bind(decline.map(DeclineCode::as_str))
+    .bind(redirect)
+    .bind(i64::from(settled))
+    .bind(now_millis())
+    .bind(&attempt.id)
+    .execute(&mut *conn)
+    .await?;
+
+    let from_action = attempt.status == status::REQUIRES_ACTION;
+    let event = match to {
+        status::SUCCEEDED => Some(OrderEvent::PaymentSucceeded),
+        status::REQUIRES_ACTION => Some(OrderEvent::PaymentRequiresAction),
+        status::DECLINED | status::ENDED if from_action => Some(OrderEvent::ActionFailed),
+        _ => None,
+    };
+    let store = order.store_id.clone();
+    if let Some(code) = decline {
+        orders::record_in(conn, &order.id, &store, "payment_declined", &format!("Card declined: {}.", code.as_str()))
+            .await?;
+    }
+    if to == status::ENDED {
+        orders::record_in(conn, &order.id, &store, "payment_ended", &format!("Payment attempt {} ended.", attempt.id))
+            .await?;
+    }
+    let mut status_now = match event {
+        Some(event) => orders::transition(conn, backend, &order.id, event).await?,
+        None => order.status,
+    };
+    if to == status::DECLINED && declines(conn, &order.id).await? >= MAX_DECLINES {
+        status_now = orders::transition(conn, backend, &order.id, OrderEvent::PaymentFailed).await?;
+    }
+    let paid_before =
+        matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded);
+    if to == status::SUCCEEDED && paid_before {
+        // Paid already by another attempt (an inline card and a hosted page
+        // both went through): the money must go back.
+        let detail = format!(
+            "Payment {} succeeded for an order already {}; refund it.",
+            payment_id.unwrap_or_default(),
+            order.status.as_str()
+        );
+        orders::record_in(conn, &order.id, &store, "duplicate_payment", &detail).await?;
+        tracing::warn!(order = %order.id, attempt = %attempt.id, "a second payment succeeded for one order");
+    }
+    tracing::info!(order = %order.id, attempt = %attempt.id, from = %attempt.status, to, "payment attempt moved");
+    Ok(payment_result(&order.id, status_now, decline, redirect.map(str::to_owned).or(attempt.redirect_url)))
+}
+
+async fn declines(conn: &mut AnyConnection, order: &OrderId) -> Result<i64, Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = $1 AND status = $2")
+        .bind(order.as_str())
+        .bind(status::DECLINED)
+        .fetch_one(conn)
         .await?;
-    record_outcome(&state.db, &order, &attempt, &outcome).await
+    Ok(row.try_get("n")?)
+}
+
+/// Applies `news` in its own write job.
+pub async fn settle_now(state: &AppState, attempt_id: &str, news: News) -> Result<PaymentResult, Error> {
+    let (backend, id) = (state.db.backend(), attempt_id.to_owned());
+    state.db.write(move |conn| Box::pin(async move { settle(conn, backend, &id, news).await })).await
 }
 
 /// Gateway tokens are short printable ASCII (`tok_…`, `pm_…`, `cnon:…`).
@@ -51,155 +319,360 @@ fn validate_token(token: &str) -> Result<(), Error> {
     if ok { Ok(()) } else { Err(Error::invalid("invalid_token", "token", "The card token is missing or malformed.")) }
 }
 
-enum Attempt {
-    /// Nothing to charge: the order is paid, or this attempt already finished.
-    Settled(PaymentResult),
-    /// Call the gateway with this attempt id as the idempotency key.
-    Charge(String),
+/// Where the gateway sends the shopper back after a challenge: the widget,
+/// which then asks the server to confirm.
+fn return_url(state: &AppState, order: &OrderId) -> String {
+    format!("{}/widget/return?order={order}", state.settings.public_url)
 }
 
-async fn begin_attempt(db: &Db, order: &OrderSummary, token: &str) -> Result<Attempt, Error> {
-    let mut tx = db.begin().await?;
-    let status = orders::status_in(db, &mut tx, &order.id).await?;
-    match status {
-        OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded => {
-            return Ok(Attempt::Settled(result(order, status, None, None)));
-        }
-        OrderStatus::Pending => {}
-        OrderStatus::RequiresAction => {
-            return Err(Error::Conflict {
-                code: "order_requires_action",
-                message: "Finish the card verification that is in progress first.".into(),
-            });
-        }
-        OrderStatus::Failed | OrderStatus::Canceled => {
-            return Err(Error::Conflict {
-                code: "order_not_payable",
-                message: "This order can no longer be paid.".into(),
-            });
+/// The card attempt's charge, under the attempt's id as idempotency key.
+fn charge_request<'a>(return_url: &'a str, attempt: &'a Attempt) -> ChargeRequest<'a> {
+    ChargeRequest {
+        amount: attempt.amount,
+        token: attempt.token.as_deref().unwrap_or_default(),
+        idempotency_key: &attempt.id,
+        reference: attempt.order_id.as_str(),
+        return_url,
+    }
+}
+
+/// What [`begin_card`] decided.
+enum Begin {
+    /// Nothing to charge: the answer is already known.
+    Answer(PaymentResult),
+    /// Charge this attempt (new, or a retry of one whose answer was lost).
+    Charge(Attempt),
+    /// Another attempt may still succeed; it must settle first.
+    Busy(Attempt),
+}
+
+pub async fn pay(state: &AppState, order_id: &OrderId, request: &PayRequest) -> Result<PaymentResult, Error> {
+    validate_token(&request.token)?;
+    let order = orders::find_for_client(&state.db, order_id, &request.client_secret).await?;
+    let store = stores::find(&state.db, &order.store_id).await?;
+    for _ in 0..2 {
+        match begin_card(state, &order, &request.token).await? {
+            Begin::Answer(result) => return Ok(result),
+            Begin::Charge(attempt) => return charge(state, &store, &attempt).await,
+            Begin::Busy(other) => make_room(state, &store, &other).await?,
         }
     }
+    Err(in_progress())
+}
 
-    let existing = sqlx::query(
-        "SELECT id, token, status, decline_code, redirect_url FROM payments WHERE order_id = $1 AND status IN ($2, $3)",
-    )
-    .bind(order.id.as_str())
-    .bind(status::PROCESSING)
-    .bind(status::REQUIRES_ACTION)
-    .fetch_all(&mut *tx)
-    .await?;
-    if existing.iter().any(|row| row.try_get::<String, _>("token").is_ok_and(|t| t != token)) {
-        return Err(Error::Conflict {
-            code: "payment_in_progress",
-            message: "A payment for this order is already in progress.".into(),
-        });
+fn in_progress() -> Error {
+    Error::Conflict { code: "payment_in_progress", message: "A payment for this order is already in progress.".into() }
+}
+
+/// Another attempt may still succeed, and the shopper is here trying a new
+/// way to pay. One whose answer was lost is asked about at the gateway first
+/// (it may have paid); a challenge or hosted page the shopper left ends.
+async fn make_room(state: &AppState, store: &Store, other: &Attempt) -> Result<(), Error> {
+    if other.status == status::PROCESSING {
+        reconcile::attempt(state, store, other).await
+    } else {
+        settle_now(state, &other.id, News::Ended).await.map(|_| ())
     }
+}
 
-    let previous =
-        sqlx::query("SELECT id, status, decline_code, redirect_url FROM payments WHERE order_id = $1 AND token = $2")
-            .bind(order.id.as_str())
-            .bind(token)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some(row) = previous {
-        let id: String = row.try_get("id")?;
-        let attempt_status: String = row.try_get("status")?;
-        return match attempt_status.as_str() {
-            status::DECLINED => {
-                let code: Option<String> = row.try_get("decline_code")?;
-                let code = DeclineCode::parse(code.as_deref().unwrap_or_default());
-                Ok(Attempt::Settled(result(order, status, Some(code), None)))
-            }
-            // Processing: a retry after a lost answer. Same key, so no double charge.
-            _ => Ok(Attempt::Charge(id)),
-        };
+/// Charges a `processing` card attempt and settles it. Also a retry of one
+/// whose answer was lost: the same key makes the gateway replay the first
+/// answer, or charge now if the first request never reached it.
+pub async fn charge(state: &AppState, store: &Store, attempt: &Attempt) -> Result<PaymentResult, Error> {
+    let back = return_url(state, &attempt.order_id);
+    let outcome = store.gateway.client(&state.http).charge(charge_request(&back, attempt)).await;
+    match outcome {
+        Ok(outcome) => settle_now(state, &attempt.id, outcome.into()).await,
+        // The gateway refused the request itself: this attempt is over, the
+        // shopper may try again with fresh card details.
+        Err(e @ paylet_gateway::GatewayError::Rejected { .. }) => {
+            fail_attempt(state, &attempt.id).await?;
+            Err(e.into())
+        }
+        // Unknown whether it charged: the attempt stays `processing`, and a
+        // retry (by the shopper or by reconciliation) reuses its key.
+        Err(e) => Err(e.into()),
     }
+}
 
-    let id = ids::new_payment_id();
-    let now = now_millis();
+async fn fail_attempt(state: &AppState, attempt: &str) -> Result<(), Error> {
+    let sql = "UPDATE payment_attempts SET status = $1, check_at = NULL, updated_at = $2 WHERE id = $3";
+    let args = vec![Arg::Text(status::FAILED.into()), Arg::Int(now_millis()), Arg::Text(attempt.into())];
+    state.db.execute(sql, args).await
+}
+
+/// Decides, with the order locked, what paying it with `token` means.
+async fn begin_card(state: &AppState, order: &OrderSummary, token: &str) -> Result<Begin, Error> {
+    let (backend, order, token) = (state.db.backend(), order.clone(), token.to_owned());
+    let check_at = reconcile::first_check(state);
+    state
+        .db
+        .write(move |conn| {
+            Box::pin(async move {
+                let status = orders::status_in(conn, backend, &order.id).await?;
+                let answer = |status| {
+                    Begin::Answer(PaymentResult {
+                        status,
+                        order_id: order.id.clone(),
+                        decline: None,
+                        next_action: None,
+                    })
+                };
+                match status {
+                    OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded => {
+                        return Ok(answer(status));
+                    }
+                    OrderStatus::Failed | OrderStatus::Canceled => {
+                        return Err(Error::Conflict {
+                            code: "order_not_payable",
+                            message: "This order can no longer be paid.".into(),
+                        });
+                    }
+                    OrderStatus::Pending | OrderStatus::RequiresAction => {}
+                }
+                let attempts = attempts_of(conn, &order.id).await?;
+                if let Some(same) = attempts.iter().find(|a| a.token.as_deref() == Some(token.as_str())) {
+                    return Ok(match same.status.as_str() {
+                        // A retry after a lost answer: the same key, so no second charge.
+                        status::PROCESSING => Begin::Charge(same.clone()),
+                        status::REQUIRES_ACTION => Begin::Answer(PaymentResult {
+                            order_id: order.id.clone(),
+                            status,
+                            decline: None,
+                            next_action: same.redirect_url.clone().map(|redirect_url| NextAction { redirect_url }),
+                        }),
+                        _ => Begin::Answer(PaymentResult {
+                            order_id: order.id.clone(),
+                            status,
+                            decline: Some(decline_of(same)),
+                            next_action: None,
+                        }),
+                    });
+                }
+                if let Some(other) = attempts.iter().find(|a| a.may_succeed()) {
+                    return Ok(Begin::Busy(other.clone()));
+                }
+                let attempt = Attempt::new(&order, kind::CARD, Some(token));
+                insert(conn, &order, &attempt, check_at).await?;
+                Ok(Begin::Charge(attempt))
+            })
+        })
+        .await
+}
+
+/// An earlier attempt with the same (single-use) token: why it did not pay.
+fn decline_of(attempt: &Attempt) -> Decline {
+    let code = attempt.decline.unwrap_or(DeclineCode::ProcessingError);
+    Decline { code: code.as_str().to_owned(), message: "This card was already tried. Please enter it again.".into() }
+}
+
+async fn insert(conn: &mut AnyConnection, order: &OrderSummary, attempt: &Attempt, check_at: i64) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO payments (id, order_id, store_id, token, status, amount, currency, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "INSERT INTO payment_attempts (id, order_id, store_id, kind, token, status, amount, currency, \
+         hosted_session_id, redirect_url, check_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
     )
-    .bind(&id)
+    .bind(&attempt.id)
     .bind(order.id.as_str())
     .bind(order.store_id.as_str())
-    .bind(token)
-    .bind(status::PROCESSING)
-    .bind(order.total.amount())
-    .bind(order.total.currency().code())
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(&attempt.kind)
+    .bind(attempt.token.as_deref())
+    .bind(&attempt.status)
+    .bind(attempt.amount.amount())
+    .bind(attempt.amount.currency().code())
+    .bind(attempt.hosted_session_id.as_deref())
+    .bind(attempt.redirect_url.as_deref())
+    .bind(check_at)
+    .bind(attempt.created_at)
+    .execute(conn)
     .await?;
-    tx.commit().await?;
-    Ok(Attempt::Charge(id))
+    Ok(())
 }
 
-/// Stores the gateway's answer and moves the order, in one transaction.
-async fn record_outcome(
-    db: &Db,
-    order: &OrderSummary,
-    attempt: &str,
-    outcome: &ChargeOutcome,
+/// Finishes a payment after its challenge: asks the gateway for the answer
+/// (Stripe style) or charges again with the verification token (Square
+/// style). The gateway's webhook may have settled it first; then the answer
+/// is what it said.
+pub async fn confirm(
+    state: &AppState,
+    order_id: &OrderId,
+    request: &ConfirmPaymentRequest,
 ) -> Result<PaymentResult, Error> {
-    let (attempt_status, gateway_id, decline, redirect, event) = match outcome {
-        ChargeOutcome::Succeeded { payment_id } => {
-            (status::SUCCEEDED, Some(payment_id), None, None, Some(OrderEvent::PaymentSucceeded))
-        }
-        ChargeOutcome::Declined { payment_id, code } => {
-            (status::DECLINED, payment_id.as_ref(), Some(*code), None, None)
-        }
-        ChargeOutcome::RequiresAction { payment_id, redirect_url } => (
-            status::REQUIRES_ACTION,
-            Some(payment_id),
-            None,
-            Some(redirect_url.as_str()),
-            Some(OrderEvent::PaymentRequiresAction),
-        ),
+    let order = orders::find_for_client(&state.db, order_id, &request.client_secret).await?;
+    let latest = latest(&state.db, &order.id).await?.filter(|a| a.kind == kind::CARD);
+    let Some(attempt) = latest.filter(|a| a.status != status::PROCESSING) else {
+        return Err(Error::Conflict {
+            code: "nothing_to_confirm",
+            message: "This order has no payment waiting for confirmation.".into(),
+        });
     };
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "UPDATE payments SET status = $1, gateway_payment_id = $2, decline_code = $3, redirect_url = $4, \
-         updated_at = $5 WHERE id = $6",
-    )
-    .bind(attempt_status)
-    .bind(gateway_id)
-    .bind(decline.map(DeclineCode::as_str))
-    .bind(redirect)
-    .bind(now_millis())
-    .bind(attempt)
-    .execute(&mut *tx)
-    .await?;
-    let order_status = match event {
-        Some(event) => orders::transition(db, &mut tx, &order.id, event).await?,
-        None => orders::status_in(db, &mut tx, &order.id).await?,
-    };
-    if let Some(code) = decline {
-        orders::record_in(
-            &mut tx,
-            &order.id,
-            &order.store_id,
-            "payment_declined",
-            &format!("Card declined: {}.", code.as_str()),
-        )
-        .await?;
+    if attempt.status != status::REQUIRES_ACTION {
+        // Read after the attempt: the order is at least as new as it.
+        let status = orders::summary(&state.db, &order.id).await?.status;
+        return Ok(payment_result(&order.id, status, attempt.decline, None));
     }
-    tx.commit().await?;
-    tracing::info!(order = %order.id, payment = attempt, outcome = attempt_status, "payment attempt finished");
-    Ok(result(order, order_status, decline, redirect))
+    let store = stores::find(&state.db, &order.store_id).await?;
+    let back = return_url(state, &order.id);
+    let outcome = store
+        .gateway
+        .client(&state.http)
+        .confirm(ConfirmRequest {
+            charge: charge_request(&back, &attempt),
+            payment_id: attempt.gateway_payment_id.as_deref(),
+            verification_token: request.verification_token.as_deref(),
+        })
+        .await?;
+    settle_now(state, &attempt.id, outcome.into()).await
 }
 
-fn result(
-    order: &OrderSummary,
-    status: OrderStatus,
-    decline: Option<DeclineCode>,
-    redirect: Option<&str>,
-) -> PaymentResult {
-    PaymentResult {
-        order_id: order.id.clone(),
-        status,
-        decline: decline
-            .map(|code| Decline { code: code.as_str().to_owned(), message: code.shopper_message().to_owned() }),
-        next_action: redirect.map(|url| NextAction { redirect_url: url.to_owned() }),
+/// The order's most recent attempt.
+async fn latest(db: &crate::db::Db, order: &OrderId) -> Result<Option<Attempt>, Error> {
+    let mut conn = db.reader().acquire().await?;
+    Ok(attempts_of(&mut conn, order).await?.pop())
+}
+
+/// A hosted page for the order at its gateway, made once and then reused.
+pub async fn hosted_session(
+    state: &AppState,
+    order_id: &OrderId,
+    request: &HostedSessionRequest,
+) -> Result<HostedSessionResponse, Error> {
+    let order = orders::find_for_client(&state.db, order_id, &request.client_secret).await?;
+    let store = stores::find(&state.db, &order.store_id).await?;
+    let back = checked_return_url(&store, &request.return_url)?;
+    let mut attempt = None;
+    for _ in 0..2 {
+        match begin_hosted(state, &order).await? {
+            HostedBegin::Reuse(url) => return Ok(HostedSessionResponse { order_id: order.id, url }),
+            HostedBegin::Create(id) => {
+                attempt = Some(id);
+                break;
+            }
+            HostedBegin::Busy(other) => make_room(state, &store, &other).await?,
+        }
     }
+    let attempt = attempt.ok_or_else(in_progress)?;
+    let lines: Vec<HostedLine> = orders::load(&state.db, &order)
+        .await?
+        .lines
+        .into_iter()
+        .map(|l| HostedLine { name: l.name, quantity: l.quantity, unit_price: l.unit_price })
+        .collect();
+    let email = orders::customer_email(&state.db, &order.id).await?;
+    let mark = |outcome: &str| format!("{back}{}paylet_order={}&paylet_return={outcome}", sep(&back), order.id);
+    let created = store
+        .gateway
+        .client(&state.http)
+        .create_hosted(HostedRequest {
+            lines: &lines,
+            total: order.total,
+            reference: order.id.as_str(),
+            idempotency_key: &attempt,
+            customer_email: Some(&email),
+            success_url: &mark("success"),
+            cancel_url: &mark("cancel"),
+        })
+        .await;
+    let session = match created {
+        Ok(session) => session,
+        Err(e) => {
+            fail_attempt(state, &attempt).await?;
+            return Err(e.into());
+        }
+    };
+    let (session_id, url) = (session.id.clone(), session.url.clone());
+    let opened = state
+        .db
+        .write(move |conn| {
+            Box::pin(async move {
+                // The page's ids are kept whatever happened meanwhile, so its
+                // webhook still finds the attempt; it opens only if nothing
+                // else ended it while the gateway was making the page.
+                sqlx::query(
+                    "UPDATE payment_attempts SET hosted_session_id = $1, redirect_url = $2, updated_at = $3, \
+                     status = CASE WHEN status = $4 THEN $5 ELSE status END WHERE id = $6",
+                )
+                .bind(session_id)
+                .bind(url)
+                .bind(now_millis())
+                .bind(status::PROCESSING)
+                .bind(status::OPEN)
+                .bind(&attempt)
+                .execute(&mut *conn)
+                .await?;
+                let now: String = sqlx::query_scalar("SELECT status FROM payment_attempts WHERE id = $1")
+                    .bind(&attempt)
+                    .fetch_one(conn)
+                    .await?;
+                Ok(now == status::OPEN)
+            })
+        })
+        .await?;
+    if !opened {
+        return Err(in_progress());
+    }
+    Ok(HostedSessionResponse { order_id: order.id, url: session.url })
+}
+
+fn sep(url: &str) -> char {
+    if url.contains('?') { '&' } else { '?' }
+}
+
+/// The return URL must be a page of the store's own site: anything else would
+/// make Paylet an open redirect.
+fn checked_return_url(store: &Store, url: &str) -> Result<String, Error> {
+    let invalid = || {
+        Error::invalid(
+            "invalid_return_url",
+            "return_url",
+            "The return URL must be a page on one of the store's allowed origins.",
+        )
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| invalid())?;
+    let origin = parsed.origin().ascii_serialization();
+    if !store.allowed_origins.contains(&origin) || parsed.fragment().is_some() {
+        return Err(invalid());
+    }
+    Ok(parsed.to_string())
+}
+
+enum HostedBegin {
+    /// The page already made for this order.
+    Reuse(String),
+    /// Make one under this new attempt's id.
+    Create(String),
+    /// Another attempt may still succeed.
+    Busy(Attempt),
+}
+
+/// Decides, with the order locked, what a hosted page for it means.
+async fn begin_hosted(state: &AppState, order: &OrderSummary) -> Result<HostedBegin, Error> {
+    let (backend, order) = (state.db.backend(), order.clone());
+    let check_at = reconcile::first_check(state);
+    state
+        .db
+        .write(move |conn| {
+            Box::pin(async move {
+                let status = orders::status_in(conn, backend, &order.id).await?;
+                if !matches!(status, OrderStatus::Pending | OrderStatus::RequiresAction) {
+                    return Err(Error::Conflict {
+                        code: "order_not_payable",
+                        message: format!("This order is {} and cannot be paid on a hosted page.", status.as_str()),
+                    });
+                }
+                let attempts = attempts_of(conn, &order.id).await?;
+                match attempts.iter().find(|a| a.may_succeed()) {
+                    Some(a) if a.status == status::OPEN => {
+                        Ok(HostedBegin::Reuse(a.redirect_url.clone().unwrap_or_default()))
+                    }
+                    Some(other) => Ok(HostedBegin::Busy(other.clone())),
+                    None => {
+                        let attempt = Attempt::new(&order, kind::HOSTED, None);
+                        insert(conn, &order, &attempt, check_at).await?;
+                        Ok(HostedBegin::Create(attempt.id))
+                    }
+                }
+            })
+        })
+        .await
 }

@@ -1,15 +1,20 @@
-//! Stores: a merchant's settings, gateway credentials and allowed origins.
+//! Stores: a merchant's settings, gateway credentials, allowed origins, the
+//! gateway's webhook endpoint and the merchant's own notification endpoint.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use paylet_api::{Currency, GatewayStyle, PaymentMethod, PublicGatewayConfig, StoreId};
 use paylet_gateway::Gateway;
+use paylet_gateway::square::SquareGateway;
 use paylet_gateway::stripe::StripeGateway;
 use paylet_secret::Secret;
+use paylet_webhook::standard::SigningSecret;
+use rand::RngCore;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::{Db, now_millis};
+use crate::db::{Db, millis, now_millis};
 use crate::{Error, ids};
 
 #[derive(Debug, Clone)]
@@ -21,6 +26,17 @@ pub struct Store {
     /// Origins allowed to embed the widget (`https://shop.example`).
     pub allowed_origins: Vec<String>,
     pub gateway: GatewaySettings,
+    pub webhook: WebhookSettings,
+    /// Where Paylet sends the merchant its order notifications.
+    pub notify: Option<NotifyEndpoint>,
+}
+
+impl Store {
+    /// The URL the gateway posts this store's webhooks to: as registered, or
+    /// this server's own for the store.
+    pub fn webhook_url(&self, public_url: &str) -> String {
+        self.webhook.url.clone().unwrap_or_else(|| webhook_url(public_url, &self.id, self.gateway.style))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,9 +49,47 @@ pub struct GatewaySettings {
     pub public_key: String,
     /// Secret key or access token.
     pub secret_key: Secret,
+    /// Square style: the seller's location.
+    pub location_id: Option<String>,
+}
+
+/// The gateway's webhooks for this store: where they arrive and what signs them.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    pub endpoint_id: Option<String>,
+    /// The URL registered at the gateway, exactly (Square signs it).
+    pub url: Option<String>,
+    pub secret: Option<Secret>,
+    /// The secret being replaced, accepted until the time beside it (ms).
+    pub previous: Option<(Secret, i64)>,
+}
+
+impl WebhookSettings {
+    /// The secrets a webhook may be signed with at `now_ms`.
+    pub fn secrets(&self, now_ms: i64) -> Vec<&Secret> {
+        let previous = self.previous.as_ref().filter(|(_, until)| now_ms < *until).map(|(s, _)| s);
+        self.secret.iter().chain(previous).collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NotifyEndpoint {
+    pub url: String,
+    /// A Standard Webhooks secret, `whsec_…`.
+    pub secret: Secret,
 }
 
 impl GatewaySettings {
+    /// A new webhook endpoint for `url` at this gateway, with its own secret.
+    async fn register_webhook(
+        &self,
+        http: &reqwest::Client,
+        url: &str,
+    ) -> Result<paylet_gateway::WebhookEndpoint, Error> {
+        let key = format!("paylet-webhook-{}", ids::random_string(16));
+        Ok(self.client(http).register_webhook(url, &key).await?)
+    }
+
     pub fn public_config(&self) -> PublicGatewayConfig {
         let name = if self.api_base.contains("stripe.com") {
             "Stripe"
@@ -53,12 +107,15 @@ impl GatewaySettings {
     }
 
     /// The adapter for this store's gateway.
-    pub fn client(&self, http: &reqwest::Client) -> Result<Arc<dyn Gateway>, Error> {
+    pub fn client(&self, http: &reqwest::Client) -> Arc<dyn Gateway> {
         match self.style {
-            GatewayStyle::Stripe => {
-                Ok(Arc::new(StripeGateway::new(http.clone(), &self.api_base, self.secret_key.clone())))
-            }
-            GatewayStyle::Square => Err(Error::Config("Square-style gateways are not supported yet".into())),
+            GatewayStyle::Stripe => Arc::new(StripeGateway::new(http.clone(), &self.api_base, self.secret_key.clone())),
+            GatewayStyle::Square => Arc::new(SquareGateway::new(
+                http.clone(),
+                &self.api_base,
+                self.secret_key.clone(),
+                self.location_id.clone(),
+            )),
         }
     }
 }
@@ -72,56 +129,174 @@ pub struct NewStore {
     pub payment_methods: Vec<PaymentMethod>,
     pub allowed_origins: Vec<String>,
     pub gateway: GatewaySettings,
+    /// Set by [`NewStore::register_webhook`]; otherwise a store keeps what it has.
+    pub webhook: WebhookSettings,
 }
 
-/// Creates the store, or replaces the settings of the store with `new.id`.
+impl NewStore {
+    /// Registers this server's webhook URL for the store at its gateway,
+    /// before anything is saved: a gateway that refuses the keys refuses the
+    /// store, and no half-made store is left behind.
+    pub async fn register_webhook(&mut self, http: &reqwest::Client, public_url: &str) -> Result<(), Error> {
+        self.check()?;
+        let id = self.id.get_or_insert_with(ids::new_store_id).clone();
+        let url = webhook_url(public_url, &id, self.gateway.style);
+        let endpoint = self.gateway.register_webhook(http, &url).await?;
+        self.webhook = WebhookSettings {
+            endpoint_id: Some(endpoint.id),
+            url: Some(url),
+            secret: Some(endpoint.secret),
+            previous: None,
+        };
+        Ok(())
+    }
+}
+
+impl NewStore {
+    fn check(&self) -> Result<(), Error> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Error::invalid("invalid_name", "name", "A store name has 1 to 100 characters."));
+        }
+        for origin in &self.allowed_origins {
+            validate_origin(origin)?;
+        }
+        if self.payment_methods.is_empty() {
+            return Err(Error::invalid("no_payment_methods", "payment_methods", "Enable at least one payment method."));
+        }
+        Ok(())
+    }
+}
+
+/// Creates the store, or replaces the settings of the store with `new.id`
+/// (its webhook endpoint is kept unless `new` registered one, and its
+/// notification endpoint is kept).
 pub async fn put(db: &Db, new: NewStore) -> Result<Store, Error> {
+    new.check()?;
     let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("invalid_name", "name", "A store name has 1 to 100 characters."));
-    }
-    for origin in &new.allowed_origins {
-        validate_origin(origin)?;
-    }
-    if new.payment_methods.is_empty() {
-        return Err(Error::invalid("no_payment_methods", "payment_methods", "Enable at least one payment method."));
-    }
-    let store = Store {
-        id: new.id.unwrap_or_else(ids::new_store_id),
-        name: name.to_owned(),
-        currency: new.currency,
-        payment_methods: new.payment_methods,
-        allowed_origins: new.allowed_origins,
-        gateway: new.gateway,
-    };
-    let mut tx = db.begin().await?;
+    let id = new.id.unwrap_or_else(ids::new_store_id);
+    let (g, w) = (&new.gateway, &new.webhook);
     sqlx::query(
         "INSERT INTO stores (id, name, currency, allowed_origins, gateway_style, gateway_api_base, \
-         gateway_public_key, gateway_secret_key, created_at, payment_methods) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         gateway_public_key, gateway_secret_key, gateway_location_id, created_at, payment_methods, \
+         webhook_endpoint_id, webhook_url, webhook_secret) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, currency = excluded.currency, \
-         payment_methods = excluded.payment_methods, \
-         allowed_origins = excluded.allowed_origins, gateway_style = excluded.gateway_style, \
-         gateway_api_base = excluded.gateway_api_base, gateway_public_key = excluded.gateway_public_key, \
-         gateway_secret_key = excluded.gateway_secret_key",
+         payment_methods = excluded.payment_methods, allowed_origins = excluded.allowed_origins, \
+         gateway_style = excluded.gateway_style, gateway_api_base = excluded.gateway_api_base, \
+         gateway_public_key = excluded.gateway_public_key, gateway_secret_key = excluded.gateway_secret_key, \
+         gateway_location_id = excluded.gateway_location_id, \
+         webhook_endpoint_id = COALESCE(excluded.webhook_endpoint_id, stores.webhook_endpoint_id), \
+         webhook_url = COALESCE(excluded.webhook_url, stores.webhook_url), \
+         webhook_secret = COALESCE(excluded.webhook_secret, stores.webhook_secret)",
     )
-    .bind(store.id.as_str())
-    .bind(&store.name)
-    .bind(store.currency.code())
-    .bind(store.allowed_origins.join(" "))
-    .bind(store.gateway.style.as_str())
-    .bind(&store.gateway.api_base)
-    .bind(&store.gateway.public_key)
-    .bind(store.gateway.secret_key.expose())
+    .bind(id.as_str())
+    .bind(name)
+    .bind(new.currency.code())
+    .bind(new.allowed_origins.join(" "))
+    .bind(g.style.as_str())
+    .bind(&g.api_base)
+    .bind(&g.public_key)
+    .bind(g.secret_key.expose())
+    .bind(g.location_id.as_deref())
     .bind(now_millis())
-    .bind(store.payment_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "))
-    .execute(&mut *tx)
+    .bind(new.payment_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "))
+    .bind(w.endpoint_id.as_deref())
+    .bind(w.url.as_deref())
+    .bind(w.secret.as_ref().map(|s| s.expose().as_str()))
+    .execute(db.writer())
     .await?;
-    tx.commit().await?;
-    Ok(store)
+    find(db, &id).await
+}
+
+/// The URL a store's gateway posts its webhooks to.
+pub fn webhook_url(public_url: &str, store: &StoreId, style: GatewayStyle) -> String {
+    format!("{}/v1/webhooks/{store}/{}", public_url.trim_end_matches('/'), style.as_str())
+}
+
+/// Registers this server's webhook URL at the store's gateway as a new
+/// endpoint, keeps its secret and removes the endpoint it replaces. The old
+/// secret stays valid for `overlap`, so events it signed while in flight
+/// still verify.
+pub async fn register_webhook(
+    db: &Db,
+    http: &reqwest::Client,
+    store: &Store,
+    public_url: &str,
+    overlap: Duration,
+) -> Result<Store, Error> {
+    let url = webhook_url(public_url, &store.id, store.gateway.style);
+    let endpoint = store.gateway.register_webhook(http, &url).await?;
+    let updated = set_webhook(db, store, Some(&endpoint.id), &url, &endpoint.secret, overlap).await?;
+    if let Some(old) = store.webhook.endpoint_id.as_deref().filter(|old| *old != endpoint.id) {
+        // Best effort: left in place it only sends copies that fail to verify.
+        if let Err(e) = store.gateway.client(http).remove_webhook(old).await {
+            tracing::warn!(store = %store.id, endpoint = old, error = %e, "could not remove the replaced webhook endpoint");
+        }
+    }
+    Ok(updated)
+}
+
+/// Sets the webhook secret by hand (a gateway without an API for endpoints,
+/// or a secret rolled in the gateway's dashboard), keeping the old one valid
+/// for `overlap`.
+pub async fn set_webhook(
+    db: &Db,
+    store: &Store,
+    endpoint_id: Option<&str>,
+    url: &str,
+    secret: &Secret,
+    overlap: Duration,
+) -> Result<Store, Error> {
+    if secret.expose().trim().is_empty() {
+        return Err(Error::invalid("invalid_secret", "secret", "A webhook secret cannot be empty."));
+    }
+    let until = now_millis().saturating_add(millis(overlap));
+    sqlx::query(
+        "UPDATE stores SET webhook_endpoint_id = COALESCE($1, webhook_endpoint_id), webhook_url = $2, \
+         webhook_secret_previous = webhook_secret, webhook_secret_previous_until = $3, webhook_secret = $4 \
+         WHERE id = $5",
+    )
+    .bind(endpoint_id)
+    .bind(url)
+    .bind(until)
+    .bind(secret.expose())
+    .bind(store.id.as_str())
+    .execute(db.writer())
+    .await?;
+    find(db, &store.id).await
+}
+
+/// Points the store's notifications at `url` with a new signing secret,
+/// returned here once; `None` stops them.
+pub async fn set_notify_url(db: &Db, store: &StoreId, url: Option<&str>) -> Result<Option<Secret>, Error> {
+    if let Some(url) = url {
+        let parsed = reqwest::Url::parse(url).map_err(|_| invalid_notify_url())?;
+        if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() {
+            return Err(invalid_notify_url());
+        }
+    }
+    let secret = url.map(|_| {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        SigningSecret::from_bytes(&bytes).1
+    });
+    sqlx::query("UPDATE stores SET notify_url = $1, notify_secret = $2 WHERE id = $3")
+        .bind(url)
+        .bind(secret.as_ref().map(|s| s.expose().as_str()))
+        .bind(store.as_str())
+        .execute(db.writer())
+        .await?;
+    Ok(secret)
+}
+
+fn invalid_notify_url() -> Error {
+    Error::invalid("invalid_url", "url", "Give an http(s) URL like https://shop.example/paylet-events.")
 }
 
 const COLUMNS: &str = "id, name, currency, payment_methods, allowed_origins, gateway_style, gateway_api_base, \
-                       gateway_public_key, gateway_secret_key";
+                       gateway_public_key, gateway_secret_key, gateway_location_id, webhook_endpoint_id, webhook_url, \
+                       webhook_secret, webhook_secret_previous, webhook_secret_previous_until, notify_url, notify_secret";
 
 pub async fn find(db: &Db, id: &StoreId) -> Result<Store, Error> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM stores WHERE id = $1"))
@@ -146,6 +321,17 @@ fn store_from_row(row: &AnyRow) -> Result<Store, Error> {
     let style: String = row.try_get("gateway_style")?;
     let secret: String = row.try_get("gateway_secret_key")?;
     let methods: String = row.try_get("payment_methods")?;
+    let secret_in = |column: &str| -> Result<Option<Secret>, Error> {
+        Ok(row.try_get::<Option<String>, _>(column)?.map(Secret::new))
+    };
+    let previous = match (secret_in("webhook_secret_previous")?, row.try_get("webhook_secret_previous_until")?) {
+        (Some(secret), Some(until)) => Some((secret, until)),
+        _ => None,
+    };
+    let notify = match (row.try_get::<Option<String>, _>("notify_url")?, secret_in("notify_secret")?) {
+        (Some(url), Some(secret)) => Some(NotifyEndpoint { url, secret }),
+        _ => None,
+    };
     Ok(Store {
         id: StoreId::parse(&id).map_err(|_| corrupt("id"))?,
         name: row.try_get("name")?,
@@ -157,7 +343,15 @@ fn store_from_row(row: &AnyRow) -> Result<Store, Error> {
             api_base: row.try_get("gateway_api_base")?,
             public_key: row.try_get("gateway_public_key")?,
             secret_key: Secret::new(secret),
+            location_id: row.try_get("gateway_location_id")?,
         },
+        webhook: WebhookSettings {
+            endpoint_id: row.try_get("webhook_endpoint_id")?,
+            url: row.try_get("webhook_url")?,
+            secret: secret_in("webhook_secret")?,
+            previous,
+        },
+        notify,
     })
 }
 

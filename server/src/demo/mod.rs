@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -15,11 +16,12 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::app::Settings;
 use crate::catalog::{self, Product, Sku};
 use crate::db::Db;
 use crate::http::recorder::Recorder;
 use crate::snippet::{self, Cart};
-use crate::stores::{self, GatewaySettings, NewStore};
+use crate::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use crate::{Error, ServeOptions, auth};
 use paylet_secret::Secret;
 
@@ -63,7 +65,10 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
         Some(path) => Some(Recorder::create(path).await?),
         None => None,
     };
-    let server = crate::app(db.clone(), ServeOptions { widget_dir: options.widget_dir.clone() }, recorder);
+    let settings = Settings::new(&server_url);
+    let state = crate::state(db.clone(), ServeOptions { widget_dir: options.widget_dir.clone(), settings });
+    let server = crate::app(state.clone(), recorder);
+    let _workers = crate::workers(&state);
     let shop =
         shop_router(ShopState { server_url: server_url.clone(), embed_js, admin_key, http: reqwest::Client::new() });
 
@@ -90,7 +95,20 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
         let _ = stop.send(());
         Ok::<(), std::io::Error>(())
     };
-    tokio::try_join!(sandbox, server, shop, ctrl_c)?;
+    // Once the sandbox answers, the demo store's webhooks are pointed at the
+    // server, so payments reach it the way they do in production.
+    let register = async {
+        let registered = async {
+            let store =
+                stores::find(&db, &StoreId::parse(DEMO_STORE_ID).map_err(|e| Error::Config(e.to_string()))?).await?;
+            stores::register_webhook(&db, &state.http, &store, &server_url, Duration::ZERO).await
+        };
+        if let Err(e) = registered.await {
+            tracing::warn!(error = %e, "could not register the demo store's webhook endpoint at the sandbox");
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    tokio::try_join!(sandbox, server, shop, ctrl_c, register)?;
     db.close().await;
     Ok(())
 }
@@ -118,7 +136,9 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Erro
                 api_base: sandbox_url.to_owned(),
                 public_key: DEMO_ACCOUNT.publishable_key.into(),
                 secret_key: DEMO_ACCOUNT.secret_key.into(),
+                location_id: Some(DEMO_ACCOUNT.location_id.into()),
             },
+            webhook: WebhookSettings::default(),
         },
     )
     .await?;

@@ -19,6 +19,7 @@ use crate::catalog::{self, Product, Sku};
 use crate::checkout_sessions::{self, NewSession, SessionLine};
 use crate::idempotency::Phase;
 use crate::orders::{self, OrderFilter};
+use crate::refunds;
 use crate::stores::{self, Store};
 
 /// The store whose admin key the request carries.
@@ -60,7 +61,60 @@ pub async fn store(admin: Admin) -> Json<Value> {
         "payment_methods": s.payment_methods,
         "allowed_origins": s.allowed_origins,
         "gateway": s.gateway.public_config(),
+        "gateway_webhook": { "url": s.webhook.url, "endpoint_id": s.webhook.endpoint_id, "secret_set": s.webhook.secret.is_some() },
+        "notification_url": s.notify.map(|n| n.url),
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRefund {
+    /// All that is left when absent.
+    #[serde(default)]
+    amount: Option<Money>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+pub async fn create_refund(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    request: IdempotentJson<NewRefund>,
+) -> Result<Response, Error> {
+    let order = OrderId::parse(&id).map_err(|_| Error::NotFound("order"))?;
+    let scope = admin.scope(&format!("POST /v1/admin/orders/{order}/refunds"));
+    respond(&state, Phase::Claimed, &scope, &request, |_| async {
+        let new = refunds::NewRefund {
+            amount: request.value.amount,
+            reason: request.value.reason.clone(),
+            request_key: request.key.clone(),
+        };
+        let refund = refunds::create(&state, &admin.store, &order, new).await?;
+        Ok((StatusCode::CREATED, refund))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationEndpoint {
+    url: String,
+}
+
+/// Where order notifications go; answers with the new signing secret, shown once.
+pub async fn set_notification_endpoint(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiJson(endpoint): ApiJson<NotificationEndpoint>,
+) -> Result<Json<Value>, Error> {
+    let secret = stores::set_notify_url(&state.db, &admin.store.id, Some(&endpoint.url)).await?;
+    Ok(Json(json!({ "url": endpoint.url, "secret": secret.as_ref().map(|s| s.expose()) })))
+}
+
+pub async fn remove_notification_endpoint(State(state): State<AppState>, admin: Admin) -> Result<StatusCode, Error> {
+    stores::set_notify_url(&state.db, &admin.store.id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

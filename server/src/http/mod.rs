@@ -15,7 +15,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -36,6 +36,9 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         .route("/v1/stores/{store}/orders", post(public::create_order))
         .route("/v1/orders/{order}", get(public::get_order))
         .route("/v1/orders/{order}/payments", post(public::pay))
+        .route("/v1/orders/{order}/payments/confirm", post(public::confirm_payment))
+        .route("/v1/orders/{order}/hosted-session", post(public::hosted_session))
+        .route("/v1/webhooks/{store}/{gateway}", post(public::gateway_webhook))
         .route("/v1/checkout-sessions/{id}", get(public::checkout_session))
         .route("/v1/admin/store", get(admin::store))
         .route("/v1/admin/products", post(admin::create_product).get(admin::list_products))
@@ -45,6 +48,11 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         )
         .route("/v1/admin/orders", get(admin::list_orders))
         .route("/v1/admin/orders/{id}", get(admin::get_order))
+        .route("/v1/admin/orders/{id}/refunds", post(admin::create_refund))
+        .route(
+            "/v1/admin/notification-endpoint",
+            put(admin::set_notification_endpoint).delete(admin::remove_notification_endpoint),
+        )
         .route("/v1/admin/checkout-sessions", post(admin::create_checkout_session))
         // API answers are per shopper and per moment: never cache them.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));

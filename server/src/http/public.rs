@@ -1,11 +1,13 @@
 //! The public API the widget calls (same origin as the server).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use paylet_api::{
-    CheckoutConfig, CheckoutSessionView, ClientSecret, CreateOrderRequest, Order, OrderId, PayRequest, StoreId,
+    CheckoutConfig, CheckoutSessionView, ClientSecret, ConfirmPaymentRequest, CreateOrderRequest, HostedSessionRequest,
+    Order, OrderId, OrderStatus, PayRequest, StoreId,
 };
 use serde::Deserialize;
 
@@ -13,7 +15,7 @@ use super::extract::{ApiQuery, IdempotentJson};
 use super::idempotent::respond;
 use crate::app::AppState;
 use crate::idempotency::Phase;
-use crate::{Error, catalog, checkout_sessions, orders, payments, stores};
+use crate::{Error, catalog, checkout_sessions, orders, payments, reconcile, stores, webhooks};
 
 fn store_id(raw: &str) -> Result<StoreId, Error> {
     StoreId::parse(raw).map_err(|_| Error::NotFound("store"))
@@ -57,16 +59,31 @@ pub async fn create_order(
 }
 
 #[derive(Deserialize)]
-pub struct SecretQuery {
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
     client_secret: ClientSecret,
+    /// `true` when the shopper is back from the gateway's page: the server
+    /// asks the gateway now rather than wait for its webhook.
+    #[serde(default)]
+    refresh: bool,
 }
 
 pub async fn get_order(
     State(state): State<AppState>,
     Path(order): Path<String>,
-    ApiQuery(query): ApiQuery<SecretQuery>,
+    ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<Order>, Error> {
-    let summary = orders::find_for_client(&state.db, &order_id(&order)?, &query.client_secret).await?;
+    let mut summary = orders::find_for_client(&state.db, &order_id(&order)?, &query.client_secret).await?;
+    if query.refresh && matches!(summary.status, OrderStatus::Pending | OrderStatus::RequiresAction) {
+        let store = stores::find(&state.db, &summary.store_id).await?;
+        for attempt in payments::unsettled(&state.db, &summary.id).await? {
+            // The stored status is still an answer; reconciliation asks again later.
+            if let Err(e) = reconcile::attempt(&state, &store, &attempt).await {
+                tracing::warn!(attempt = %attempt.id, error = %e, "could not refresh a payment from the gateway");
+            }
+        }
+        summary = orders::summary(&state.db, &summary.id).await?;
+    }
     Ok(Json(orders::load(&state.db, &summary).await?))
 }
 
@@ -83,6 +100,44 @@ pub async fn pay(
         Ok((StatusCode::OK, result))
     })
     .await
+}
+
+pub async fn confirm_payment(
+    State(state): State<AppState>,
+    Path(order): Path<String>,
+    request: IdempotentJson<ConfirmPaymentRequest>,
+) -> Result<Response, Error> {
+    let id = order_id(&order)?;
+    let scope = format!("POST /v1/orders/{id}/payments/confirm");
+    respond(&state, Phase::Claimed, &scope, &request, |_| async {
+        let result = payments::confirm(&state, &id, &request.value).await?;
+        state.metrics.payments.with_label_values(&[result.status.as_str()]).inc();
+        Ok((StatusCode::OK, result))
+    })
+    .await
+}
+
+pub async fn hosted_session(
+    State(state): State<AppState>,
+    Path(order): Path<String>,
+    request: IdempotentJson<HostedSessionRequest>,
+) -> Result<Response, Error> {
+    let id = order_id(&order)?;
+    let scope = format!("POST /v1/orders/{id}/hosted-session");
+    respond(&state, Phase::Claimed, &scope, &request, |_| async {
+        Ok((StatusCode::OK, payments::hosted_session(&state, &id, &request.value).await?))
+    })
+    .await
+}
+
+/// The gateway's webhooks: the raw body, since the signature covers its bytes.
+pub async fn gateway_webhook(
+    State(state): State<AppState>,
+    Path((store, gateway)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<webhooks::Receipt>, Error> {
+    Ok(Json(webhooks::receive(&state, &store_id(&store)?, &gateway, &headers, &body).await?))
 }
 
 pub async fn checkout_session(

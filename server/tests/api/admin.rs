@@ -78,25 +78,28 @@ async fn products_can_be_created_read_changed_and_deleted() {
 
 /// A second store on the same server, with its own admin key.
 async fn other_store(app: &TestApp) -> (String, String) {
-    let (ok, out, err) = app.cli(&[
-        "store",
-        "create",
-        "--name",
-        "Other",
-        "--origin",
-        "https://other.example",
-        "--currency",
-        "USD",
-        "--gateway",
-        "stripe",
-        "--gateway-url",
-        &app.sandbox_base,
-        "--public-key",
-        "pk_x",
-        "--secret-key",
-        "sk_x",
-        "--json",
-    ]);
+    let (ok, out, err) = app
+        .cli(&[
+            "store",
+            "create",
+            "--name",
+            "Other",
+            "--origin",
+            "https://other.example",
+            "--currency",
+            "USD",
+            "--gateway",
+            "stripe",
+            "--gateway-url",
+            &app.sandbox_base,
+            "--public-key",
+            "pk_x",
+            "--secret-key",
+            "sk_x",
+            "--no-webhook",
+            "--json",
+        ])
+        .await;
     assert!(ok, "{err}");
     let created: Value = serde_json::from_str(&out).unwrap();
     (created["store_id"].as_str().unwrap().to_owned(), created["admin_key"].as_str().unwrap().to_owned())

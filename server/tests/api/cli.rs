@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
 
-fn json(app: &TestApp, args: &[&str]) -> Value {
-    let (ok, out, err) = app.cli(args);
+async fn json(app: &TestApp, args: &[&str]) -> Value {
+    let (ok, out, err) = app.cli(args).await;
     assert!(ok, "paylet {args:?} failed: {err}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -36,10 +36,29 @@ async fn store_create_prints_id_key_and_snippet_and_the_key_works() {
             app.account.secret_key.expose(),
             "--payment-methods",
             "card,hosted",
+            "--notify-url",
+            "https://cli.example/paylet-events",
             "--json",
         ],
-    );
+    )
+    .await;
     let store = created["store_id"].as_str().unwrap();
+    // The gateway now sends this store's events to this server, signed with a
+    // secret only the two of them hold; the merchant's own endpoint got one too.
+    let webhook = format!("{}/v1/webhooks/{store}/stripe", app.base);
+    assert_eq!(created["webhook_url"], webhook.as_str());
+    let endpoints: Value = app
+        .http
+        .get(format!("{}/v1/webhook_endpoints", app.sandbox_base))
+        .bearer_auth(app.account.secret_key.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(endpoints["data"].as_array().unwrap().iter().any(|e| e["url"] == webhook.as_str()), "{endpoints}");
+    assert!(created["notify_secret"].as_str().unwrap().starts_with("whsec_"));
     let key = created["admin_key"].as_str().unwrap();
     let snippet = created["snippet"].as_str().unwrap();
     assert!(snippet.contains(&format!(r#"data-paylet-store="{store}""#)));
@@ -51,28 +70,36 @@ async fn store_create_prints_id_key_and_snippet_and_the_key_works() {
     assert_eq!(body["payment_methods"], serde_json::json!(["card", "hosted"]));
     assert_eq!(body["allowed_origins"].as_array().unwrap().len(), 2);
 
-    let listed = json(&app, &["store", "list", "--json"]);
+    let listed = json(&app, &["store", "list", "--json"]).await;
     assert!(listed["data"].as_array().unwrap().iter().any(|s| s["id"] == store));
-    // The key is stored hashed: it appears nowhere in the database.
-    let (ok, out, _) = app.cli(&["store", "list"]);
+    // The key is stored hashed: no admin key row holds it.
+    let (ok, out, _) = app.cli(&["store", "list"]).await;
     assert!(ok && !out.contains(key));
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT key_hash FROM admin_keys WHERE store_id = $1")
+        .bind(store)
+        .fetch_all(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(hashes, vec![paylet::ids::sha256_hex(key)]);
 
-    let (ok, _, err) = app.cli(&[
-        "store",
-        "create",
-        "--name",
-        "x",
-        "--origin",
-        "not-an-origin",
-        "--currency",
-        "USD",
-        "--gateway",
-        "stripe",
-        "--public-key",
-        "p",
-        "--secret-key",
-        "s",
-    ]);
+    let (ok, _, err) = app
+        .cli(&[
+            "store",
+            "create",
+            "--name",
+            "x",
+            "--origin",
+            "not-an-origin",
+            "--currency",
+            "USD",
+            "--gateway",
+            "stripe",
+            "--public-key",
+            "p",
+            "--secret-key",
+            "s",
+        ])
+        .await;
     assert!(!ok);
     assert!(err.contains("not an origin"), "{err}");
 }
@@ -82,19 +109,20 @@ async fn products_are_managed_from_the_command_line() {
     let app = spawn_app().await;
     let store = app.store.as_str();
     let (ok, out, err) =
-        app.cli(&["product", "add", "--store", store, "--sku", "HAT", "--name", "Hat", "--price", "12.5"]);
+        app.cli(&["product", "add", "--store", store, "--sku", "HAT", "--name", "Hat", "--price", "12.5"]).await;
     assert!(ok, "{err}");
     assert!(out.contains("12.50 USD"));
-    let (ok, _, err) = app.cli(&["product", "add", "--store", store, "--sku", "HAT", "--name", "Hat", "--price", "1"]);
+    let (ok, _, err) =
+        app.cli(&["product", "add", "--store", store, "--sku", "HAT", "--name", "Hat", "--price", "1"]).await;
     assert!(!ok);
     assert!(err.contains("exists"), "{err}");
     let (ok, _, err) =
-        app.cli(&["product", "add", "--store", store, "--sku", "BAD", "--name", "x", "--price", "1.005"]);
+        app.cli(&["product", "add", "--store", store, "--sku", "BAD", "--name", "x", "--price", "1.005"]).await;
     assert!(!ok, "three decimals in USD are refused: {err}");
     let (ok, _, err) =
-        app.cli(&["product", "update", "--store", store, "--sku", "HAT", "--price", "13", "--active", "false"]);
+        app.cli(&["product", "update", "--store", store, "--sku", "HAT", "--price", "13", "--active", "false"]).await;
     assert!(ok, "{err}");
-    let products = json(&app, &["product", "list", "--store", store, "--json"]);
+    let products = json(&app, &["product", "list", "--store", store, "--json"]).await;
     let hat = products["data"].as_array().unwrap().iter().find(|p| p["sku"] == "HAT").unwrap().clone();
     assert_eq!(hat["price"]["amount"], 1300);
     assert_eq!(hat["active"], false);
@@ -106,23 +134,24 @@ async fn products_are_managed_from_the_command_line() {
 async fn orders_list_and_snippet_and_migrate() {
     let app = spawn_app().await;
     let order = app.order().await;
-    let listed = json(&app, &["orders", "list", "--store", app.store.as_str(), "--json"]);
+    let listed = json(&app, &["orders", "list", "--store", app.store.as_str(), "--json"]).await;
     assert_eq!(listed["data"][0]["id"], order["id"]);
-    let pending = json(&app, &["orders", "list", "--store", app.store.as_str(), "--status", "paid", "--json"]);
+    let pending = json(&app, &["orders", "list", "--store", app.store.as_str(), "--status", "paid", "--json"]).await;
     assert_eq!(pending["data"], serde_json::json!([]));
 
-    let (ok, out, _) =
-        app.cli(&["snippet", "--store", app.store.as_str(), "--items", "TEE:2", "--public-url", "https://pay.example"]);
+    let (ok, out, _) = app
+        .cli(&["snippet", "--store", app.store.as_str(), "--items", "TEE:2", "--public-url", "https://pay.example"])
+        .await;
     assert!(ok);
     assert!(out.contains(r#"<script src="https://pay.example/embed.js""#));
     assert!(out.contains(r#"data-items="TEE:2""#));
-    let (ok, out, _) = app.cli(&["snippet", "--store", app.store.as_str(), "--checkout-session", "cs_abc"]);
+    let (ok, out, _) = app.cli(&["snippet", "--store", app.store.as_str(), "--checkout-session", "cs_abc"]).await;
     assert!(ok);
     assert!(out.contains(r#"data-checkout-session="cs_abc""#) && !out.contains("data-items"), "{out}");
 
-    let (ok, out, _) = app.cli(&["migrate"]);
+    let (ok, out, _) = app.cli(&["migrate"]).await;
     assert!(ok && out.contains("migrations applied"));
-    let (ok, _, err) = app.cli(&["orders", "list", "--store", "nope"]);
+    let (ok, _, err) = app.cli(&["orders", "list", "--store", "nope"]).await;
     assert!(!ok && err.contains("not a store id"));
 }
 
@@ -131,7 +160,7 @@ async fn settings_come_from_flags_then_environment_then_paylet_toml() {
     let app = spawn_app().await;
     std::fs::write(app.dir.path().join("paylet.toml"), "database_url = \"sqlite://from-toml.db\"\n").unwrap();
     // The test helper sets PAYLET_DATABASE_URL, which beats the file.
-    let from_env = json(&app, &["store", "list", "--json"]);
+    let from_env = json(&app, &["store", "list", "--json"]).await;
     assert_eq!(from_env["data"].as_array().unwrap().len(), 1);
     // Without the variable, the file decides.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_paylet"))
@@ -146,14 +175,14 @@ async fn settings_come_from_flags_then_environment_then_paylet_toml() {
     assert!(app.dir.path().join("from-toml.db").exists());
     // And a flag beats both.
     let flag = format!("sqlite://{}/from-flag.db", app.dir.path().display());
-    let (ok, _, _) = app.cli(&["migrate", "--database-url", &flag]);
+    let (ok, _, _) = app.cli(&["migrate", "--database-url", &flag]).await;
     assert!(ok && app.dir.path().join("from-flag.db").exists());
 
     std::fs::write(app.dir.path().join("paylet.toml"), "databse_url = \"typo\"\n").unwrap();
-    let (ok, _, err) = app.cli(&["store", "list"]);
+    let (ok, _, err) = app.cli(&["store", "list"]).await;
     assert!(!ok && err.contains("unknown field"), "{err}");
 
-    let (_, help, _) = app.cli(&["serve", "--help"]);
+    let (_, help, _) = app.cli(&["serve", "--help"]).await;
     for documented in ["PAYLET_LISTEN", "PAYLET_DATABASE_URL", "PAYLET_WIDGET_DIR", "PAYLET_PUBLIC_URL", "paylet.toml"]
     {
         assert!(help.contains(documented), "serve --help mentions {documented}");
@@ -165,7 +194,7 @@ async fn a_backup_taken_during_order_creation_restores_consistently() {
     let app = spawn_app().await;
     if app.database_url.starts_with("postgres") {
         let out = app.dir.path().join("pg.dump");
-        let (ok, text, _) = app.cli(&["backup", "--out", out.to_str().unwrap()]);
+        let (ok, text, _) = app.cli(&["backup", "--out", out.to_str().unwrap()]).await;
         assert!(ok && text.contains("pg_dump --format=custom"), "{text}");
         return;
     }
@@ -206,9 +235,9 @@ async fn a_backup_taken_during_order_creation_restores_consistently() {
 
     let restored_path = app.dir.path().join("restored.db");
     let restored_url = format!("sqlite://{}", restored_path.display());
-    let (ok, _, err) = app.cli(&["restore", "--from", backup.to_str().unwrap(), "--database-url", &restored_url]);
+    let (ok, _, err) = app.cli(&["restore", "--from", backup.to_str().unwrap(), "--database-url", &restored_url]).await;
     assert!(ok, "{err}");
-    let (ok, _, err) = app.cli(&["restore", "--from", backup.to_str().unwrap(), "--database-url", &restored_url]);
+    let (ok, _, err) = app.cli(&["restore", "--from", backup.to_str().unwrap(), "--database-url", &restored_url]).await;
     assert!(!ok && err.contains("--force"), "an existing database is not replaced silently");
 
     let restored = paylet::db::Db::connect(&restored_url).await.unwrap();
@@ -234,4 +263,61 @@ async fn a_backup_taken_during_order_creation_restores_consistently() {
             .await,
         0
     );
+}
+
+#[tokio::test]
+async fn store_webhook_and_notify_change_what_the_server_accepts_and_sends() {
+    for style in crate::helpers::STYLES {
+        let app = crate::helpers::spawn_app_with(style, |_| {}).await;
+        let store = app.store.as_str();
+        let old = paylet::stores::find(&app.db, &app.store).await.unwrap().webhook.secret.unwrap();
+
+        // Registering again gets a new secret from the gateway; the old one stays good for the overlap.
+        let (ok, out, err) = app.cli(&["store", "webhook", "--store", store, "--overlap", "1h"]).await;
+        assert!(ok, "{style:?}: {err}");
+        assert!(out.contains("accepted for 1h"), "{out}");
+        let webhook = paylet::stores::find(&app.db, &app.store).await.unwrap().webhook;
+        assert!(webhook.secret.as_ref().unwrap().expose() != old.expose(), "{style:?}: a new secret");
+        assert_eq!(webhook.secrets(paylet::db::now_millis()).len(), 2, "{style:?}: both accepted meanwhile");
+        // The replaced endpoint is gone from the gateway: one endpoint for this store.
+        let (path, list, field) = match style {
+            paylet_api::GatewayStyle::Stripe => ("/v1/webhook_endpoints", "data", "url"),
+            paylet_api::GatewayStyle::Square => ("/v2/webhooks/subscriptions", "subscriptions", "notification_url"),
+        };
+        let token = match style {
+            paylet_api::GatewayStyle::Stripe => app.account.secret_key.expose(),
+            paylet_api::GatewayStyle::Square => app.account.access_token.expose(),
+        };
+        let listed: Value = app
+            .http
+            .get(format!("{}{path}", app.sandbox_base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ours =
+            listed[list].as_array().unwrap().iter().filter(|e| e[field].as_str().unwrap().contains(store)).count();
+        assert_eq!(ours, 1, "{style:?}: {listed}");
+
+        // A secret set by hand, with no overlap: only it is accepted.
+        let (ok, _, err) =
+            app.cli(&["store", "webhook", "--store", store, "--secret", "whsec_by_hand", "--overlap", "0s"]).await;
+        assert!(ok, "{err}");
+        let webhook = paylet::stores::find(&app.db, &app.store).await.unwrap().webhook;
+        let secrets = webhook.secrets(paylet::db::now_millis());
+        assert_eq!(secrets.iter().map(|s| s.expose().as_str()).collect::<Vec<_>>(), ["whsec_by_hand"]);
+
+        let (ok, out, err) =
+            app.cli(&["store", "notify", "--store", store, "--url", "https://shop.example/events"]).await;
+        assert!(ok && out.contains("whsec_"), "{err}");
+        let (_, view) = app.admin_get("/v1/admin/store").await;
+        assert_eq!(view["notification_url"], "https://shop.example/events");
+        let (ok, _, err) = app.cli(&["store", "notify", "--store", store, "--off"]).await;
+        assert!(ok, "{err}");
+        let (_, view) = app.admin_get("/v1/admin/store").await;
+        assert!(view["notification_url"].is_null(), "{view}");
+    }
 }

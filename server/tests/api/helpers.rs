@@ -1,16 +1,23 @@
 use std::future::pending;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use paylet::ServeOptions;
+use paylet::app::{AppState, Settings};
 use paylet::catalog::{self, Product, Sku};
 use paylet::db::Db;
-use paylet::stores::{self, GatewaySettings, NewStore};
+use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
+use paylet::workers::Workers;
 use paylet_api::{Currency, GatewayStyle, Money, PaymentMethod, StoreId};
-use paylet_sandbox::{Account, Sandbox};
+use paylet_sandbox::{Account, Sandbox, SandboxConfig};
+use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 pub const SHOP_ORIGIN: &str = "https://shop.example";
+pub const STYLES: [GatewayStyle; 2] = [GatewayStyle::Stripe, GatewayStyle::Square];
 
 /// A server, its database and a sandbox gateway, all on fresh ports.
 pub struct TestApp {
@@ -18,49 +25,94 @@ pub struct TestApp {
     pub sandbox_base: String,
     pub sandbox: Sandbox,
     pub account: Account,
+    pub style: GatewayStyle,
     pub store: StoreId,
     /// `Bearer` credential for the store's admin API.
     pub admin_key: String,
     pub db: Db,
+    pub state: AppState,
     pub database_url: String,
     pub http: reqwest::Client,
+    /// The shopper's browser on the gateway's pages: redirects are looked at, not followed.
+    pub browser: reqwest::Client,
     pub dir: tempfile::TempDir,
+    workers: Option<Workers>,
 }
 
 /// The catalog every test store starts with: (sku, name, cents).
 pub const PRODUCTS: [(&str, &str, i64); 2] = [("TEE", "Tee", 2500), ("MUG", "Mug", 1800)];
 
+/// Quick retries, so tests see redelivery in milliseconds.
+fn fast_retries() -> Vec<Duration> {
+    [50, 100, 200, 400, 800, 1600].into_iter().map(Duration::from_millis).collect()
+}
+
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(GatewayStyle::Stripe, |_| {}).await
+}
+
+/// A test app whose store uses `style`, with its settings adjusted by `adjust`.
+pub async fn spawn_app_with(style: GatewayStyle, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_behind(style, adjust, None).await
+}
+
+/// Like [`spawn_app_with`], with the gateway's webhooks registered at
+/// `webhook_base` (a relay in front of the server) instead of the server.
+pub async fn spawn_app_behind(
+    style: GatewayStyle,
+    adjust: impl FnOnce(&mut Settings),
+    webhook_base: Option<&str>,
+) -> TestApp {
+    // `RUST_LOG=paylet=debug cargo test …` shows the server's logs.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
     let dir = tempfile::tempdir().unwrap();
     let database_url = database_url(&dir).await;
     let db = Db::connect(&database_url).await.unwrap();
     db.migrate().await.unwrap();
 
-    let sandbox = Sandbox::new();
+    let config = SandboxConfig { retry_schedule: fast_retries(), ..SandboxConfig::default() };
+    let sandbox = Sandbox::with_config(config).unwrap();
     let account = sandbox.create_account();
     let sandbox_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_base = format!("http://{}", sandbox_listener.local_addr().unwrap());
     tokio::spawn(sandbox.clone().serve(sandbox_listener, pending()));
 
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut settings = Settings::new(&base);
+    settings.gateway_timeout = Duration::from_secs(5);
+    settings.notification_retries = fast_retries();
+    adjust(&mut settings);
+    let widget_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
+    let state = paylet::state(db.clone(), ServeOptions { widget_dir, settings });
+
     let usd = Currency::parse("USD").unwrap();
-    let store = stores::put(
-        &db,
-        NewStore {
-            id: None,
-            name: "Test Store".into(),
-            currency: usd,
-            payment_methods: vec![PaymentMethod::Card, PaymentMethod::Hosted],
-            allowed_origins: vec![SHOP_ORIGIN.into()],
-            gateway: GatewaySettings {
-                style: GatewayStyle::Stripe,
-                api_base: sandbox_base.clone(),
-                public_key: account.publishable_key.clone(),
-                secret_key: account.secret_key.clone(),
-            },
+    let (public_key, secret_key) = match style {
+        GatewayStyle::Stripe => (account.publishable_key.clone(), account.secret_key.clone()),
+        GatewayStyle::Square => (account.application_id.clone(), account.access_token.clone()),
+    };
+    let mut new = NewStore {
+        id: None,
+        name: "Test Store".into(),
+        currency: usd,
+        payment_methods: vec![PaymentMethod::Card, PaymentMethod::Hosted],
+        allowed_origins: vec![SHOP_ORIGIN.into()],
+        gateway: GatewaySettings {
+            style,
+            api_base: sandbox_base.clone(),
+            public_key,
+            secret_key,
+            location_id: Some(account.location_id.clone()),
         },
-    )
-    .await
-    .unwrap();
+        webhook: WebhookSettings::default(),
+    };
+    new.register_webhook(&state.http, webhook_base.unwrap_or(&base)).await.unwrap();
+    let store = stores::put(&db, new).await.unwrap();
     for (sku, name, cents) in PRODUCTS {
         let product = Product {
             sku: Sku::parse(sku).unwrap(),
@@ -72,23 +124,24 @@ pub async fn spawn_app() -> TestApp {
     }
     let admin_key = paylet::auth::create_key(&db, &store.id).await.unwrap().expose().clone();
 
-    let widget_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
-    let app = paylet::app(db.clone(), ServeOptions { widget_dir }, None);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(paylet::serve(listener, app, pending()));
+    tokio::spawn(paylet::serve(listener, paylet::app(state.clone(), None), pending()));
+    let workers = paylet::workers(&state);
 
     TestApp {
         base,
         sandbox_base,
         sandbox,
         account,
+        style,
         store: store.id,
         admin_key,
         db,
+        state,
         database_url,
         http: reqwest::Client::new(),
+        browser: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         dir,
+        workers: Some(workers),
     }
 }
 
@@ -128,12 +181,25 @@ impl TestApp {
     /// Another server process on the same database, as a second instance
     /// behind a load balancer would be; returns its base URL.
     pub async fn second_server(&self) -> String {
+        self.second_instance().await.0
+    }
+
+    /// A second instance with its own database connections and state: its
+    /// base URL and state (workers not started).
+    pub async fn second_instance(&self) -> (String, AppState) {
         let db = Db::connect(&self.database_url).await.unwrap();
         let widget_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
+        let settings = (*self.state.settings).clone();
+        let state = paylet::state(db, ServeOptions { widget_dir, settings });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(paylet::serve(listener, paylet::app(db, ServeOptions { widget_dir }, None), pending()));
-        base
+        tokio::spawn(paylet::serve(listener, paylet::app(state.clone(), None), pending()));
+        (base, state)
+    }
+
+    /// Stops this instance's background workers, as a crash would.
+    pub fn stop_workers(&mut self) {
+        self.workers = None;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -175,14 +241,17 @@ impl TestApp {
     }
 
     /// Runs the `paylet` binary against this app's database; returns its
-    /// exit success and stdout.
-    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paylet"))
+    /// exit success, stdout and stderr. Awaited, not blocking: the CLI may
+    /// call the sandbox, which runs on this test's runtime.
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_paylet"))
             .args(args)
             .env("PAYLET_DATABASE_URL", &self.database_url)
+            .env("PAYLET_PUBLIC_URL", &self.base)
             .env("RUST_LOG", "warn")
             .current_dir(self.dir.path())
             .output()
+            .await
             .unwrap();
         (
             out.status.success(),
@@ -203,20 +272,30 @@ impl TestApp {
         order
     }
 
-    /// Tokenizes a card at the sandbox with the store's publishable key, as the
+    /// Tokenizes a card at the sandbox with the store's public key, as the
     /// widget does from the browser.
     pub async fn tokenize(&self, number: &str) -> String {
-        let form = [
-            ("key", self.account.publishable_key.as_str()),
-            ("card[number]", number),
-            ("card[exp_month]", "12"),
-            ("card[exp_year]", "2034"),
-            ("card[cvc]", "123"),
-        ];
-        let response = self.http.post(format!("{}/v1/tokens", self.sandbox_base)).form(&form).send().await.unwrap();
+        let request = match self.style {
+            GatewayStyle::Stripe => {
+                let form = [
+                    ("key", self.account.publishable_key.as_str()),
+                    ("card[number]", number),
+                    ("card[exp_month]", "12"),
+                    ("card[exp_year]", "2034"),
+                    ("card[cvc]", "123"),
+                ];
+                self.http.post(format!("{}/v1/tokens", self.sandbox_base)).form(&form)
+            }
+            GatewayStyle::Square => {
+                let card = json!({ "number": number, "exp_month": 12, "exp_year": 2034, "cvv": "123" });
+                let body = json!({ "application_id": self.account.application_id, "card": card });
+                self.http.post(format!("{}/v2/card-nonces", self.sandbox_base)).json(&body)
+            }
+        };
+        let response = request.send().await.unwrap();
         assert!(response.status().is_success(), "tokenize {number}: {}", response.status());
         let token: Value = response.json().await.unwrap();
-        token["id"].as_str().unwrap().to_owned()
+        token.get("id").or_else(|| token.get("card_nonce")).and_then(Value::as_str).unwrap().to_owned()
     }
 
     pub async fn pay(&self, order: &Value, token: &str) -> (u16, Value) {
@@ -233,10 +312,112 @@ impl TestApp {
         body["status"].as_str().unwrap().to_owned()
     }
 
-    /// How many charges the sandbox received.
-    pub fn charges_at_gateway(&self) -> usize {
-        self.sandbox.request_log().iter().filter(|r| r.method == "POST" && r.path == "/v1/payment_intents").count()
+    pub async fn confirm(&self, order: &Value, verification_token: Option<&str>) -> (u16, Value) {
+        let body = json!({ "client_secret": order["client_secret"], "verification_token": verification_token });
+        self.post_json(&format!("/v1/orders/{}/payments/confirm", order["id"].as_str().unwrap()), &body).await
     }
+
+    /// The shopper passes or fails the 3-D Secure page at `redirect_url`;
+    /// returns the query the gateway sends them back to the widget with.
+    pub async fn challenge(&self, redirect_url: &str, pass: bool) -> Vec<(String, String)> {
+        let url = reqwest::Url::parse(redirect_url).unwrap();
+        let page = self.browser.get(url.clone()).send().await.unwrap();
+        assert!(page.status().is_success(), "challenge page: {}", page.status());
+        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        form.push(("action".into(), if pass { "complete" } else { "fail" }.into()));
+        let mut post = url.clone();
+        post.set_query(None);
+        let answer = self.browser.post(post).form(&form).send().await.unwrap();
+        let back = answer.headers()["location"].to_str().unwrap().to_owned();
+        assert!(back.starts_with(&self.url("/widget/return?order=")), "{back}");
+        reqwest::Url::parse(&back).unwrap().query_pairs().into_owned().collect()
+    }
+
+    /// The gateway's hosted page for the order, as the widget asks for it.
+    pub async fn hosted_page(&self, order: &Value) -> String {
+        let body = json!({ "client_secret": order["client_secret"], "return_url": format!("{SHOP_ORIGIN}/checkout") });
+        let (status, page) =
+            self.post_json(&format!("/v1/orders/{}/hosted-session", order["id"].as_str().unwrap()), &body).await;
+        assert_eq!(status, 200, "{page}");
+        page["url"].as_str().unwrap().to_owned()
+    }
+
+    /// The shopper pays on the hosted page; returns where the gateway sends them.
+    pub async fn pay_on_hosted_page(&self, url: &str, number: &str) -> String {
+        let page = self.browser.get(url).send().await.unwrap();
+        assert!(page.status().is_success(), "hosted page: {}", page.status());
+        let form = [("email", "ada@example.com"), ("number", number), ("expiry", "12 / 34"), ("cvc", "123")];
+        let paid = self.browser.post(url).form(&form).send().await.unwrap();
+        paid.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default()
+    }
+
+    /// The order's status after the shopper's return, asking the gateway.
+    pub async fn refreshed_status(&self, order: &Value) -> String {
+        let secret = order["client_secret"].as_str().unwrap();
+        let path = format!("/v1/orders/{}?client_secret={secret}&refresh=true", order["id"].as_str().unwrap());
+        let (status, body) = self.get(&path).await;
+        assert_eq!(status, 200, "{body}");
+        body["status"].as_str().unwrap().to_owned()
+    }
+
+    /// Money taken at the gateway: one entry per payment that succeeded.
+    pub fn payments_taken(&self) -> usize {
+        self.sandbox.succeeded_payments(&self.account.id).len()
+    }
+
+    /// Waits (up to 10 s) until the sandbox has no webhook left to send.
+    pub async fn webhooks_settled(&self) {
+        let url = format!("{}/_sandbox/deliveries?account={}", self.sandbox_base, self.account.id);
+        for _ in 0..200 {
+            let deliveries: Value = self.http.get(&url).send().await.unwrap().json().await.unwrap();
+            if deliveries["pending"] == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let failed: Vec<_> = self.sandbox.deliveries().into_iter().filter(|d| d.outcome == "failed").collect();
+        panic!("the sandbox still has webhooks to deliver; failed attempts: {failed:?}");
+    }
+
+    /// How many charge requests the sandbox received (retries included).
+    pub fn charges_at_gateway(&self) -> usize {
+        let path = match self.style {
+            GatewayStyle::Stripe => "/v1/payment_intents",
+            GatewayStyle::Square => "/v2/payments",
+        };
+        self.sandbox.request_log().iter().filter(|r| r.method == "POST" && r.path == path).count()
+    }
+
+    /// The order's full record, as the merchant's admin API shows it.
+    pub async fn detail(&self, order: &Value) -> Value {
+        let (status, detail) = self.admin_get(&format!("/v1/admin/orders/{}", order["id"].as_str().unwrap())).await;
+        assert_eq!(status, 200, "{detail}");
+        detail
+    }
+
+    /// Faults to inject at the sandbox for this account.
+    pub async fn faults(&self, faults: Value) {
+        let url = format!("{}/_sandbox/accounts/{}/faults", self.sandbox_base, self.account.id);
+        assert!(self.http.put(url).json(&faults).send().await.unwrap().status().is_success());
+    }
+
+    /// Waits (up to 10 s) until `check` holds of the order's admin record.
+    pub async fn eventually(&self, order: &Value, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..200 {
+            let detail = self.detail(order).await;
+            if check(&detail) {
+                return detail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what}: never happened; the order is {}", self.detail(order).await);
+    }
+}
+
+/// How many entries of `kind` the order's history has whose detail contains `detail`.
+pub fn history(order_detail: &Value, kind: &str, detail: &str) -> usize {
+    let entries = order_detail["history"].as_array().unwrap();
+    entries.iter().filter(|h| h["kind"] == kind && h["detail"].as_str().unwrap().contains(detail)).count()
 }
 
 /// Asserts the JSON error shape and returns its `error` object.
@@ -246,4 +427,55 @@ pub fn error<'a>(body: &'a Value, code: &str) -> &'a Value {
     assert!(error["type"].is_string(), "{body}");
     assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     error
+}
+
+/// An HTTP endpoint that keeps what it receives and fails the first
+/// `fail_first` requests with a 503, like a merchant's server having a bad
+/// minute.
+pub struct Receiver {
+    pub url: String,
+    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    pub attempts: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    pub async fn start(fail_first: usize) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::on(listener, fail_first)
+    }
+
+    /// Serves on `listener` (bound earlier, to know its address in advance).
+    pub fn on(listener: TcpListener, fail_first: usize) -> Receiver {
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (keep, count) = (received.clone(), attempts.clone());
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: HeaderMap, body: String| async move {
+                if count.fetch_add(1, Ordering::SeqCst) < fail_first {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                keep.lock().unwrap().push((headers, body));
+                axum::http::StatusCode::NO_CONTENT
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { url, received, attempts }
+    }
+
+    pub fn received(&self) -> Vec<(HeaderMap, String)> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 10 s) until `n` messages were received.
+    pub async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, String)> {
+        for _ in 0..200 {
+            if self.received().len() >= n {
+                return self.received();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} messages, got {}", self.received().len());
+    }
 }

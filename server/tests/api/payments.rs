@@ -1,63 +1,214 @@
-use crate::helpers::{error, spawn_app};
+//! Inline card payments, for each gateway style: the widget's token charged,
+//! declines explained, 3-D Secure finished, and never a second charge.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{STYLES, error, history, spawn_app, spawn_app_with};
+
+/// The sandbox's decline cards and the code the shopper's widget gets.
+const DECLINES: [(&str, &str); 7] = [
+    ("4000000000000002", "card_declined"),
+    ("4000000000009995", "insufficient_funds"),
+    ("4000000000009987", "card_declined"), // lost: told as a plain decline
+    ("4000000000009979", "card_declined"), // stolen: likewise
+    ("4000000000000069", "expired_card"),
+    ("4000000000000127", "incorrect_cvc"),
+    ("4000000000000119", "processing_error"),
+];
 
 #[tokio::test]
 async fn a_good_card_pays_the_order() {
+    for style in STYLES {
+        let app = spawn_app_with(style, |_| {}).await;
+        let order = app.order().await;
+        let token = app.tokenize("4242424242424242").await;
+
+        let (status, result) = app.pay(&order, &token).await;
+        assert_eq!(status, 200, "{style:?}: {result}");
+        assert_eq!(result["status"], "paid", "{style:?}");
+        assert!(result.get("decline").is_none());
+        assert_eq!(app.order_status(&order).await, "paid");
+        assert_eq!(app.payments_taken(), 1, "{style:?}");
+        let detail = app.detail(&order).await;
+        assert_eq!(detail["payments"][0]["status"], "succeeded");
+        assert!(detail["payments"][0]["gateway_payment_id"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn every_decline_says_why_and_the_shopper_can_then_pay() {
+    for style in STYLES {
+        let app = spawn_app_with(style, |_| {}).await;
+        let order = app.order().await;
+        for (number, code) in DECLINES {
+            let token = app.tokenize(number).await;
+            let (status, result) = app.pay(&order, &token).await;
+            assert_eq!(status, 200, "{style:?} {number}: {result}");
+            assert_eq!(result["status"], "pending", "{style:?} {number}");
+            assert_eq!(result["decline"]["code"], code, "{style:?} {number}: {result}");
+            assert!(!result["decline"]["message"].as_str().unwrap().is_empty());
+        }
+        assert_eq!(
+            result_message(&app, &order, "4000000000009995").await,
+            "Your card has insufficient funds. Please use a different card."
+        );
+        let good = app.tokenize("4242424242424242").await;
+        let (_, result) = app.pay(&order, &good).await;
+        assert_eq!(result["status"], "paid", "{style:?}");
+        assert_eq!(app.payments_taken(), 1);
+        let detail = app.detail(&order).await;
+        assert_eq!(history(&detail, "payment_declined", ""), DECLINES.len() + 1, "{style:?}");
+    }
+}
+
+/// The message a shopper sees for `number` (a fresh token of it) on `order`.
+async fn result_message(app: &crate::helpers::TestApp, order: &serde_json::Value, number: &str) -> String {
+    let token = app.tokenize(number).await;
+    let (_, result) = app.pay(order, &token).await;
+    result["decline"]["message"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_card_tester_gets_ten_declines_then_the_order_fails() {
     let app = spawn_app().await;
     let order = app.order().await;
+    for _ in 0..9 {
+        let token = app.tokenize("4000000000000002").await;
+        let (status, result) = app.pay(&order, &token).await;
+        assert_eq!((status, &result["decline"]["code"]), (200, &json!("card_declined")), "{result}");
+    }
+    assert_eq!(app.order_status(&order).await, "pending", "nine declines still leave a try");
+    let token = app.tokenize("4000000000000002").await;
+    assert_eq!(app.pay(&order, &token).await.1["status"], "failed");
+    assert_eq!(app.order_status(&order).await, "failed");
     let token = app.tokenize("4242424242424242").await;
-
-    let (status, result) = app.pay(&order, &token).await;
-    assert_eq!(status, 200, "{result}");
-    assert_eq!(result["status"], "paid");
-    assert!(result.get("decline").is_none());
-    assert_eq!(app.order_status(&order).await, "paid");
-    assert_eq!(app.charges_at_gateway(), 1);
+    let (status, body) = app.pay(&order, &token).await;
+    assert_eq!(status, 409, "{body}");
+    error(&body, "order_not_payable");
+    assert_eq!(app.payments_taken(), 0);
 }
 
 #[tokio::test]
-async fn a_declined_card_says_why_and_the_order_can_still_be_paid() {
-    let app = spawn_app().await;
-    let order = app.order().await;
+async fn three_d_secure_passed_pays_and_failed_lets_the_shopper_retry() {
+    for style in STYLES {
+        for pass in [true, false] {
+            let app = spawn_app_with(style, |_| {}).await;
+            let order = app.order().await;
+            let token = app.tokenize("4000002500003155").await;
 
-    let declined = app.tokenize("4000000000000002").await;
-    let (status, result) = app.pay(&order, &declined).await;
-    assert_eq!(status, 200, "{result}");
-    assert_eq!(result["status"], "pending");
-    assert_eq!(result["decline"]["code"], "card_declined");
-    assert!(result["decline"]["message"].as_str().unwrap().contains("declined"));
-    assert_eq!(app.order_status(&order).await, "pending");
+            let (status, result) = app.pay(&order, &token).await;
+            assert_eq!(status, 200, "{result}");
+            assert_eq!(result["status"], "requires_action", "{style:?}: {result}");
+            assert_eq!(app.order_status(&order).await, "requires_action");
+            let challenge = result["next_action"]["redirect_url"].as_str().unwrap();
 
-    let good = app.tokenize("4242424242424242").await;
-    let (_, result) = app.pay(&order, &good).await;
-    assert_eq!(result["status"], "paid");
-}
-
-#[tokio::test]
-async fn insufficient_funds_gets_its_own_message() {
-    let app = spawn_app().await;
-    let order = app.order().await;
-    let token = app.tokenize("4000000000009995").await;
-    let (_, result) = app.pay(&order, &token).await;
-    assert_eq!(result["decline"]["code"], "insufficient_funds");
-    assert!(result["decline"]["message"].as_str().unwrap().contains("insufficient funds"));
+            let back = app.challenge(challenge, pass).await;
+            let verification = back.iter().find(|(k, _)| k == "verification_token").map(|(_, v)| v.as_str());
+            let (status, result) = app.confirm(&order, verification).await;
+            assert_eq!(status, 200, "{style:?} pass={pass}: {result}");
+            if pass {
+                assert_eq!(result["status"], "paid", "{style:?}: {result}");
+                assert_eq!(app.payments_taken(), 1);
+            } else {
+                assert_eq!(result["status"], "pending", "{style:?}: {result}");
+                assert_eq!(result["decline"]["code"], "authentication_failed");
+                assert_eq!(app.payments_taken(), 0);
+                // The shopper fixes it with another card.
+                let good = app.tokenize("4242424242424242").await;
+                assert_eq!(app.pay(&order, &good).await.1["status"], "paid", "{style:?}");
+            }
+            // Confirming again (a reload of the return page) changes nothing.
+            let (_, again) = app.confirm(&order, verification).await;
+            assert_eq!(again["status"], "paid", "{style:?}: {again}");
+            assert_eq!(app.payments_taken(), 1, "{style:?}");
+        }
+    }
 }
 
 #[tokio::test]
 async fn paying_a_paid_order_again_never_charges_twice() {
-    let app = spawn_app().await;
-    let order = app.order().await;
-    let token = app.tokenize("4242424242424242").await;
-    app.pay(&order, &token).await;
+    for style in STYLES {
+        let app = spawn_app_with(style, |_| {}).await;
+        let order = app.order().await;
+        let token = app.tokenize("4242424242424242").await;
+        app.pay(&order, &token).await;
 
-    // The same request again (a double click), and a new card on the paid order.
-    let (status, again) = app.pay(&order, &token).await;
-    assert_eq!(status, 200);
-    assert_eq!(again["status"], "paid");
-    let other = app.tokenize("5555555555554444").await;
-    let (_, again) = app.pay(&order, &other).await;
-    assert_eq!(again["status"], "paid");
+        // The same request again (a double click), and a new card on the paid order.
+        let (status, again) = app.pay(&order, &token).await;
+        assert_eq!(status, 200);
+        assert_eq!(again["status"], "paid");
+        let other = app.tokenize("5555555555554444").await;
+        let (_, again) = app.pay(&order, &other).await;
+        assert_eq!(again["status"], "paid");
 
-    assert_eq!(app.charges_at_gateway(), 1);
+        assert_eq!(app.charges_at_gateway(), 1, "{style:?}");
+        assert_eq!(app.payments_taken(), 1, "{style:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_double_click_sent_at_once_charges_once() {
+    for style in STYLES {
+        let app = spawn_app_with(style, |_| {}).await;
+        let order = app.order().await;
+        let token = app.tokenize("4242424242424242").await;
+        let (a, b) = tokio::join!(app.pay(&order, &token), app.pay(&order, &token));
+        // One pays; the other sees it paid, or is told it is under way and safe to retry.
+        let paid = [&a, &b].iter().filter(|(status, result)| *status == 200 && result["status"] == "paid").count();
+        assert!(paid >= 1, "{style:?}: {a:?} {b:?}");
+        for (status, result) in [&a, &b] {
+            let under_way = matches!(result["error"]["code"].as_str(), Some("payment_in_progress" | "gateway_timeout"));
+            assert!(*status == 200 && result["status"] == "paid" || under_way, "{style:?}: {status} {result}");
+        }
+        assert_eq!(app.order_status(&order).await, "paid");
+        assert_eq!(app.detail(&order).await["payments"].as_array().unwrap().len(), 1, "{style:?}: one attempt");
+        assert_eq!(app.payments_taken(), 1, "{style:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_gateway_that_times_out_on_charge_never_charges_twice() {
+    for style in STYLES {
+        for retry_with_same_token in [true, false] {
+            let app = spawn_app_with(style, |s| s.gateway_timeout = Duration::from_millis(300)).await;
+            let order = app.order().await;
+            let token = app.tokenize("4242424242424242").await;
+
+            // The charge happens, but its answer comes after the server gave
+            // up, and its webhook never comes.
+            app.faults(json!({ "charge_latency_ms": 2000, "webhook_drop_first": 1000 })).await;
+            let (status, body) = app.pay(&order, &token).await;
+            assert_eq!(status, 504, "{style:?}: {body}");
+            error(&body, "gateway_timeout");
+            assert_eq!(app.order_status(&order).await, "pending");
+            assert_eq!(app.payments_taken(), 1, "{style:?}: the gateway did charge");
+
+            // The shopper tries again: the same card, or the card typed anew.
+            app.faults(json!({ "webhook_drop_first": 1000 })).await;
+            let retry = if retry_with_same_token { token } else { app.tokenize("4242424242424242").await };
+            let (status, result) = app.pay(&order, &retry).await;
+            assert_eq!(status, 200, "{style:?}: {result}");
+            assert_eq!(result["status"], "paid", "{style:?} same={retry_with_same_token}: {result}");
+            assert_eq!(app.payments_taken(), 1, "{style:?} same={retry_with_same_token}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_charge_whose_answer_was_lost_is_settled_by_its_webhook() {
+    for style in STYLES {
+        let app = spawn_app_with(style, |s| s.gateway_timeout = Duration::from_millis(300)).await;
+        let order = app.order().await;
+        let token = app.tokenize("4242424242424242").await;
+        app.faults(json!({ "charge_latency_ms": 2000 })).await;
+        assert_eq!(app.pay(&order, &token).await.0, 504);
+
+        // The shopper went away; the gateway's event says what happened.
+        app.eventually(&order, "paid by the webhook", |d| d["status"] == "paid").await;
+        assert_eq!(app.payments_taken(), 1, "{style:?}");
+    }
 }
 
 #[tokio::test]
@@ -85,10 +236,21 @@ async fn a_malformed_token_is_refused_before_the_gateway() {
 
 #[tokio::test]
 async fn a_token_the_gateway_does_not_know_is_a_clear_422() {
+    for style in STYLES {
+        let app = spawn_app_with(style, |_| {}).await;
+        let order = app.order().await;
+        let (status, body) = app.pay(&order, "tok_doesnotexist").await;
+        assert_eq!(status, 422, "{style:?}: {body}");
+        error(&body, "payment_rejected");
+        assert_eq!(app.order_status(&order).await, "pending");
+    }
+}
+
+#[tokio::test]
+async fn confirm_without_a_challenge_is_a_clear_409() {
     let app = spawn_app().await;
     let order = app.order().await;
-    let (status, body) = app.pay(&order, "tok_doesnotexist").await;
-    assert_eq!(status, 422, "{body}");
-    error(&body, "payment_rejected");
-    assert_eq!(app.order_status(&order).await, "pending");
+    let (status, body) = app.confirm(&order, None).await;
+    assert_eq!(status, 409, "{body}");
+    error(&body, "nothing_to_confirm");
 }

@@ -1,0 +1,160 @@
+//! Reconciliation: a payment or refund still unsettled some time after it
+//! started is asked about at the gateway, so a lost webhook or a lost answer
+//! loses no payment. Each item carries the time of its next check; a worker
+//! claims the due ones (on Postgres with `FOR UPDATE SKIP LOCKED`, so several
+//! instances share the work and never check one item twice at once) and pushes
+//! the next check further out each time it finds nothing new.
+
+use std::time::Duration;
+
+use paylet_api::OrderId;
+use paylet_gateway::longest_call;
+use sqlx::{AnyConnection, Row};
+
+use crate::app::AppState;
+use crate::db::{Arg, Backend, millis, now_millis};
+use crate::payments::{self, Attempt, News, kind, status};
+use crate::stores::{self, Store};
+use crate::{Error, orders, refunds};
+
+/// Items claimed per round.
+const BATCH: i64 = 50;
+/// A claimed item is left to its worker this long.
+const LEASE_MS: i64 = 5 * 60_000;
+/// A challenge or hosted page the shopper has not finished after this long is
+/// given up on (a later success at the gateway still counts).
+const ABANDONED_MS: i64 = 24 * 3600 * 1000;
+/// The gateway keeps idempotency keys for 24 hours: an attempt whose answer
+/// was lost is retried under its key only well inside that.
+const RETRY_WINDOW_MS: i64 = 20 * 3600 * 1000;
+
+/// When a payment or refund started now is first asked about, if nothing
+/// settles it sooner.
+pub fn first_check(state: &AppState) -> i64 {
+    now_millis().saturating_add(millis(state.settings.reconcile_after))
+}
+
+/// Checks what is due, every so often, until the database closes.
+pub async fn run(state: AppState) {
+    let every = (state.settings.reconcile_after / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if state.db.reader().is_closed() {
+            return;
+        }
+        match run_once(&state, now_millis()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(checked = n, "reconciled payments with the gateway"),
+            Err(e) => tracing::warn!(error = %e, "reconciliation round failed"),
+        }
+    }
+}
+
+/// One round as of `now` (ms): checks every attempt and refund due by then.
+/// Returns how many were checked.
+pub async fn run_once(state: &AppState, now: i64) -> Result<usize, Error> {
+    let backend = state.db.backend();
+    let next = now + millis(state.settings.reconcile_after);
+    let (attempts, refund_ids) = state.db.write(move |conn| Box::pin(claim(conn, backend, now))).await?;
+    let count = attempts.len() + refund_ids.len();
+    for attempt in attempts {
+        let store = stores::find(&state.db, &store_of(state, &attempt.order_id).await?).await?;
+        if let Err(e) = self::attempt(state, &store, &attempt).await {
+            tracing::warn!(attempt = %attempt.id, error = %e, "could not reconcile a payment; will try again");
+        }
+        reschedule(state, "payment_attempts", &attempt.id, next).await?;
+    }
+    for refund in refund_ids {
+        if let Err(e) = refunds::reconcile(state, &refund).await {
+            tracing::warn!(refund = %refund, error = %e, "could not reconcile a refund; will try again");
+        }
+        reschedule(state, "refunds", &refund, next).await?;
+    }
+    Ok(count)
+}
+
+async fn store_of(state: &AppState, order: &OrderId) -> Result<paylet_api::StoreId, Error> {
+    Ok(orders::summary(&state.db, order).await?.store_id)
+}
+
+/// Takes the due items for this worker for [`LEASE_MS`].
+async fn claim(conn: &mut AnyConnection, backend: Backend, now: i64) -> Result<(Vec<Attempt>, Vec<String>), Error> {
+    let lease = now + LEASE_MS;
+    let [a, b, c] = status::UNSETTLED;
+    let attempts = sqlx::query(&format!(
+        "UPDATE payment_attempts SET check_at = $1 WHERE id IN (SELECT id FROM payment_attempts \
+         WHERE check_at <= $2 AND status IN ($3, $4, $5) ORDER BY check_at LIMIT $6{}) RETURNING id",
+        backend.skip_locked()
+    ))
+    .bind(lease)
+    .bind(now)
+    .bind(a)
+    .bind(b)
+    .bind(c)
+    .bind(BATCH)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut claimed = Vec::with_capacity(attempts.len());
+    for row in attempts {
+        let id: String = row.try_get("id")?;
+        claimed.push(payments::load(conn, backend, &id).await?);
+    }
+    let refunds = sqlx::query(&format!(
+        "UPDATE refunds SET check_at = $1 WHERE id IN (SELECT id FROM refunds \
+         WHERE check_at <= $2 AND status = 'pending' ORDER BY check_at LIMIT $3{}) RETURNING id",
+        backend.skip_locked()
+    ))
+    .bind(lease)
+    .bind(now)
+    .bind(BATCH)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| row.try_get("id"))
+    .collect::<Result<Vec<String>, _>>()?;
+    Ok((claimed, refunds))
+}
+
+/// The next check, for an item still unsettled (settled ones have no check).
+async fn reschedule(state: &AppState, table: &'static str, id: &str, at: i64) -> Result<(), Error> {
+    let sql = format!("UPDATE {table} SET check_at = $1 WHERE id = $2 AND check_at IS NOT NULL");
+    state.db.execute(&sql, vec![Arg::Int(at), Arg::Text(id.into())]).await
+}
+
+/// Asks the gateway about one unsettled attempt and applies the answer.
+pub async fn attempt(state: &AppState, store: &Store, attempt: &Attempt) -> Result<(), Error> {
+    let gateway = store.gateway.client(&state.http);
+    let age = now_millis() - attempt.created_at;
+    let news = match (attempt.kind.as_str(), attempt.status.as_str()) {
+        (kind::CARD, status::PROCESSING) if age < RETRY_WINDOW_MS => {
+            return payments::charge(state, store, attempt).await.map(|_| ());
+        }
+        // Too old to retry safely: a person must look at the gateway.
+        (kind::CARD, status::PROCESSING) => News::Ended,
+        (_, status::REQUIRES_ACTION) => match &attempt.gateway_payment_id {
+            Some(id) => News::from_state(gateway.payment(id).await?, id),
+            None => News::Pending,
+        },
+        (kind::HOSTED, status::OPEN) => match &attempt.hosted_session_id {
+            Some(session) => News::from_hosted(gateway.hosted_status(session).await?),
+            None => News::Ended,
+        },
+        // A hosted page still being made is left to the request making it.
+        (kind::HOSTED, status::PROCESSING) if age < millis(longest_call(state.settings.gateway_timeout)) => {
+            return Ok(());
+        }
+        // A hosted page whose creation never answered: nobody has its URL.
+        (kind::HOSTED, status::PROCESSING) => News::Ended,
+        _ => return Ok(()),
+    };
+    let news = match news {
+        News::Pending if age > ABANDONED_MS => News::Ended,
+        news => news,
+    };
+    if news != News::Pending {
+        payments::settle_now(state, &attempt.id, news).await?;
+    }
+    Ok(())
+}

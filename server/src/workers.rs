@@ -1,0 +1,41 @@
+//! The server's background work, each a loop over the shared state.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::app::AppState;
+use crate::{idempotency, notifications, reconcile};
+
+/// Running workers; dropping this stops them.
+pub struct Workers(Vec<JoinHandle<()>>);
+
+impl Workers {
+    pub fn spawn(state: &AppState) -> Workers {
+        Workers(vec![
+            tokio::spawn(notifications::run(state.clone())),
+            tokio::spawn(reconcile::run(state.clone())),
+            tokio::spawn(expire_idempotency_keys(state.clone())),
+        ])
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for worker in &self.0 {
+            worker.abort();
+        }
+    }
+}
+
+/// Expired idempotency keys are deleted hourly.
+async fn expire_idempotency_keys(state: AppState) {
+    loop {
+        match idempotency::expire(&state.db).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired idempotency keys"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
