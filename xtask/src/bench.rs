@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::setup;
-use crate::steps::{Failure, cargo, output, run_step, workspace_root};
+use crate::steps::{Failure, cargo, output, postgres_url, run_step, workspace_root};
 
 pub fn run(what: &str) -> Result<(), Failure> {
     setup::wrk()?;
@@ -15,8 +15,11 @@ pub fn run(what: &str) -> Result<(), Failure> {
     match what {
         "sandbox" => sandbox(),
         "orders" => orders(),
-        "all" => sandbox().and_then(|()| orders()),
-        other => Err(Failure::new("bench", format!("unknown benchmark `{other}`; try `sandbox` or `orders`"))),
+        "webhooks" => webhooks(),
+        "all" => sandbox().and_then(|()| orders()).and_then(|()| webhooks()),
+        other => {
+            Err(Failure::new("bench", format!("unknown benchmark `{other}`; try `sandbox`, `orders` or `webhooks`")))
+        }
     }
 }
 
@@ -26,21 +29,49 @@ pub fn run(what: &str) -> Result<(), Failure> {
 /// request was due: 2,000/s on SQLite (the target), 500/s on Postgres (which
 /// shares this machine's two cores with the server and cannot take 2,000).
 fn orders() -> Result<(), Failure> {
+    on_each_backend("orders", |backend, database_url| {
+        let (port, rate) = if backend == SQLITE { (12921, "2000") } else { (12922, "500") };
+        let mut lines = orders_on(backend, database_url, port, rate)?;
+        if let Some(file) = database_url.strip_prefix("sqlite://") {
+            let wal = std::fs::metadata(format!("{file}-wal")).map_or(0, |m| m.len());
+            lines.push(format!("{backend}: WAL file at its largest {} MB", wal / 1_000_000));
+        }
+        Ok(lines)
+    })
+}
+
+const SQLITE: &str = "SQLite";
+
+/// Builds the load generator, runs `one` on a fresh SQLite file and (with
+/// `PAYLET_TEST_POSTGRES_URL`) a fresh Postgres database, and prints the
+/// lines both returned.
+fn on_each_backend(name: &str, one: impl Fn(&str, &str) -> Result<Vec<String>, Failure>) -> Result<(), Failure> {
     run_step("build load generator", cargo().args(["build", "--release", "--package", "paylet-bench"]))?;
-    let dir = std::env::temp_dir().join(format!("paylet-bench-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("paylet-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| Failure::new("bench", e.to_string()))?;
-    let sqlite = dir.join("bench.db");
-    let mut lines = orders_on("SQLite", &format!("sqlite://{}", sqlite.display()), 12921, "2000")?;
-    let wal = std::fs::metadata(dir.join("bench.db-wal")).map_or(0, |m| m.len());
-    lines.push(format!("SQLite: WAL file at its largest {} MB", wal / 1_000_000));
-    match std::env::var("PAYLET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
-        Some(base) => lines.extend(orders_on("Postgres", &fresh_postgres(&base, "paylet_bench")?, 12922, "500")?),
+    let mut lines = one(SQLITE, &format!("sqlite://{}", dir.join("bench.db").display()))?;
+    match postgres_url() {
+        Some(base) => lines.extend(one("Postgres", &fresh_postgres(&base, &format!("paylet_bench_{name}"))?)?),
         None => println!("\nPostgres: skipped, PAYLET_TEST_POSTGRES_URL is not set"),
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!("\n{}", lines.join("\n"));
     Ok(())
+}
+
+/// A store on `gateway_url` selling one $25 product; its id.
+fn bench_store(database_url: &str, gateway_url: &str, public_key: &str, secret_key: &str) -> Result<String, Failure> {
+    #[rustfmt::skip]
+    let created = paylet(
+        &["store", "create", "--name", "Bench", "--origin", "http://localhost", "--currency", "USD",
+          "--gateway", "stripe", "--gateway-url", gateway_url, "--public-key", public_key,
+          "--secret-key", secret_key, "--no-webhook", "--json"],
+        database_url,
+    )?;
+    let store = store_id(&created)?;
+    paylet(&["product", "add", "--store", &store, "--sku", "TEE", "--name", "Tee", "--price", "25"], database_url)?;
+    Ok(store)
 }
 
 fn paylet(args: &[&str], database_url: &str) -> Result<String, Failure> {
@@ -56,20 +87,7 @@ fn paylet(args: &[&str], database_url: &str) -> Result<String, Failure> {
 /// Creates a store with one product, serves it, and runs both loads; returns
 /// one summary line per run.
 fn orders_on(backend: &str, database_url: &str, port: u16, rate: &str) -> Result<Vec<String>, Failure> {
-    #[rustfmt::skip]
-    let created = paylet(
-        &["store", "create", "--name", "Bench", "--origin", "http://localhost", "--currency", "USD",
-          "--gateway", "stripe", "--gateway-url", "http://127.0.0.1:1", "--public-key", "pk_bench",
-          "--secret-key", "sk_bench", "--json"],
-        database_url,
-    )?;
-    let store = created
-        .split('"')
-        .skip_while(|s| *s != "store_id")
-        .nth(2)
-        .ok_or_else(|| Failure::new("bench", format!("no store id in: {created}")))?
-        .to_owned();
-    paylet(&["product", "add", "--store", &store, "--sku", "TEE", "--name", "Tee", "--price", "25"], database_url)?;
+    let store = bench_store(database_url, "http://127.0.0.1:1", "pk_bench", "sk_bench")?;
     let listen = format!("127.0.0.1:{port}");
     let server = Server::start_with_env(
         "server",
@@ -80,20 +98,66 @@ fn orders_on(backend: &str, database_url: &str, port: u16, rate: &str) -> Result
     let base = format!("http://{listen}");
     let mut lines = Vec::new();
     for rate in ["0", rate] {
-        let args = ["orders", &base, &store, "--connections", "64", "--rate", rate, "--seconds", "15"];
-        println!("\n==> paylet-bench {}", args.join(" "));
-        let run = Command::new(workspace_root().join("target/release/paylet-bench"))
-            .args(args)
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| Failure::new("bench", format!("cannot run paylet-bench: {e}")))?;
-        let out = String::from_utf8_lossy(&run.stdout);
-        print!("{out}");
-        if !run.status.success() {
-            return Err(Failure::new("bench", "some orders failed; see the output above"));
-        }
+        let out = paylet_bench(&["orders", &base, &store, "--connections", "64", "--rate", rate, "--seconds", "15"])?;
         lines.push(format!("{backend}: {}", out.trim()));
     }
+    lines.push(format!("{backend}: peak server memory {}", server.peak_memory()));
+    Ok(lines)
+}
+
+/// Runs the load generator; its report, or a failure if any request failed.
+fn paylet_bench(args: &[&str]) -> Result<String, Failure> {
+    println!("\n==> paylet-bench {}", args.join(" "));
+    let run = Command::new(workspace_root().join("target/release/paylet-bench"))
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::new("bench", format!("cannot run paylet-bench: {e}")))?;
+    let out = String::from_utf8_lossy(&run.stdout).into_owned();
+    print!("{out}");
+    if !run.status.success() {
+        return Err(Failure::new("bench", "some requests failed; see the output above"));
+    }
+    Ok(out)
+}
+
+/// The `store_id` in `paylet store create --json` output.
+fn store_id(created: &str) -> Result<String, Failure> {
+    created
+        .split('"')
+        .skip_while(|s| *s != "store_id")
+        .nth(2)
+        .map(str::to_owned)
+        .ok_or_else(|| Failure::new("bench", format!("no store id in: {created}")))
+}
+
+/// Verified gateway webhooks per second, on SQLite and (with
+/// `PAYLET_TEST_POSTGRES_URL`) Postgres: a sandbox gateway, a store charging
+/// through it, orders waiting on 3-D Secure there, and then signed events
+/// about their payments as fast as 64 clients can send them.
+fn webhooks() -> Result<(), Failure> {
+    let sandbox_port = 12931;
+    let _sandbox =
+        Server::start("sandbox", &["sandbox", "--listen", &format!("127.0.0.1:{sandbox_port}")], sandbox_port)?;
+    on_each_backend("webhooks", |backend, database_url| {
+        let port = if backend == SQLITE { 12932 } else { 12933 };
+        webhooks_on(backend, database_url, sandbox_port, port)
+    })
+}
+
+fn webhooks_on(backend: &str, database_url: &str, sandbox_port: u16, port: u16) -> Result<Vec<String>, Failure> {
+    const SECRET: &str = "whsec_paylet_bench_secret";
+    let gateway = format!("http://127.0.0.1:{sandbox_port}");
+    let store = bench_store(database_url, &gateway, "pk_test_paylet_demo", "sk_test_paylet_demo")?;
+    paylet(&["store", "webhook", "--store", &store, "--secret", SECRET, "--overlap", "0s"], database_url)?;
+    let listen = format!("127.0.0.1:{port}");
+    let env = [("PAYLET_DATABASE_URL", database_url), ("PAYLET_PUBLIC_URL", "http://127.0.0.1")];
+    let server = Server::start_with_env("server", &["serve", "--listen", &listen], port, &env)?;
+    #[rustfmt::skip]
+    let args = ["webhooks", &format!("http://{listen}"), &store, "--sandbox", &gateway, "--secret", SECRET,
+                "--orders", "3000", "--connections", "64", "--seconds", "15"];
+    let out = paylet_bench(&args)?;
+    let mut lines: Vec<String> = out.lines().map(|l| format!("{backend}: {}", l.trim())).collect();
     lines.push(format!("{backend}: peak server memory {}", server.peak_memory()));
     Ok(lines)
 }

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(args.get(1).map_or("all", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox | orders]>"
+                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox | orders | webhooks | all]>"
             );
             return ExitCode::from(2);
         }
@@ -64,7 +64,7 @@ fn demo(extra: &[String]) -> Result<(), Failure> {
 
 fn test() -> Result<(), Failure> {
     setup::run(true)?;
-    let postgres = std::env::var("PAYLET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    let postgres = steps::postgres_url();
     if let Some(url) = &postgres {
         setup::check_postgres(url)?;
     }

@@ -20,6 +20,11 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// `PAYLET_TEST_POSTGRES_URL`, when set: where Postgres runs are made.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("PAYLET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
 /// `cargo`, as the one running xtask, in the workspace root.
 pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
