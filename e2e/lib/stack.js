@@ -12,7 +12,9 @@ import { chromium } from "playwright-core";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const ARTIFACTS = join(ROOT, "e2e", "artifacts");
 
-export async function startStack() {
+// `profile` picks the build (`target/<profile>/paylet`); the benchmark runs the
+// release build without the recorder, which writes every request to a file.
+export async function startStack({ profile = "debug", recordRequests = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "paylet-e2e-"));
   const files = {
     recorder: join(dir, "requests.log"),
@@ -20,7 +22,7 @@ export async function startStack() {
     db: join(dir, "paylet.db"),
   };
   const child = spawn(
-    join(ROOT, "target", "debug", "paylet"),
+    join(ROOT, "target", profile, "paylet"),
     [
       "demo",
       "--data-dir", dir,
@@ -28,7 +30,7 @@ export async function startStack() {
       "--listen", "127.0.0.1:0",
       "--shop-listen", "127.0.0.1:0",
       "--widget-dir", join(ROOT, "widget", "dist"),
-      "--record-requests", files.recorder,
+      ...(recordRequests ? ["--record-requests", files.recorder] : []),
     ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );

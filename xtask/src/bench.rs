@@ -1,26 +1,172 @@
 //! `cargo xtask bench`: load tests against release builds on loopback, with
-//! wrk (Debian's) as the load generator. Figures go to BENCHMARKS.md by hand,
-//! with the command that produced them; nothing here asserts a speed.
+//! wrk (Debian's) as the load generator, and the widget's size and load time
+//! in headless Chromium. Figures go to BENCHMARKS.md by hand, with the command
+//! that produced them; nothing here asserts a speed.
 
+use std::collections::BTreeSet;
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::compress::sibling;
 use crate::setup;
 use crate::steps::{Failure, cargo, output, postgres_url, run_step, workspace_root};
 
+const BENCHES: [&str; 4] = ["sandbox", "orders", "webhooks", "widget"];
+
 pub fn run(what: &str) -> Result<(), Failure> {
-    setup::wrk()?;
-    run_step("build release server", cargo().args(["build", "--release", "--package", "paylet"]))?;
-    match what {
-        "sandbox" => sandbox(),
-        "orders" => orders(),
-        "webhooks" => webhooks(),
-        "all" => sandbox().and_then(|()| orders()).and_then(|()| webhooks()),
+    let chosen: Vec<&str> = match what {
+        "all" => BENCHES.to_vec(),
+        name if BENCHES.contains(&name) => vec![name],
         other => {
-            Err(Failure::new("bench", format!("unknown benchmark `{other}`; try `sandbox`, `orders` or `webhooks`")))
+            return Err(Failure::new(
+                "bench",
+                format!("unknown benchmark `{other}`; try `sandbox`, `orders`, `webhooks`, `widget` or `all`"),
+            ));
+        }
+    };
+    if chosen.iter().any(|name| *name != "widget") {
+        setup::wrk()?;
+    }
+    if chosen.contains(&"widget") {
+        // Chromium and playwright-core, and the widget as it is now.
+        setup::run(true)?;
+        crate::build_widget()?;
+    }
+    run_step("build release server", cargo().args(["build", "--release", "--package", "paylet"]))?;
+    for name in chosen {
+        match name {
+            "sandbox" => sandbox()?,
+            "orders" => orders()?,
+            "webhooks" => webhooks()?,
+            _ => widget()?,
         }
     }
+    Ok(())
+}
+
+/// Brotli budget for everything the widget's iframe downloads before it is
+/// interactive (page, scripts, WASM, styles), and gzip budget for `embed.js`.
+const WIDGET_BUDGET_BR: u64 = 120_000;
+const EMBED_JS_BUDGET_GZ: u64 = 4_000;
+
+/// What the checkout costs a shopper: the compressed bytes of the widget
+/// (as `cargo xtask widget` wrote them, which is what the server sends), and
+/// the time from `embed.js` to the card fields in headless Chromium
+/// (`e2e/bench/load.js`, against `paylet demo` from the release build).
+fn widget() -> Result<(), Failure> {
+    let mut lines = widget_sizes(&workspace_root().join("widget/dist"))?;
+    println!("\n{}", lines.join("\n"));
+    println!("\n==> node bench/load.js --samples 20 (in e2e/; headless Chromium, several minutes)");
+    let run = Command::new("node")
+        .args(["bench/load.js", "--samples", "20"])
+        .current_dir(workspace_root().join("e2e"))
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Failure::new("widget load", format!("cannot run node: {e}")))?;
+    if !run.status.success() {
+        return Err(Failure::new("widget load", format!("node bench/load.js exited with {}", run.status)));
+    }
+    lines.extend(String::from_utf8_lossy(&run.stdout).lines().map(str::to_owned));
+    println!("\n{}", lines.join("\n"));
+    Ok(())
+}
+
+/// One line per file the widget's page loads, with its size as is, brotli
+/// and gzip; the totals against the budget; and `embed.js`.
+fn widget_sizes(dist: &Path) -> Result<Vec<String>, Failure> {
+    const STEP: &str = "widget sizes";
+    let read = |name: &str| {
+        std::fs::read(dist.join(name)).map_err(|e| {
+            Failure::new(STEP, format!("{}: {e}; `cargo xtask widget` builds it", dist.join(name).display()))
+        })
+    };
+    let size = |name: &str| std::fs::metadata(dist.join(name)).map(|m| m.len());
+    let sizes = |name: &str| -> Result<[u64; 3], Failure> {
+        let missing = |e: std::io::Error| Failure::new(STEP, format!("{name} or its .br/.gz copy: {e}"));
+        let path = dist.join(name);
+        Ok([
+            size(name).map_err(missing)?,
+            std::fs::metadata(sibling(&path, "br")).map(|m| m.len()).map_err(missing)?,
+            std::fs::metadata(sibling(&path, "gz")).map(|m| m.len()).map_err(missing)?,
+        ])
+    };
+
+    let mut lines =
+        vec![format!("{:<52} {:>10} {:>10} {:>10}", "widget: what the iframe loads", "raw", "brotli", "gzip")];
+    let mut total = [0u64; 3];
+    for name in loaded_by_page(dist, &read)? {
+        let s = sizes(&name)?;
+        total.iter_mut().zip(s).for_each(|(t, s)| *t += s);
+        lines.push(format!("  {name:<50} {:>10} {:>10} {:>10}", kb(s[0]), kb(s[1]), kb(s[2])));
+    }
+    lines.push(format!("  {:<50} {:>10} {:>10} {:>10}", "total", kb(total[0]), kb(total[1]), kb(total[2])));
+    lines.push(format!(
+        "widget: {} brotli against a budget of {} ({})",
+        kb(total[1]),
+        kb(WIDGET_BUDGET_BR),
+        verdict(total[1], WIDGET_BUDGET_BR)
+    ));
+    let embed = sizes("embed.js")?;
+    lines.push(format!(
+        "embed.js: {} gzip ({} raw, {} brotli) against a budget of {} gzip ({})",
+        kb(embed[2]),
+        kb(embed[0]),
+        kb(embed[1]),
+        kb(EMBED_JS_BUDGET_GZ),
+        verdict(embed[2], EMBED_JS_BUDGET_GZ)
+    ));
+    Ok(lines)
+}
+
+/// `index.html` and every file in `dist` it names, and the files those name
+/// in turn (scripts importing scripts, styles naming fonts), in that order.
+fn loaded_by_page(dist: &Path, read: &dyn Fn(&str) -> Result<Vec<u8>, Failure>) -> Result<Vec<String>, Failure> {
+    let all = asset_names(dist, dist)?;
+    let mut loaded = vec!["index.html".to_owned()];
+    let mut seen: BTreeSet<String> = loaded.iter().cloned().collect();
+    let mut next = 0;
+    while let Some(name) = loaded.get(next).cloned() {
+        next += 1;
+        if ![".html", ".js", ".css"].iter().any(|ext| name.ends_with(ext)) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&read(&name)?).into_owned();
+        for other in &all {
+            // `embed.js` is the merchant page's, not the widget's.
+            if other != "embed.js" && !seen.contains(other) && text.contains(other.as_str()) {
+                seen.insert(other.clone());
+                loaded.push(other.clone());
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+/// The files under `dir`, relative to `root`, without the compressed copies.
+fn asset_names(root: &Path, dir: &Path) -> Result<Vec<String>, Failure> {
+    let mut names = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Failure::new("widget sizes", format!("{}: {e}", dir.display())))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            names.extend(asset_names(root, &path)?);
+        } else if !path.extension().is_some_and(|e| e == "br" || e == "gz") {
+            names.push(path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(names)
+}
+
+/// Bytes as kilobytes of 1,000 bytes, the unit of the budgets.
+fn kb(bytes: u64) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
+}
+
+fn verdict(size: u64, budget: u64) -> &'static str {
+    if size <= budget { "within budget" } else { "OVER BUDGET" }
 }
 
 /// Order creations on SQLite, and on Postgres when `PAYLET_TEST_POSTGRES_URL`

@@ -2,7 +2,8 @@
 //! a fresh machine needs nothing but Rust and root.
 //!
 //! - `setup [--tests]`: installs what is missing (idempotent).
-//! - `widget`: builds the widget with Trunk into `widget/dist`.
+//! - `widget`: builds the widget with Trunk into `widget/dist`, and writes a
+//!   brotli and a gzip copy next to each of its scripts, WASM, styles and page.
 //! - `demo`: set-up, widget, then `paylet demo`.
 //! - `test`: set-up for tests, then formatting, lints, unit and integration
 //!   tests (SQLite, and Postgres when `PAYLET_TEST_POSTGRES_URL` is set), and
@@ -10,6 +11,7 @@
 //! - `bench [name]`: load tests against release builds (figures for BENCHMARKS.md).
 
 mod bench;
+mod compress;
 mod setup;
 mod steps;
 
@@ -27,7 +29,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(args.get(1).map_or("all", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox | orders | webhooks | all]>"
+                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox | orders | webhooks | widget | all]>"
             );
             return ExitCode::from(2);
         }
@@ -51,7 +53,8 @@ fn build_widget() -> Result<(), Failure> {
             .args(["build", "--release", "--offline"])
             .env("PATH", path)
             .current_dir(&root),
-    )
+    )?;
+    compress::precompress(&root.join("widget/dist")).map(drop)
 }
 
 fn demo(extra: &[String]) -> Result<(), Failure> {

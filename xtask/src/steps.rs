@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+#[derive(Debug)]
 pub struct Failure {
     pub step: String,
     pub reason: String,

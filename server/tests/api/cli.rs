@@ -143,11 +143,12 @@ async fn orders_list_and_snippet_and_migrate() {
         .cli(&["snippet", "--store", app.store.as_str(), "--items", "TEE:2", "--public-url", "https://pay.example"])
         .await;
     assert!(ok);
-    assert!(out.contains(r#"<script src="https://pay.example/embed.js""#));
+    let src = format!(r#"<script src="https://pay.example/embed/v{}/embed.js""#, env!("CARGO_PKG_VERSION"));
+    assert!(out.contains(&src), "{out}");
     assert!(out.contains(r#"data-items="TEE:2""#));
     let (ok, out, _) = app.cli(&["snippet", "--store", app.store.as_str(), "--checkout-session", "cs_abc"]).await;
     assert!(ok);
-    assert!(out.contains(r#"data-checkout-session="cs_abc""#) && !out.contains("data-items"), "{out}");
+    assert!(out.contains(r#"data-session="cs_abc""#) && !out.contains("data-items"), "{out}");
 
     let (ok, out, _) = app.cli(&["migrate"]).await;
     assert!(ok && out.contains("migrations applied"));
