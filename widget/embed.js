@@ -6,13 +6,48 @@
   var script = document.currentScript;
   // The Paylet origin is wherever this script was served from.
   var PAYLET = script ? new URL(script.src).origin : "";
+  var THEME = ["scheme", "accent", "on-accent", "text", "muted", "background", "border", "error", "font", "radius", "spacing"];
+
+  // Back from the gateway's hosted page: the return URL carries the order.
+  // The first checkout mounted picks it up; the address bar is tidied.
+  var here = new URL(window.location.href);
+  var returned = here.searchParams.get("paylet_order") &&
+    { order: here.searchParams.get("paylet_order"), outcome: here.searchParams.get("paylet_return") || "" };
+  if (returned) {
+    // The order's client secret, kept here (first-party storage) while the
+    // shopper was away: the widget's own storage is third-party on this page.
+    returned.resume = storage("getItem", returned.order);
+    storage("removeItem", returned.order);
+    here.searchParams.delete("paylet_order");
+    here.searchParams.delete("paylet_return");
+    try { history.replaceState(history.state, "", here.href); } catch (_) { /* a sandboxed page */ }
+  }
+
+  function storage(method, order, value) {
+    try { return window.sessionStorage[method]("paylet.order." + order, value); } catch (_) { return null; }
+  }
+
+  function itemsText(items) {
+    if (!items || typeof items === "string") return items || "";
+    return items.map(function (i) { return i.sku + ":" + (i.quantity || 1); }).join(",");
+  }
 
   function widgetUrl(opts) {
-    // A checkout session (priced by the merchant's backend) or catalog items.
-    var cart = opts.session ? "&session=" + encodeURIComponent(opts.session)
-      : "&items=" + encodeURIComponent(opts.items || "");
-    return PAYLET + "/widget/?store=" + encodeURIComponent(opts.store) + cart +
-      "&parent=" + encodeURIComponent(window.location.origin);
+    var q = new URLSearchParams();
+    q.set("store", opts.store);
+    if (opts.session) q.set("session", opts.session); else q.set("items", itemsText(opts.items));
+    q.set("parent", window.location.origin);
+    q.set("return_url", opts.returnUrl || here.href);
+    if (opts.locale) q.set("locale", opts.locale);
+    var theme = typeof opts.theme === "string" ? { scheme: opts.theme } : opts.theme || {};
+    THEME.forEach(function (name) { if (theme[name]) q.set("theme." + name, theme[name]); });
+    if (returned && returned.resume) {
+      q.set("order", returned.order);
+      q.set("returned", returned.outcome);
+      q.set("resume", returned.resume);
+    }
+    returned = null;
+    return PAYLET + "/widget/?" + q.toString();
   }
 
   function emit(el, name, detail) {
@@ -20,12 +55,21 @@
   }
 
   function mount(el, opts) {
+    if (el.paylet) el.paylet.destroy();
     var iframe = document.createElement("iframe");
     iframe.src = widgetUrl(opts);
     iframe.title = "Secure checkout";
     iframe.setAttribute("allow", "payment");
-    iframe.style.cssText = "border:0;width:100%;height:420px;display:block;color-scheme:normal";
+    iframe.style.cssText = "border:0;width:100%;height:480px;display:block;color-scheme:normal";
     el.appendChild(iframe);
+    var ready = false;
+    var queued = [];
+
+    function send(command) {
+      if (!ready) return queued.push(command);
+      // Only the Paylet origin can read it, whatever the frame was navigated to.
+      iframe.contentWindow.postMessage({ paylet: JSON.stringify(command) }, PAYLET);
+    }
 
     function onMessage(e) {
       // Only the widget this call created, from the Paylet origin, is heard.
@@ -36,32 +80,52 @@
       if (msg.type === "resize") {
         iframe.style.height = Math.max(0, msg.height | 0) + "px";
       } else if (msg.type === "ready") {
+        ready = true;
+        queued.splice(0).forEach(send);
         emit(el, "ready");
       } else if (msg.type === "paid") {
         emit(el, "paid", { orderId: msg.order_id });
       } else if (msg.type === "failed") {
         emit(el, "failed", { orderId: msg.order_id, code: msg.code });
+      } else if (msg.type === "redirect" && /^https?:\/\//.test(msg.url)) {
+        // The gateway's hosted page replaces the whole page, then returns here.
+        storage("setItem", msg.order_id, msg.resume);
+        window.location.assign(msg.url);
       }
     }
     window.addEventListener("message", onMessage);
 
-    return {
+    var handle = {
+      update: function (next) {
+        if (next && next.items) send({ type: "update", items: itemsText(next.items) });
+      },
       destroy: function () {
         window.removeEventListener("message", onMessage);
         iframe.remove();
+        el.removeAttribute("data-paylet-mounted");
+        delete el.paylet;
       }
     };
+    el.setAttribute("data-paylet-mounted", "1");
+    el.paylet = handle;
+    return handle;
   }
 
   function mountAll() {
-    var els = document.querySelectorAll("[data-paylet-store]");
+    var els = document.querySelectorAll("[data-paylet-store]:not([data-paylet-mounted])");
     for (var i = 0; i < els.length; i++) {
-      if (els[i].getAttribute("data-paylet-mounted")) continue;
-      els[i].setAttribute("data-paylet-mounted", "1");
-      mount(els[i], {
-        store: els[i].getAttribute("data-paylet-store"),
-        items: els[i].getAttribute("data-items"),
-        session: els[i].getAttribute("data-checkout-session")
+      var el = els[i];
+      var attr = function (name) { return el.getAttribute("data-" + name); };
+      var theme = {};
+      THEME.forEach(function (name) { if (attr("theme-" + name)) theme[name] = attr("theme-" + name); });
+      if (attr("theme")) theme.scheme = attr("theme");
+      mount(el, {
+        store: attr("paylet-store"),
+        items: attr("items"),
+        session: attr("session"),
+        locale: attr("locale"),
+        returnUrl: attr("return-url"),
+        theme: theme
       });
     }
   }

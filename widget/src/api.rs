@@ -2,10 +2,14 @@
 
 use gloo_net::http::{Request, Response};
 use paylet_api::{
-    CheckoutConfig, CheckoutSessionView, CreateOrderRequest, ErrorBody, ErrorDetail, IDEMPOTENCY_KEY_HEADER, Order,
-    OrderId, PayRequest, PaymentResult, StoreId,
+    CheckoutConfig, CheckoutSessionView, ClientSecret, ConfirmPaymentRequest, CreateOrderRequest, ErrorBody,
+    ErrorDetail, HostedSessionRequest, HostedSessionResponse, IDEMPOTENCY_KEY_HEADER, Order, OrderId, PayRequest,
+    PaymentResult, StoreId,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::i18n::Texts;
 
 /// Why a call failed: the network (worth a retry) or the server's answer.
 #[derive(Debug, Clone)]
@@ -15,11 +19,9 @@ pub enum ApiFailure {
 }
 
 impl ApiFailure {
-    pub fn message(&self) -> String {
+    pub fn message(&self, t: &Texts) -> String {
         match self {
-            ApiFailure::Network => {
-                "We could not reach the payment service. Check your connection and try again.".into()
-            }
+            ApiFailure::Network => t.server_unreachable.into(),
             ApiFailure::Api(detail) => detail.message.clone(),
         }
     }
@@ -57,10 +59,31 @@ pub async fn create_order(
     read(request.send().await).await
 }
 
-pub async fn pay(order: &OrderId, request: &PayRequest) -> Result<PaymentResult, ApiFailure> {
-    let request =
-        Request::post(&format!("/v1/orders/{order}/payments")).json(request).map_err(|_| ApiFailure::Network)?;
+async fn post<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, ApiFailure> {
+    let request = Request::post(path).json(body).map_err(|_| ApiFailure::Network)?;
     read(request.send().await).await
+}
+
+pub async fn pay(order: &OrderId, request: &PayRequest) -> Result<PaymentResult, ApiFailure> {
+    post(&format!("/v1/orders/{order}/payments"), request).await
+}
+
+pub async fn confirm(order: &OrderId, request: &ConfirmPaymentRequest) -> Result<PaymentResult, ApiFailure> {
+    post(&format!("/v1/orders/{order}/payments/confirm"), request).await
+}
+
+pub async fn hosted_session(
+    order: &OrderId,
+    request: &HostedSessionRequest,
+) -> Result<HostedSessionResponse, ApiFailure> {
+    post(&format!("/v1/orders/{order}/hosted-session"), request).await
+}
+
+/// The order as the server knows it, after it asked the gateway about a
+/// payment still open (the shopper's return from the gateway's page).
+pub async fn refreshed_order(order: &OrderId, secret: &ClientSecret) -> Result<Order, ApiFailure> {
+    let secret = js_sys::encode_uri_component(secret.expose());
+    read(Request::get(&format!("/v1/orders/{order}?client_secret={secret}&refresh=true")).send().await).await
 }
 
 /// 128 random bits as hex, from the browser's CSPRNG.

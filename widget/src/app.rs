@@ -1,24 +1,59 @@
 //! The checkout: loads the store's configuration, shows the order, takes the
-//! card, and pays.
+//! shopper's details and card, and pays inline, after a 3-D Secure challenge,
+//! or on the gateway's hosted page.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use paylet_api::{
-    CatalogItem, CheckoutConfig, CreateOrderRequest, CustomerInput, LineItemInput, Money, Order, OrderStatus,
-    PayRequest, PaymentResult, PublicGatewayConfig, StoreId,
+    CatalogItem, CheckoutConfig, ConfirmPaymentRequest, CreateOrderRequest, CustomerInput, HostedSessionRequest,
+    LineItemInput, Money, Order, OrderStatus, PayRequest, PaymentResult, PublicGatewayConfig, StoreId,
 };
 
+use crate::address_form::{AddressFields, AddressState, default_country};
 use crate::api::{self, ApiFailure};
 use crate::card_form::{CardFields, CardState};
-use crate::gateway::{self, TokenizeError};
-use crate::host::{self, Cart, Host, HostEvent, Params};
+use crate::challenge::Challenge;
+use crate::gateway::{self, CardField, CardInput, TokenizeError};
+use crate::host::{self, Cart, Host, HostCommand, HostEvent, Params, Returned};
+use crate::i18n::{Locale, Texts, fill};
 use crate::money;
 
 #[component]
 pub fn App() -> impl IntoView {
-    match host::read_params() {
-        Ok(params) => view! { <Loader params=params /> }.into_any(),
+    let params = host::read_params();
+    let browser: Vec<String> = web_sys::window()
+        .map(|w| w.navigator().languages().to_vec().iter().filter_map(|l| l.as_string()).collect())
+        .unwrap_or_default();
+    let snippet = params.as_ref().ok().and_then(|p| p.locale.clone());
+    let locale = Locale::pick(snippet.iter().chain(&browser).map(String::as_str));
+    let document = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element());
+    if let Some(root) = &document {
+        let _ = root.set_attribute("lang", locale.tag());
+    }
+    if let (Ok(params), Some(root)) = (&params, document) {
+        apply_theme(&root, &params.theme);
+    }
+    let t = locale.texts();
+    let secure = web_sys::window().is_some_and(|w| w.is_secure_context());
+    match params {
+        // Card fields on a page an attacker on the network can rewrite would
+        // hand them the card: refuse, and say why.
+        Ok(_) if !secure => view! { <Notice message=t.insecure.to_owned() /> }.into_any(),
+        Ok(params) => view! { <Loader params=params locale=locale /> }.into_any(),
         Err(message) => view! { <Notice message=message /> }.into_any(),
+    }
+}
+
+/// The merchant's theme: `theme.scheme=dark` picks the dark palette; each
+/// other pair sets one CSS variable, if it is one the widget offers.
+fn apply_theme(root: &web_sys::Element, theme: &[(String, String)]) {
+    let style = js_sys::Reflect::get(root, &"style".into()).ok().map(web_sys::CssStyleDeclaration::from);
+    for (name, value) in theme {
+        if name == "scheme" && value == "dark" {
+            let _ = root.set_attribute("data-scheme", "dark");
+        } else if let (Some((variable, value)), Some(style)) = (host::theme_variable(name, value), &style) {
+            let _ = style.set_property(&variable, &value);
+        }
     }
 }
 
@@ -28,37 +63,38 @@ fn Notice(message: String) -> impl IntoView {
 }
 
 #[component]
-fn Loader(params: Params) -> impl IntoView {
+fn Loader(params: Params, locale: Locale) -> impl IntoView {
+    let t = locale.texts();
     let loaded = RwSignal::new(None::<Result<(CheckoutConfig, Summary), String>>);
     let request = params.clone();
     spawn_local(async move {
-        loaded.set(Some(load(&request).await));
+        loaded.set(Some(load(&request, t).await));
     });
     move || match loaded.get() {
-        None => {
-            view! { <main class="paylet"><p class="loading" aria-busy="true">"Loading checkout…"</p></main> }.into_any()
-        }
+        None => view! { <main class="paylet"><p class="loading" aria-busy="true">{t.loading}</p></main> }.into_any(),
         Some(Err(message)) => view! { <Notice message=message /> }.into_any(),
         Some(Ok((config, summary))) => {
-            view! { <Checkout config=config summary=summary params=params.clone() /> }.into_any()
+            view! { <Checkout config=config summary=summary params=params.clone() locale=locale /> }.into_any()
         }
     }
 }
 
 /// The store's configuration, and what this checkout sells as the shopper will see it.
-async fn load(params: &Params) -> Result<(CheckoutConfig, Summary), String> {
-    let config = api::checkout_config(&params.store).await.map_err(|e| e.message())?;
+async fn load(params: &Params, t: &Texts) -> Result<(CheckoutConfig, Summary), String> {
+    let config = api::checkout_config(&params.store).await.map_err(|e| e.message(t))?;
     let summary = match &params.cart {
-        Cart::Items(items) => summarize(&config.catalog, items, Money::zero(config.currency))?,
+        Cart::Items(items) => summarize(&config.catalog, items, Money::zero(config.currency), t)?,
         Cart::Session(id) => {
-            let session = api::checkout_session(id).await.map_err(|e| e.message())?;
+            let session = api::checkout_session(id).await.map_err(|e| e.message(t))?;
             if session.store_id != config.store_id {
-                return Err("This checkout session belongs to another store.".into());
+                return Err(t.session_other_store.into());
             }
             match session.status.as_str() {
                 "open" => {}
-                "complete" => return Err("This order has already been paid.".into()),
-                _ => return Err("This checkout has expired. Please return to the shop and start again.".into()),
+                // Back from the hosted page, the session may already be spent.
+                "complete" if params.returned.is_none() => return Err(t.already_paid.into()),
+                "complete" => {}
+                _ => return Err(t.expired_checkout.into()),
             }
             let lines = session
                 .lines
@@ -73,27 +109,25 @@ async fn load(params: &Params) -> Result<(CheckoutConfig, Summary), String> {
 
 /// What the shopper is shown and asked to pay. Display only: the server prices
 /// the order itself, and the widget refuses to pay a total it did not show.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 struct Summary {
     lines: Vec<SummaryLine>,
     total: Money,
 }
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 struct SummaryLine {
     name: String,
     quantity: u32,
     total: Money,
 }
 
-fn summarize(catalog: &[CatalogItem], items: &[LineItemInput], zero: Money) -> Result<Summary, String> {
+fn summarize(catalog: &[CatalogItem], items: &[LineItemInput], zero: Money, t: &Texts) -> Result<Summary, String> {
     let mut total = zero;
     let mut lines = Vec::with_capacity(items.len());
     for item in items {
-        let product = catalog
-            .iter()
-            .find(|p| p.sku == item.sku)
-            .ok_or_else(|| format!("The product `{}` is not available.", item.sku))?;
+        let product =
+            catalog.iter().find(|p| p.sku == item.sku).ok_or_else(|| fill(t.product_unavailable, &item.sku))?;
         let line_total = product.price.checked_mul(item.quantity).map_err(|e| e.to_string())?;
         total = total.checked_add(line_total).map_err(|e| e.to_string())?;
         lines.push(SummaryLine { name: product.name.clone(), quantity: item.quantity, total: line_total });
@@ -105,7 +139,23 @@ fn summarize(catalog: &[CatalogItem], items: &[LineItemInput], zero: Money) -> R
 enum Phase {
     Editing,
     Working,
-    Paid { order_id: String },
+    /// On the way to the gateway's hosted page.
+    Redirecting,
+    /// Back from the hosted page; waiting for the gateway's word.
+    Confirming,
+    Paid {
+        order_id: String,
+    },
+    /// The order can no longer be paid (too many declines, canceled).
+    Closed,
+}
+
+/// An alert for the shopper; `retry` when pressing Pay again is the remedy
+/// (the network failed), so the alert offers that button itself.
+#[derive(Clone, PartialEq)]
+struct Alert {
+    message: String,
+    retry: bool,
 }
 
 /// Everything the pay flow reads and writes; all signals, so it is `Copy`.
@@ -114,95 +164,185 @@ struct Form {
     email: RwSignal<String>,
     name: RwSignal<String>,
     email_error: RwSignal<Option<String>>,
+    billing: AddressState,
+    ship_to_billing: RwSignal<bool>,
+    shipping: AddressState,
     card: CardState,
-    alert: RwSignal<Option<String>>,
+    alert: RwSignal<Option<Alert>>,
     phase: RwSignal<Phase>,
-    total: RwSignal<Money>,
+    summary: RwSignal<Summary>,
+    /// What is being bought: the snippet's cart, until the merchant's page updates it.
+    cart: StoredValue<Cart>,
+    /// The 3-D Secure challenge being shown.
+    challenge: RwSignal<Option<String>>,
     /// Created on the first Pay and reused by retries, so a decline and a second
     /// card do not create a second order.
     order: StoredValue<Option<Order>>,
+    /// The idempotency key for creating that order; new when the cart changes.
+    order_key: StoredValue<String>,
+    /// A token whose payment's answer was lost: a retry pays with the same one,
+    /// which the server recognises, so the card is never charged twice.
+    unanswered_token: StoredValue<Option<String>>,
+}
+
+impl Form {
+    fn new(summary: Summary, cart: Cart) -> Form {
+        let country = default_country();
+        Form {
+            email: RwSignal::new(String::new()),
+            name: RwSignal::new(String::new()),
+            email_error: RwSignal::new(None),
+            billing: AddressState::new(&country),
+            ship_to_billing: RwSignal::new(true),
+            shipping: AddressState::new(&country),
+            card: CardState::new(),
+            alert: RwSignal::new(None),
+            phase: RwSignal::new(Phase::Editing),
+            summary: RwSignal::new(summary),
+            cart: StoredValue::new(cart),
+            challenge: RwSignal::new(None),
+            order: StoredValue::new(None),
+            order_key: StoredValue::new(api::random_key()),
+            unanswered_token: StoredValue::new(None),
+        }
+    }
+
+    fn alert(&self, message: String, retry: bool) {
+        self.alert.set(Some(Alert { message, retry }));
+    }
+
+    /// The cart changed on the merchant's page: a new order, same shopper.
+    fn change_cart(&self, items: Vec<LineItemInput>, summary: Summary) {
+        if !matches!(self.phase.get_untracked(), Phase::Editing) || summary == self.summary.get_untracked() {
+            return;
+        }
+        self.summary.set(summary);
+        self.cart.set_value(Cart::Items(items));
+        self.order.set_value(None);
+        self.order_key.set_value(api::random_key());
+        self.unanswered_token.set_value(None);
+        self.alert.set(None);
+    }
 }
 
 #[component]
-fn Checkout(config: CheckoutConfig, summary: Summary, params: Params) -> impl IntoView {
-    let Summary { lines, total } = summary;
+fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Locale) -> impl IntoView {
+    let t = locale.texts();
     let host = Host::new(params.parent_origin.clone(), &config.allowed_origins);
     host.follow_height();
+    let form = Form::new(summary, params.cart.clone());
+    let flow = PayFlow {
+        store: config.store_id.clone(),
+        gateway: config.gateway.clone(),
+        return_url: params.return_url.clone(),
+        host: host.clone(),
+        t,
+    };
+
+    if let Cart::Items(_) = &params.cart {
+        let (catalog, currency) = (config.catalog.clone(), config.currency);
+        host.listen(move |command| match command {
+            HostCommand::Update { items } => {
+                let priced = host::parse_items(&items)
+                    .and_then(|items| Ok((summarize(&catalog, &items, Money::zero(currency), t)?, items)));
+                match priced {
+                    Ok((summary, items)) => form.change_cart(items, summary),
+                    Err(message) => form.alert(message, false),
+                }
+            }
+        });
+    }
+    if let Some(returned) = params.returned.clone() {
+        let flow = flow.clone();
+        spawn_local(async move { flow.back_from_hosted_page(form, returned).await });
+    }
     host.send(&HostEvent::Ready);
 
-    let form = Form {
-        email: RwSignal::new(String::new()),
-        name: RwSignal::new(String::new()),
-        email_error: RwSignal::new(None),
-        card: CardState::new(),
-        alert: RwSignal::new(None),
-        phase: RwSignal::new(Phase::Editing),
-        total: RwSignal::new(total),
-        order: StoredValue::new(None),
-    };
-    let working = Signal::derive(move || form.phase.get() == Phase::Working);
-    let order_key = api::random_key();
-    let store = config.store_id.clone();
-    let gateway_config = config.gateway.clone();
-    let cart = params.cart.clone();
-
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if form.phase.get_untracked() != Phase::Editing {
-            return;
+    let working = Signal::derive(move || form.phase.get() != Phase::Editing);
+    let submit = {
+        let flow = flow.clone();
+        move || {
+            if form.phase.get_untracked() != Phase::Editing {
+                return; // a second click while paying does nothing
+            }
+            let flow = flow.clone();
+            spawn_local(async move { flow.pay(form).await });
         }
-        form.alert.set(None);
-        let email_ok = form.email.get_untracked().contains('@');
-        form.email_error.set((!email_ok).then(|| "Enter your email address.".to_owned()));
-        let card = form.card.validate();
-        let (Some(card), true) = (card, email_ok) else { return };
-        form.phase.set(Phase::Working);
-        let checkout = PayFlow {
-            store: store.clone(),
-            cart: cart.clone(),
-            gateway: gateway_config.clone(),
-            order_key: order_key.clone(),
-            host: host.clone(),
-        };
-        spawn_local(async move {
-            let next = checkout.run(form, card).await;
-            form.phase.set(next);
-        });
     };
-
+    let on_submit = {
+        let submit = submit.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            submit();
+        }
+    };
+    let on_hosted = {
+        let flow = flow.clone();
+        move |_| {
+            if form.phase.get_untracked() != Phase::Editing {
+                return;
+            }
+            let flow = flow.clone();
+            spawn_local(async move { flow.pay_on_hosted_page(form).await });
+        }
+    };
+    let on_challenge_done = {
+        let flow = flow.clone();
+        Callback::new(move |outcome: Option<Vec<(String, String)>>| {
+            form.challenge.set(None);
+            let flow = flow.clone();
+            spawn_local(async move { flow.after_challenge(form, outcome).await });
+        })
+    };
     let gateway_name = config.gateway.name.clone();
+    let hosted_label = fill(t.pay_on_page, &gateway_name);
+    // The hosted page needs a page to send the shopper back to.
+    let hosted = params.return_url.is_some();
+
     view! {
         <main class="paylet">
             <h1 class="store">{config.store_name.clone()}</h1>
-            <section class="summary" aria-label="Order summary">
+            <section class="summary" aria-label=t.order_summary>
                 <ul>
-                    {lines
+                    {move || form.summary.get().lines
                         .into_iter()
                         .map(|line| {
                             view! {
                                 <li>
                                     <span>{line.name} " × " {line.quantity}</span>
-                                    <span>{money::format(line.total)}</span>
+                                    <span>{money::format(line.total, locale)}</span>
                                 </li>
                             }
                         })
                         .collect_view()}
                 </ul>
-                <p class="total"><span>"Total"</span> <span>{move || money::format(form.total.get())}</span></p>
+                <p class="total"><span>{t.total}</span> <span>{move || money::format(form.summary.get().total, locale)}</span></p>
             </section>
+            <div class="announce" role="status" aria-live="polite">
+                {move || match form.phase.get() {
+                    Phase::Confirming => Some(fill(t.confirming, &gateway_name)),
+                    Phase::Redirecting => Some(fill(t.redirecting, &gateway_name)),
+                    _ => None,
+                }}
+            </div>
             {move || match form.phase.get() {
                 Phase::Paid { order_id } => view! {
                     <section class="paid" role="status">
-                        <h2>"Paid"</h2>
-                        <p>"Thank you. Your order " <code>{order_id}</code> " is paid."</p>
+                        <h2>{t.paid}</h2>
+                        <p>{fill(t.paid_thanks, &order_id)}</p>
                     </section>
                 }.into_any(),
-                _ => view! {
+                Phase::Closed => view! {
+                    <p class="alert" role="alert">{t.not_payable}</p>
+                }.into_any(),
+                _ => {
+                    let submit = submit.clone();
+                    view! {
                     <form on:submit=on_submit.clone() novalidate>
                         <fieldset class="contact">
-                            <legend>"Contact"</legend>
+                            <legend>{t.contact}</legend>
                             <div class="field">
-                                <label for="email">"Email"</label>
+                                <label for="email">{t.email}</label>
                                 <input id="email" type="email" autocomplete="email" required
                                     aria-invalid=move || form.email_error.get().is_some().to_string()
                                     aria-describedby="email-error"
@@ -212,127 +352,299 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params) -> impl In
                                 <p id="email-error" class="error">{move || form.email_error.get()}</p>
                             </div>
                             <div class="field">
-                                <label for="name">"Name on card"</label>
+                                <label for="name">{t.name}</label>
                                 <input id="name" type="text" autocomplete="cc-name"
                                     prop:value=move || form.name.get()
                                     prop:disabled=move || working.get()
                                     on:input=move |ev| form.name.set(event_target_value(&ev)) />
                             </div>
                         </fieldset>
-                        <CardFields state=form.card disabled=working />
-                        <p class="alert" role="alert">{move || form.alert.get()}</p>
+                        <AddressFields state=form.billing kind="billing" legend=t.billing_address t=t locale=locale disabled=working />
+                        <div class="field check">
+                            <input id="ship-to-billing" type="checkbox"
+                                prop:checked=move || form.ship_to_billing.get()
+                                prop:disabled=move || working.get()
+                                on:change=move |ev| form.ship_to_billing.set(event_target_checked(&ev)) />
+                            <label for="ship-to-billing">{t.shipping_same}</label>
+                        </div>
+                        <Show when=move || !form.ship_to_billing.get()>
+                            <AddressFields state=form.shipping kind="shipping" legend=t.shipping_address t=t locale=locale disabled=working />
+                        </Show>
+                        <CardFields state=form.card t=t disabled=working />
+                        {move || form.alert.get().map(|alert| view! {
+                            <div class="alert" role="alert">
+                                <p>{alert.message}</p>
+                                {alert.retry.then(|| {
+                                    let submit = submit.clone();
+                                    view! { <button type="button" class="retry" on:click=move |_| submit()>{t.retry}</button> }
+                                })}
+                            </div>
+                        })}
                         <button type="submit" class="pay" disabled=move || working.get()>
                             {move || if working.get() {
-                                "Processing…".to_owned()
+                                t.processing.to_owned()
                             } else {
-                                format!("Pay {}", money::format(form.total.get()))
+                                fill(t.pay, &money::format(form.summary.get().total, locale))
                             }}
                         </button>
+                        {hosted.then(|| view! {
+                            <button type="button" class="hosted" disabled=move || working.get() on:click=on_hosted.clone()>
+                                {hosted_label.clone()}
+                            </button>
+                        })}
                     </form>
-                }.into_any(),
+                    }.into_any()
+                }
             }}
+            {move || form.challenge.get().map(|url| view! { <Challenge url=url t=t done=on_challenge_done /> })}
             <p class="secure">
                 <svg class="lock" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
                     <path d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 1 0-4 0z" fill="currentColor" />
                 </svg>
-                " Secure checkout — your card goes straight to " {gateway_name}
+                " " {fill(t.secure, &config.gateway.name)}
             </p>
         </main>
     }
     .into_any()
 }
 
-/// The steps from a validated form to a paid order.
+/// The steps from a filled-in form to a paid order.
 #[derive(Clone)]
 struct PayFlow {
     store: StoreId,
-    cart: Cart,
     gateway: PublicGatewayConfig,
-    order_key: String,
+    return_url: Option<String>,
     host: Host,
+    t: &'static Texts,
 }
 
 impl PayFlow {
-    async fn run(&self, form: Form, card: gateway::CardInput) -> Phase {
-        let order = match self.order(form).await {
-            Ok(order) => order,
-            Err(message) => return fail(form, message),
-        };
-        if order.total != form.total.get_untracked() {
-            form.total.set(order.total);
-            return fail(form, "The total has changed. Please check it and press Pay again.".into());
-        }
-        let token = match gateway::tokenize(&self.gateway, &card).await {
-            Ok(token) => token,
-            Err(TokenizeError::Card { field: Some(field), message }) => {
-                form.card.set_error(field, message);
-                return Phase::Editing;
+    /// Checks the contact details and addresses; the customer when all is well.
+    fn customer(&self, form: Form) -> Option<CustomerInput> {
+        let email = form.email.get_untracked();
+        let email_ok = email.contains('@');
+        form.email_error.set((!email_ok).then(|| self.t.email_missing.to_owned()));
+        let billing = form.billing.validate(self.t);
+        let shipping =
+            if form.ship_to_billing.get_untracked() { billing.clone() } else { form.shipping.validate(self.t) };
+        let name = form.name.get_untracked();
+        Some(CustomerInput {
+            email: email_ok.then_some(email)?,
+            name: (!name.trim().is_empty()).then_some(name),
+            billing_address: Some(billing?),
+            shipping_address: Some(shipping?),
+        })
+    }
+
+    async fn pay(&self, form: Form) {
+        form.alert.set(None);
+        let customer = self.customer(form);
+        let card = form.card.validate(self.t);
+        let (Some(customer), Some((number, expiry, cvc))) = (customer, card) else { return };
+        form.phase.set(Phase::Working);
+        let Some(order) = self.order(form, customer).await else { return };
+        let token = match form.unanswered_token.get_value() {
+            Some(token) => token,
+            None => {
+                let card = CardInput {
+                    number,
+                    exp_month: expiry.month,
+                    exp_year: expiry.year,
+                    cvc,
+                    postal_code: Some(form.billing.postal_code()).filter(|p| !p.is_empty()),
+                };
+                match gateway::tokenize(&self.gateway, &card).await {
+                    Ok(token) => token,
+                    Err(e) => return self.card_refused(form, &e),
+                }
             }
-            Err(TokenizeError::Card { field: None, message }) => return fail(form, message),
-            Err(TokenizeError::Network) => {
-                return fail(form, "We could not reach the payment gateway. Please try again.".into());
-            }
-            Err(TokenizeError::Unsupported) => return fail(form, "This payment method is not available.".into()),
         };
         let Some(client_secret) = order.client_secret.clone() else {
-            return fail(form, "This order cannot be paid here.".into());
+            return self.stop(form, self.t.not_payable.into(), false);
         };
+        form.unanswered_token.set_value(Some(token.clone()));
         match api::pay(&order.id, &PayRequest { client_secret, token }).await {
-            Ok(result) => self.settle(form, &result),
-            Err(failure) => fail(form, failure.message()),
+            Ok(result) => {
+                form.unanswered_token.set_value(None);
+                self.settle(form, &result);
+            }
+            Err(failure) => self.api_failed(form, &failure),
         }
     }
 
-    /// The order this checkout pays, created on first use.
-    async fn order(&self, form: Form) -> Result<Order, String> {
+    /// The order this checkout pays, created on first use; `None` after telling
+    /// the shopper why there is none.
+    async fn order(&self, form: Form, customer: CustomerInput) -> Option<Order> {
         if let Some(order) = form.order.get_value() {
-            return Ok(order);
+            return Some(order);
         }
-        let name = form.name.get_untracked();
-        let (items, checkout_session) = match &self.cart {
-            Cart::Items(items) => (items.clone(), None),
-            Cart::Session(id) => (Vec::new(), Some(id.clone())),
+        let (items, checkout_session) = match form.cart.get_value() {
+            Cart::Items(items) => (items, None),
+            Cart::Session(id) => (Vec::new(), Some(id)),
         };
-        let request = CreateOrderRequest {
-            items,
-            checkout_session,
-            customer: CustomerInput {
-                email: form.email.get_untracked(),
-                name: (!name.trim().is_empty()).then_some(name),
-                billing_address: None,
-                shipping_address: None,
-            },
-        };
-        match api::create_order(&self.store, &request, &self.order_key).await {
+        let request = CreateOrderRequest { items, checkout_session, customer };
+        match api::create_order(&self.store, &request, &form.order_key.get_value()).await {
+            Ok(order) if order.total != form.summary.get_untracked().total => {
+                form.summary.update(|s| s.total = order.total);
+                self.stop(form, self.t.total_changed.into(), false);
+                form.order.set_value(Some(order));
+                None
+            }
             Ok(order) => {
                 form.order.set_value(Some(order.clone()));
-                Ok(order)
+                Some(order)
             }
             Err(ApiFailure::Api(detail)) if detail.field.as_deref() == Some("customer.email") => {
                 form.email_error.set(Some(detail.message.clone()));
-                Err(detail.message)
+                self.stop(form, detail.message, false);
+                None
             }
-            Err(failure) => Err(failure.message()),
+            Err(failure) => {
+                self.api_failed(form, &failure);
+                None
+            }
         }
     }
 
-    fn settle(&self, form: Form, result: &PaymentResult) -> Phase {
-        let order_id = result.order_id.as_str();
-        match (result.status, &result.decline) {
-            (OrderStatus::Paid, _) => {
-                self.host.send(&HostEvent::Paid { order_id });
-                Phase::Paid { order_id: order_id.to_owned() }
+    fn card_refused(&self, form: Form, error: &TokenizeError) {
+        let t = self.t;
+        match error {
+            TokenizeError::Network => self.stop(form, t.gateway_unreachable.into(), true),
+            TokenizeError::Card { field, message } => {
+                let mine = match field {
+                    Some(CardField::Number) => Some(t.decline_number),
+                    Some(CardField::Expiry) => Some(t.decline_expired),
+                    Some(CardField::Cvc) => Some(t.decline_cvc),
+                    None => None,
+                };
+                match (field, mine) {
+                    (Some(field), Some(text)) => {
+                        form.card.set_error(*field, text.to_owned());
+                        form.phase.set(Phase::Editing);
+                    }
+                    _ => self.stop(form, message.clone(), false),
+                }
             }
-            (_, Some(decline)) => {
-                self.host.send(&HostEvent::Failed { order_id: Some(order_id), code: &decline.code });
-                fail(form, decline.message.clone())
-            }
-            _ => fail(form, "The payment needs a step this checkout cannot do yet.".into()),
         }
+    }
+
+    fn api_failed(&self, form: Form, failure: &ApiFailure) {
+        match failure {
+            ApiFailure::Api(detail) if detail.code == "order_not_payable" => form.phase.set(Phase::Closed),
+            ApiFailure::Network => self.stop(form, failure.message(self.t), true),
+            ApiFailure::Api(_) => self.stop(form, failure.message(self.t), false),
+        }
+    }
+
+    /// Back to the form with an alert.
+    fn stop(&self, form: Form, message: String, retry: bool) {
+        form.alert(message, retry);
+        form.phase.set(Phase::Editing);
+    }
+
+    fn settle(&self, form: Form, result: &PaymentResult) {
+        let order_id = result.order_id.as_str();
+        match (result.status, &result.decline, &result.next_action) {
+            (OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded, _, _) => {
+                self.host.send(&HostEvent::Paid { order_id });
+                form.phase.set(Phase::Paid { order_id: order_id.to_owned() });
+            }
+            (OrderStatus::Failed | OrderStatus::Canceled, decline, _) => {
+                let code = decline.as_ref().map_or("order_failed", |d| d.code.as_str());
+                self.host.send(&HostEvent::Failed { order_id: Some(order_id), code });
+                form.phase.set(Phase::Closed);
+            }
+            (OrderStatus::RequiresAction, _, Some(action)) => form.challenge.set(Some(action.redirect_url.clone())),
+            (_, Some(decline), _) => {
+                self.host.send(&HostEvent::Failed { order_id: Some(order_id), code: &decline.code });
+                let message = self.t.decline(&decline.code).map_or_else(|| decline.message.clone(), str::to_owned);
+                self.stop(form, message, false);
+            }
+            _ => self.stop(form, self.t.processing.into(), false),
+        }
+    }
+
+    /// The challenge page came back (with what it returned) or the shopper
+    /// closed it (`None`).
+    async fn after_challenge(&self, form: Form, outcome: Option<Vec<(String, String)>>) {
+        let Some(order) = form.order.get_value() else { return };
+        let (Some(returned), Some(client_secret)) = (outcome, order.client_secret.clone()) else {
+            return self.stop(form, self.t.challenge_canceled.into(), false);
+        };
+        let verification_token =
+            returned.into_iter().find(|(name, _)| name == "verification_token").map(|(_, value)| value);
+        match api::confirm(&order.id, &ConfirmPaymentRequest { client_secret, verification_token }).await {
+            Ok(result) => self.settle(form, &result),
+            Err(failure) => self.api_failed(form, &failure),
+        }
+    }
+
+    /// Sends the shopper to the gateway's own page for this order.
+    async fn pay_on_hosted_page(&self, form: Form) {
+        form.alert.set(None);
+        form.card.clear_errors();
+        let Some(customer) = self.customer(form) else { return };
+        form.phase.set(Phase::Working);
+        let Some(order) = self.order(form, customer).await else { return };
+        let (Some(client_secret), Some(return_url)) = (order.client_secret.clone(), self.return_url.clone()) else {
+            return self.stop(form, self.t.method_unavailable.into(), false);
+        };
+        let request = HostedSessionRequest { client_secret: client_secret.clone(), return_url };
+        match api::hosted_session(&order.id, &request).await {
+            Ok(session) => {
+                form.phase.set(Phase::Redirecting);
+                if self.host.is_open() {
+                    // The whole merchant page goes, so the shopper comes back to it.
+                    let (order_id, resume) = (order.id.as_str(), client_secret.expose());
+                    self.host.send(&HostEvent::Redirect { url: &session.url, order_id, resume });
+                } else if let Some(window) = web_sys::window() {
+                    let _ = window.location().assign(&session.url);
+                }
+            }
+            Err(failure) => self.api_failed(form, &failure),
+        }
+    }
+
+    /// The shopper is back from the hosted page: show what the gateway says,
+    /// asking it a few times while its answer is on the way.
+    async fn back_from_hosted_page(&self, form: Form, returned: Returned) {
+        let secret = returned.secret;
+        // Paying again pays this same order, never a second one.
+        let total = form.summary.get_untracked().total;
+        let order = Order {
+            id: returned.order.clone(),
+            status: OrderStatus::Pending,
+            lines: Vec::new(),
+            total,
+            client_secret: Some(secret.clone()),
+        };
+        form.order.set_value(Some(order));
+        if !returned.paid {
+            return form.alert(self.t.came_back.into(), false);
+        }
+        form.phase.set(Phase::Confirming);
+        for _ in 0..20 {
+            match api::refreshed_order(&returned.order, &secret).await {
+                Ok(order) if !matches!(order.status, OrderStatus::Pending | OrderStatus::RequiresAction) => {
+                    let result =
+                        PaymentResult { order_id: order.id, status: order.status, decline: None, next_action: None };
+                    return self.settle(form, &result);
+                }
+                _ => sleep(1000).await,
+            }
+        }
+        // Still open: the gateway's webhook or reconciliation will settle it
+        // and the shop hears then. Meanwhile the shopper may pay again.
+        self.stop(form, fill(self.t.confirming, &self.gateway.name), false);
     }
 }
 
-fn fail(form: Form, message: String) -> Phase {
-    form.alert.set(Some(message));
-    Phase::Editing
+/// Waits `ms` milliseconds on the browser's timer.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 use paylet_card::{Brand, Expiry, ExpiryError, YearMonth, digits, format_expiry, format_number, is_complete};
+use wasm_bindgen::JsCast;
 
-use crate::gateway::{CardField, CardInput};
+use crate::gateway::CardField;
+use crate::i18n::{Texts, fill};
 
 /// The fields' values and errors. `Copy`, so handlers can capture it freely.
 #[derive(Clone, Copy)]
@@ -35,40 +37,56 @@ impl CardState {
 
     /// Checks every field, shows what is wrong, and returns the card when all is
     /// well.
-    pub fn validate(&self) -> Option<CardInput> {
+    pub fn validate(&self, t: &Texts) -> Option<(String, Expiry, String)> {
+        let number = self.check_number(t);
+        let expiry = self.check_expiry(t);
+        let cvc = self.check_cvc(t);
+        Some((number?, expiry?, cvc?))
+    }
+
+    fn check_number(&self, t: &Texts) -> Option<String> {
         let number = digits(&self.number.get_untracked());
-        let number_error = if number.is_empty() {
-            Some("Enter your card number.")
+        let error = if number.is_empty() {
+            Some(t.number_missing)
         } else if !is_complete(&number) {
-            Some("Your card number is incomplete or invalid.")
+            Some(t.number_invalid)
         } else {
             None
         };
-        self.number_error.set(number_error.map(str::to_owned));
+        self.number_error.set(error.map(str::to_owned));
+        error.is_none().then_some(number)
+    }
 
+    fn check_expiry(&self, t: &Texts) -> Option<Expiry> {
         let expiry = Expiry::parse(&self.expiry.get_untracked(), today());
         self.expiry_error.set(expiry.err().map(|e| {
             match e {
-                ExpiryError::Incomplete => "Enter the expiry date as MM / YY.",
-                ExpiryError::InvalidMonth => "The expiry month is invalid.",
-                ExpiryError::Expired => "Your card has expired.",
-                ExpiryError::TooFarAhead => "The expiry year is invalid.",
+                ExpiryError::Incomplete => t.expiry_incomplete,
+                ExpiryError::InvalidMonth => t.expiry_month,
+                ExpiryError::Expired => t.expiry_past,
+                ExpiryError::TooFarAhead => t.expiry_year,
             }
             .to_owned()
         }));
+        expiry.ok()
+    }
 
+    fn check_cvc(&self, t: &Texts) -> Option<String> {
         let cvc = self.cvc.get_untracked();
-        let cvc_len = Brand::detect(&number).map_or(3, Brand::cvc_length);
-        let cvc_ok = cvc.len() == cvc_len && cvc.bytes().all(|b| b.is_ascii_digit());
-        self.cvc_error.set((!cvc_ok).then(|| format!("Enter the {cvc_len}-digit security code.")));
+        let cvc_len = self.brand_untracked().map_or(3, Brand::cvc_length);
+        let ok = cvc.len() == cvc_len && cvc.bytes().all(|b| b.is_ascii_digit());
+        self.cvc_error.set((!ok).then(|| fill(t.cvc_length, &cvc_len.to_string())));
+        ok.then_some(cvc)
+    }
 
-        let expiry = expiry.ok()?;
-        (number_error.is_none() && cvc_ok).then_some(CardInput {
-            number,
-            exp_month: expiry.month,
-            exp_year: expiry.year,
-            cvc,
-        })
+    fn brand_untracked(&self) -> Option<Brand> {
+        Brand::detect(&digits(&self.number.get_untracked()))
+    }
+
+    pub fn clear_errors(&self) {
+        self.number_error.set(None);
+        self.expiry_error.set(None);
+        self.cvc_error.set(None);
     }
 
     pub fn set_error(&self, field: CardField, message: String) {
@@ -88,16 +106,32 @@ fn today() -> YearMonth {
     }
 }
 
+/// Moves focus to the field with `id`: the next field once one is complete.
+fn focus(id: &str) {
+    let element = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(id));
+    if let Some(input) = element.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = input.focus();
+    }
+}
+
 #[component]
-pub fn CardFields(state: CardState, #[prop(into)] disabled: Signal<bool>) -> impl IntoView {
+pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: Signal<bool>) -> impl IntoView {
     let brand = Memo::new(move |_| state.brand());
     let cvc_len = move || brand.get().map_or(3, Brand::cvc_length);
+    // Checks a field when the shopper leaves it, if they typed anything.
+    let on_blur = move |value: RwSignal<String>, check: fn(&CardState, &Texts)| {
+        move |_| {
+            if !value.get_untracked().is_empty() {
+                check(&state, t);
+            }
+        }
+    };
 
     view! {
         <fieldset class="card">
-            <legend>"Card"</legend>
+            <legend>{t.card}</legend>
             <div class="field">
-                <label for="card-number">"Card number"</label>
+                <label for="card-number">{t.card_number}</label>
                 <div class="with-brand">
                     <input
                         id="card-number"
@@ -111,9 +145,18 @@ pub fn CardFields(state: CardState, #[prop(into)] disabled: Signal<bool>) -> imp
                         prop:value=move || state.number.get()
                         prop:disabled=move || disabled.get()
                         on:input=move |ev| {
-                            state.number.set(format_number(&event_target_value(&ev)));
+                            let formatted = format_number(&event_target_value(&ev));
+                            let number = digits(&formatted);
+                            let full = Brand::detect(&number).is_some_and(|b| number.len() == b.max_length());
+                            state.number.set(formatted);
                             state.number_error.set(None);
+                            if full && is_complete(&number) {
+                                focus("card-expiry");
+                            }
                         }
+                        on:blur=on_blur(state.number, |s, t| {
+                            s.check_number(t);
+                        })
                     />
                     <span class="brand" data-brand=move || brand.get().map_or("", Brand::id)>
                         {move || brand.get().map_or("", Brand::display_name)}
@@ -123,7 +166,7 @@ pub fn CardFields(state: CardState, #[prop(into)] disabled: Signal<bool>) -> imp
             </div>
             <div class="row">
                 <div class="field">
-                    <label for="card-expiry">"Expiry (MM / YY)"</label>
+                    <label for="card-expiry">{t.expiry}</label>
                     <input
                         id="card-expiry"
                         name="exp-date"
@@ -139,14 +182,22 @@ pub fn CardFields(state: CardState, #[prop(into)] disabled: Signal<bool>) -> imp
                             let value = event_target_value(&ev);
                             // Deleting the slash must not re-add it straight away.
                             let deleting = value.len() < state.expiry.get_untracked().len();
-                            state.expiry.set(if deleting { value } else { format_expiry(&value) });
+                            let value = if deleting { value } else { format_expiry(&value) };
+                            let complete = !deleting && digits(&value).len() == 4;
+                            state.expiry.set(value);
                             state.expiry_error.set(None);
+                            if complete {
+                                focus("card-cvc");
+                            }
                         }
+                        on:blur=on_blur(state.expiry, |s, t| {
+                            s.check_expiry(t);
+                        })
                     />
                     <p id="card-expiry-error" class="error">{move || state.expiry_error.get()}</p>
                 </div>
                 <div class="field">
-                    <label for="card-cvc">"Security code"</label>
+                    <label for="card-cvc">{t.cvc}</label>
                     <input
                         id="card-cvc"
                         name="cvc"
@@ -165,6 +216,9 @@ pub fn CardFields(state: CardState, #[prop(into)] disabled: Signal<bool>) -> imp
                             state.cvc.set(cvc);
                             state.cvc_error.set(None);
                         }
+                        on:blur=on_blur(state.cvc, |s, t| {
+                            s.check_cvc(t);
+                        })
                     />
                     <p id="card-cvc-error" class="error">{move || state.cvc_error.get()}</p>
                 </div>

@@ -1,8 +1,9 @@
 //! The page that frames the widget: what it asked for (URL parameters) and the
-//! messages the widget sends it through `postMessage`.
+//! messages exchanged with it through `postMessage`, in both directions only
+//! with an origin the store allows.
 
-use paylet_api::{LineItemInput, StoreId};
-use serde::Serialize;
+use paylet_api::{ClientSecret, LineItemInput, OrderId, StoreId};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -14,6 +15,25 @@ pub struct Params {
     /// The framing page's origin, as `embed.js` reports it. Messages go there only
     /// once the store's configuration confirms the origin is allowed.
     pub parent_origin: Option<String>,
+    /// The snippet's language choice, before the browser's.
+    pub locale: Option<String>,
+    /// `theme.NAME=VALUE` pairs: CSS variables the merchant sets.
+    pub theme: Vec<(String, String)>,
+    /// Where the gateway's hosted page sends the shopper back: the merchant's page.
+    pub return_url: Option<String>,
+    /// Set when the shopper is back from the gateway's hosted page.
+    pub returned: Option<Returned>,
+}
+
+#[derive(Clone)]
+pub struct Returned {
+    pub order: OrderId,
+    /// The order's client secret, which `embed.js` kept in the merchant
+    /// page's session storage while the shopper was away (the widget's own
+    /// storage is third-party there, and browsers may block it).
+    pub secret: ClientSecret,
+    /// The gateway says the shopper paid (`success`) or came back (`cancel`).
+    pub paid: bool,
 }
 
 pub fn read_params() -> Result<Params, String> {
@@ -27,7 +47,34 @@ pub fn read_params() -> Result<Params, String> {
         Some(session) => Cart::Session(session),
         None => Cart::Items(parse_items(&query.get("items").unwrap_or_default())?),
     };
-    Ok(Params { store, cart, parent_origin: query.get("parent") })
+    let theme = js_sys::try_iter(&query)
+        .ok()
+        .flatten()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let pair = js_sys::Array::from(&entry.ok()?);
+            let (name, value) = (pair.get(0).as_string()?, pair.get(1).as_string()?);
+            Some((name.strip_prefix("theme.")?.to_owned(), value))
+        })
+        .collect();
+    let returned = match (query.get("order").and_then(|o| OrderId::parse(&o).ok()), query.get("resume")) {
+        (Some(order), Some(secret)) => Some(Returned {
+            order,
+            secret: ClientSecret::new(secret),
+            paid: query.get("returned").as_deref() == Some("success"),
+        }),
+        _ => None,
+    };
+    Ok(Params {
+        store,
+        cart,
+        parent_origin: query.get("parent"),
+        locale: query.get("locale"),
+        theme,
+        return_url: query.get("return_url"),
+        returned,
+    })
 }
 
 /// What the checkout sells: catalog items, or a checkout session the
@@ -57,14 +104,51 @@ pub fn parse_items(spec: &str) -> Result<Vec<LineItemInput>, String> {
     Ok(items)
 }
 
+/// The CSS variables a merchant may set, and the values they may take: plain
+/// colours, lengths and font names, never `url(…)` or anything that could load
+/// or inject more than a value.
+pub fn theme_variable(name: &str, value: &str) -> Option<(String, String)> {
+    const NAMES: [&str; 10] =
+        ["accent", "on-accent", "text", "muted", "background", "border", "error", "font", "radius", "spacing"];
+    let allowed = |c: char| c.is_ascii_alphanumeric() || " #.,%-()'\"".contains(c);
+    let value = value.trim();
+    let safe = !value.is_empty()
+        && value.len() <= 100
+        && value.chars().all(allowed)
+        && !value.to_ascii_lowercase().contains("url");
+    (NAMES.contains(&name) && safe).then(|| (format!("--paylet-{name}"), value.to_owned()))
+}
+
 /// Events for the framing page; `embed.js` turns them into DOM events.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HostEvent<'a> {
     Ready,
-    Resize { height: i32 },
-    Paid { order_id: &'a str },
-    Failed { order_id: Option<&'a str>, code: &'a str },
+    Resize {
+        height: i32,
+    },
+    Paid {
+        order_id: &'a str,
+    },
+    Failed {
+        order_id: Option<&'a str>,
+        code: &'a str,
+    },
+    /// Send the whole page to the gateway's hosted checkout; `embed.js` keeps
+    /// the order's client secret (`resume`) to hand back on the return.
+    Redirect {
+        url: &'a str,
+        order_id: &'a str,
+        resume: &'a str,
+    },
+}
+
+/// What the framing page may ask of the widget.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HostCommand {
+    /// `Paylet.mount(…).update({items})`: the cart changed.
+    Update { items: String },
 }
 
 /// The channel to the framing page, open only to an allowed origin.
@@ -78,6 +162,11 @@ impl Host {
         Host { origin: parent_origin.filter(|o| allowed.iter().any(|a| a == o)) }
     }
 
+    /// Whether the widget is framed by an allowed page it can talk to.
+    pub fn is_open(&self) -> bool {
+        self.origin.is_some()
+    }
+
     pub fn send(&self, event: &HostEvent<'_>) {
         let (Some(origin), Some(window)) = (&self.origin, web_sys::window()) else {
             return;
@@ -88,6 +177,31 @@ impl Host {
             let _ = js_sys::Reflect::set(&message, &"paylet".into(), &json.into());
             let _ = parent.post_message(&message, origin);
         }
+    }
+
+    /// Calls `on_command` for each command from the framing page; messages from
+    /// any other window or origin are ignored.
+    pub fn listen(&self, on_command: impl Fn(HostCommand) + 'static) {
+        let (Some(origin), Some(window)) = (self.origin.clone(), web_sys::window()) else {
+            return;
+        };
+        let parent = window.parent().ok().flatten();
+        let callback = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let from_parent = match (event.source(), &parent) {
+                (Some(source), Some(parent)) => js_sys::Object::is(&source, parent),
+                _ => false,
+            };
+            if event.origin() != origin || !from_parent {
+                return;
+            }
+            let text = js_sys::Reflect::get(&event.data(), &"paylet".into()).ok().and_then(|v| v.as_string());
+            if let Some(command) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+                on_command(command);
+            }
+        });
+        let _ = window.add_event_listener_with_callback("message", callback.as_ref().unchecked_ref());
+        // The listener lives as long as the page.
+        callback.forget();
     }
 
     /// Reports the document's height whenever it changes, so the iframe fits.
@@ -125,5 +239,18 @@ mod tests {
         assert_eq!(items[1].quantity, 1);
         assert!(parse_items("").is_err());
         assert!(parse_items("TEE:x").is_err());
+    }
+
+    #[test]
+    fn theme_takes_plain_values_of_known_variables_only() {
+        assert_eq!(theme_variable("accent", "#0a84ff"), Some(("--paylet-accent".into(), "#0a84ff".into())));
+        assert!(theme_variable("radius", "4px").is_some());
+        assert!(theme_variable("background", "rgb(10, 20, 30)").is_some());
+        assert!(theme_variable("font", "\"Inter\", sans-serif").is_some());
+        assert_eq!(theme_variable("accent", "url(https://evil.example/x.png)"), None);
+        assert_eq!(theme_variable("accent", "red; background: red"), None);
+        assert_eq!(theme_variable("accent", "red}body{display:none"), None);
+        assert_eq!(theme_variable("display", "none"), None);
+        assert_eq!(theme_variable("accent", ""), None);
     }
 }

@@ -2,11 +2,14 @@
 //! merchant's page cannot read its fields; card data leaves it only for the
 //! gateway's tokenization endpoint.
 
+mod address_form;
 mod api;
 mod app;
 mod card_form;
+mod challenge;
 mod gateway;
 mod host;
+mod i18n;
 mod money;
 
 fn main() {

@@ -39,6 +39,11 @@ TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA
 const NO_POSTAL_CODE: &str = "AE AG AO AW BF BI BJ BO BS BW BZ CD CF CG CI CK CM DJ DM ER FJ GA GD GH GM GQ GY HK \
 IE JM KI KM KN KP LC ML MO MR MW NR NU QA RW SB SC SL SR ST SY TD TF TG TK TL TO TT TV UG VU YE ZW";
 
+/// Every country code, for a country picker.
+pub fn countries() -> impl Iterator<Item = &'static str> {
+    COUNTRIES.split(' ')
+}
+
 pub fn is_country(code: &str) -> bool {
     code.len() == 2 && COUNTRIES.split(' ').any(|c| c == code)
 }

@@ -26,6 +26,12 @@ use crate::{Error, ServeOptions, auth};
 use paylet_secret::Secret;
 
 pub const DEMO_STORE_ID: &str = "st_demo";
+/// The same shop on a Square-style gateway: the shop's `?gateway=square`.
+pub const DEMO_SQUARE_STORE_ID: &str = "st_demosquare";
+
+/// The demo stores and the gateway style each uses.
+const STORES: [(&str, GatewayStyle); 2] =
+    [(DEMO_STORE_ID, GatewayStyle::Stripe), (DEMO_SQUARE_STORE_ID, GatewayStyle::Square)];
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -80,6 +86,8 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
     println!("Open the shop, pick a product and pay with a test card (any future expiry, any CVC):");
     println!("  4242 4242 4242 4242  pays");
     println!("  4000 0000 0000 0002  is declined");
+    println!("  4000 0025 0000 3155  asks for 3-D Secure");
+    println!("The same shop on a Square-style gateway: {shop_url}/?gateway=square; in dark colours: ?theme=dark");
     println!("\nPress Ctrl-C to stop.");
 
     let (stop, stopped) = watch::channel(());
@@ -98,13 +106,14 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
     // Once the sandbox answers, the demo store's webhooks are pointed at the
     // server, so payments reach it the way they do in production.
     let register = async {
-        let registered = async {
-            let store =
-                stores::find(&db, &StoreId::parse(DEMO_STORE_ID).map_err(|e| Error::Config(e.to_string()))?).await?;
-            stores::register_webhook(&db, &state.http, &store, &server_url, Duration::ZERO).await
-        };
-        if let Err(e) = registered.await {
-            tracing::warn!(error = %e, "could not register the demo store's webhook endpoint at the sandbox");
+        for (id, _) in STORES {
+            let registered = async {
+                let store = stores::find(&db, &StoreId::parse(id).map_err(|e| Error::Config(e.to_string()))?).await?;
+                stores::register_webhook(&db, &state.http, &store, &server_url, Duration::ZERO).await
+            };
+            if let Err(e) = registered.await {
+                tracing::warn!(error = %e, store = id, "could not register a demo store's webhook endpoint at the sandbox");
+            }
         }
         Ok::<(), std::io::Error>(())
     };
@@ -117,42 +126,48 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, Error> {
     TcpListener::bind(addr).await.map_err(|e| Error::Config(format!("cannot listen for the {what} on {addr}: {e}")))
 }
 
-/// Creates or refreshes the demo store (its sandbox URL and shop origin follow
-/// the ports of this run) and its products; returns a new admin key for the
-/// shop's backend, the only valid one.
+/// Creates or refreshes the demo stores (their sandbox URL and shop origin
+/// follow the ports of this run) and their products; returns a new admin key
+/// of the Stripe-style store for the shop's backend, the only valid one.
 async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Error> {
     let usd = Currency::parse("USD").map_err(|e| Error::Config(e.to_string()))?;
-    let store_id = StoreId::parse(DEMO_STORE_ID).map_err(|e| Error::Config(e.to_string()))?;
-    stores::put(
-        db,
-        NewStore {
-            id: Some(store_id.clone()),
-            name: "Paylet Demo Shop".into(),
-            currency: usd,
-            payment_methods: vec![PaymentMethod::Card],
-            allowed_origins: vec![shop_url.to_owned()],
-            gateway: GatewaySettings {
-                style: GatewayStyle::Stripe,
-                api_base: sandbox_url.to_owned(),
-                public_key: DEMO_ACCOUNT.publishable_key.into(),
-                secret_key: DEMO_ACCOUNT.secret_key.into(),
-                location_id: Some(DEMO_ACCOUNT.location_id.into()),
-            },
-            webhook: WebhookSettings::default(),
-        },
-    )
-    .await?;
-    for (sku, name, cents) in PRODUCTS {
-        let product = Product {
-            sku: Sku::parse(sku).ok_or_else(|| Error::Config(format!("bad demo sku {sku}")))?,
-            name: name.into(),
-            price: Money::new(cents, usd).map_err(|e| Error::Config(e.to_string()))?,
-            active: true,
+    for (id, style) in STORES {
+        let store_id = StoreId::parse(id).map_err(|e| Error::Config(e.to_string()))?;
+        let (public_key, secret_key) = match style {
+            GatewayStyle::Stripe => (DEMO_ACCOUNT.publishable_key, DEMO_ACCOUNT.secret_key),
+            GatewayStyle::Square => (DEMO_ACCOUNT.application_id, DEMO_ACCOUNT.access_token),
         };
-        catalog::upsert(db, &store_id, &product).await?;
+        stores::put(
+            db,
+            NewStore {
+                id: Some(store_id.clone()),
+                name: "Paylet Demo Shop".into(),
+                currency: usd,
+                payment_methods: vec![PaymentMethod::Card],
+                allowed_origins: vec![shop_url.to_owned()],
+                gateway: GatewaySettings {
+                    style,
+                    api_base: sandbox_url.to_owned(),
+                    public_key: public_key.into(),
+                    secret_key: secret_key.into(),
+                    location_id: Some(DEMO_ACCOUNT.location_id.into()),
+                },
+                webhook: WebhookSettings::default(),
+            },
+        )
+        .await?;
+        for (sku, name, cents) in PRODUCTS {
+            let product = Product {
+                sku: Sku::parse(sku).ok_or_else(|| Error::Config(format!("bad demo sku {sku}")))?,
+                name: name.into(),
+                price: Money::new(cents, usd).map_err(|e| Error::Config(e.to_string()))?,
+                active: true,
+            };
+            catalog::upsert(db, &store_id, &product).await?;
+        }
+        auth::revoke_all(db, &store_id).await?;
     }
-    auth::revoke_all(db, &store_id).await?;
-    auth::create_key(db, &store_id).await
+    auth::create_key(db, &StoreId::parse(DEMO_STORE_ID).map_err(|e| Error::Config(e.to_string()))?).await
 }
 
 #[derive(Clone)]
@@ -168,6 +183,10 @@ struct ShopState {
 struct ShopQuery {
     item: Option<String>,
     bundle: Option<String>,
+    /// `square` sells through the Square-style store.
+    gateway: Option<String>,
+    /// `dark` shows the shop, and the widget, in dark colours.
+    theme: Option<String>,
 }
 
 /// The gift set, priced by the shop itself: a checkout session.
@@ -182,10 +201,14 @@ fn shop_router(state: ShopState) -> Router {
 /// backend, which creates a checkout session for it on every visit.
 async fn shop_page(State(shop): State<ShopState>, Query(query): Query<ShopQuery>) -> Html<String> {
     let chosen = if query.bundle.as_deref() == Some(GIFT_SET) { Some(GIFT_SET) } else { query.item.as_deref() };
-    let gift_set = (GIFT_SET, "Gift set: tee and mug, wrapped", 3900, format!("/?bundle={GIFT_SET}"));
+    let square = query.gateway.as_deref() == Some("square");
+    let dark = query.theme.as_deref() == Some("dark");
+    // Links keep the shop's gateway and colours.
+    let keep = format!("{}{}", if square { "&gateway=square" } else { "" }, if dark { "&theme=dark" } else { "" });
+    let gift_set = (GIFT_SET, "Gift set: tee and mug, wrapped", 3900, format!("/?bundle={GIFT_SET}{keep}"));
     let products: String = PRODUCTS
         .iter()
-        .map(|(sku, name, cents)| (*sku, *name, *cents, format!("/?item={sku}")))
+        .map(|(sku, name, cents)| (*sku, *name, *cents, format!("/?item={sku}{keep}")))
         .chain([gift_set])
         .map(|(sku, name, cents, href)| {
             let current = if chosen == Some(sku) { " aria-current=\"true\"" } else { "" };
@@ -197,21 +220,30 @@ async fn shop_page(State(shop): State<ShopState>, Query(query): Query<ShopQuery>
             )
         })
         .collect();
-    let store = StoreId::parse(DEMO_STORE_ID).unwrap_or_else(|_| StoreId::from_random("demo"));
+    let id = if square { DEMO_SQUARE_STORE_ID } else { DEMO_STORE_ID };
+    let store = StoreId::parse(id).unwrap_or_else(|_| StoreId::from_random("demo"));
+    let snippet = |cart: &Cart<'_>| {
+        let html = snippet::html(&shop.server_url, &store, cart, Some(&shop.embed_js));
+        if dark { html.replace("<div ", "<div data-theme=\"dark\" ") } else { html }
+    };
     let checkout = match chosen {
-        Some(GIFT_SET) => match create_gift_session(&shop).await {
-            Ok(session) => snippet::html(&shop.server_url, &store, &Cart::Session(&session), Some(&shop.embed_js)),
+        // The shop's backend holds the Stripe-style store's admin key only.
+        Some(GIFT_SET) if !square => match create_gift_session(&shop).await {
+            Ok(session) => snippet(&Cart::Session(&session)),
             Err(e) => {
                 tracing::error!(error = %e, "the demo shop could not create a checkout session");
                 "<p>The gift set is not available right now.</p>".to_owned()
             }
         },
-        Some(sku) if PRODUCTS.iter().any(|p| p.0 == sku) => {
-            snippet::html(&shop.server_url, &store, &Cart::Items(&format!("{sku}:1")), Some(&shop.embed_js))
-        }
+        Some(sku) if PRODUCTS.iter().any(|p| p.0 == sku) => snippet(&Cart::Items(&format!("{sku}:1"))),
         _ => "<p>Pick a product to check out.</p>".to_owned(),
     };
-    Html(include_str!("shop.html").replace("{{PRODUCTS}}", &products).replace("{{CHECKOUT}}", &checkout))
+    Html(
+        include_str!("shop.html")
+            .replace("{{THEME}}", if dark { "dark" } else { "light" })
+            .replace("{{PRODUCTS}}", &products)
+            .replace("{{CHECKOUT}}", &checkout),
+    )
 }
 
 /// What a merchant's backend does: `POST /v1/admin/checkout-sessions` with its

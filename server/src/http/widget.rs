@@ -1,23 +1,38 @@
 //! Serves the built widget under `/widget/` and the loader at `/embed.js`.
+//!
+//! Every file goes through `ServeDir`, which sends the `X.br` or `X.gz` sibling
+//! `cargo xtask widget` wrote next to `X` when the browser accepts that
+//! encoding, and answers ranges and conditional requests. Trunk puts a content
+//! hash in the names of the scripts, WASM and styles, so browsers keep those a
+//! year without asking again; the page, whose name never changes, is
+//! revalidated on every load and names the current ones.
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use paylet_api::StoreId;
+use paylet_api::{OrderId, StoreId};
 use serde::Deserialize;
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::app::AppState;
-use crate::{Error, stores};
+use crate::snippet::EMBED_JS_PATH;
+use crate::{Error, orders, stores};
+
+/// For names that always mean the same bytes.
+const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+/// For names whose bytes change between builds: stored, but revalidated on every use.
+const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/embed.js", get(embed_js))
+        .route(EMBED_JS_PATH, get(embed_js_of_this_release))
         .route("/widget/", get(widget_page))
+        .route("/widget/return", get(challenge_return))
         .route("/widget/{*file}", get(widget_file))
 }
 
@@ -30,31 +45,40 @@ async fn widget_file(
     request: Request,
 ) -> Result<Response, Error> {
     if file == "index.html" {
-        return widget_page(State(state), query).await;
+        return widget_page(State(state), query, request).await;
     }
-    let (mut parts, body) = request.into_parts();
-    parts.uri = format!("/{file}").parse().map_err(|_| Error::NotFound("file"))?;
-    let response = ServeDir::new(&state.widget_dir)
-        .append_index_html_on_directories(false)
-        .oneshot(Request::from_parts(parts, body))
-        .await
-        .map_err(|e| Error::Io(std::io::Error::other(e)))?;
-    Ok(response.map(Body::new))
+    let mut response = serve(&state, &file, request).await?;
+    if found(&response) {
+        let cache = if is_content_hashed(&file) { IMMUTABLE } else { NO_CACHE };
+        response.headers_mut().insert(header::CACHE_CONTROL, cache);
+    }
+    Ok(response)
+}
+
+/// `embed.js` under a name that stays put across releases, for people who
+/// paste it without an integrity hash; revalidated on every use.
+async fn embed_js(State(state): State<AppState>, request: Request) -> Result<Response, Error> {
+    serve_embed_js(&state, request, NO_CACHE).await
+}
+
+/// `embed.js` at [`EMBED_JS_PATH`], which the snippet names: one release's
+/// bytes, so its integrity hash holds and browsers need not ask again.
+async fn embed_js_of_this_release(State(state): State<AppState>, request: Request) -> Result<Response, Error> {
+    serve_embed_js(&state, request, IMMUTABLE).await
 }
 
 /// `embed.js` loads on merchants' pages with `crossorigin="anonymous"` so its
-/// Subresource Integrity hash can be checked, which needs this CORS header.
-async fn embed_js(State(state): State<AppState>) -> Result<Response, Error> {
-    let body = tokio::fs::read(state.widget_dir.join("embed.js")).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        body,
-    )
-        .into_response())
+/// Subresource Integrity hash can be checked, which needs the CORS header.
+async fn serve_embed_js(state: &AppState, request: Request, cache: HeaderValue) -> Result<Response, Error> {
+    let mut response = serve(state, "embed.js", request).await?;
+    let found = found(&response);
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if found {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+        headers.insert(header::CACHE_CONTROL, cache);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -63,7 +87,11 @@ struct WidgetQuery {
 }
 
 /// The widget's page, framable only by the store's allowed origins.
-async fn widget_page(State(state): State<AppState>, Query(query): Query<WidgetQuery>) -> Result<Response, Error> {
+async fn widget_page(
+    State(state): State<AppState>,
+    Query(query): Query<WidgetQuery>,
+    request: Request,
+) -> Result<Response, Error> {
     // An unknown store still gets the page (which then says so), framable by no one.
     let store = match query.store.as_deref().map(StoreId::parse) {
         Some(Ok(id)) => match stores::find(&state.db, &id).await {
@@ -79,14 +107,109 @@ async fn widget_page(State(state): State<AppState>, Query(query): Query<WidgetQu
     };
     let csp = HeaderValue::from_str(&format!("frame-ancestors {ancestors}"))
         .map_err(|_| Error::Config("allowed origins do not fit in a header".into()))?;
-    let body = tokio::fs::read(state.widget_dir.join("index.html")).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
-            (header::CONTENT_SECURITY_POLICY, csp),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        body,
-    )
-        .into_response())
+    let mut response = serve(&state, "index.html", request).await?;
+    let found = found(&response);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    headers.insert(header::CACHE_CONTROL, NO_CACHE);
+    if found {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct ReturnQuery {
+    order: Option<String>,
+}
+
+/// Where the gateway's 3-D Secure page sends the shopper back. It opens in the
+/// frame of the widget's challenge modal, which reads the result from this
+/// page's URL once it is same-origin again; the page itself needs no script.
+/// Framable by the widget (`'self'`) inside the order's store's pages only.
+async fn challenge_return(State(state): State<AppState>, Query(query): Query<ReturnQuery>) -> Result<Response, Error> {
+    let order = query.order.as_deref().and_then(|o| OrderId::parse(o).ok());
+    let origins = match order {
+        Some(order) => match orders::summary(&state.db, &order).await {
+            Ok(order) => stores::find(&state.db, &order.store_id).await?.allowed_origins,
+            Err(Error::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        },
+        None => Vec::new(),
+    };
+    let csp = format!("default-src 'none'; frame-ancestors 'self' {}", origins.join(" "));
+    let csp = HeaderValue::from_str(csp.trim_end())
+        .map_err(|_| Error::Config("allowed origins do not fit in a header".into()))?;
+    let page = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Returning to checkout</title>\
+                <p>Returning to the checkout…</p></html>";
+    let mut response = Html(page).into_response();
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    response.headers_mut().insert(header::CACHE_CONTROL, NO_CACHE);
+    Ok(response)
+}
+
+/// `file`, a path inside the widget directory, as `ServeDir` answers `request`
+/// for it: the brotli or gzip sibling when the browser accepts one (brotli
+/// first), else the file itself.
+async fn serve(state: &AppState, file: &str, request: Request) -> Result<Response, Error> {
+    let (mut parts, body) = request.into_parts();
+    parts.uri = format!("/{file}").parse().map_err(|_| Error::NotFound("file"))?;
+    let mut response = ServeDir::new(&state.widget_dir)
+        .append_index_html_on_directories(false)
+        .precompressed_br()
+        .precompressed_gzip()
+        .oneshot(Request::from_parts(parts, body))
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?
+        .map(Body::new);
+    // Shared caches must keep the brotli, gzip and plain copies apart.
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Ok(response)
+}
+
+/// The file was there: its bytes, part of them, or "not modified".
+fn found(response: &Response) -> bool {
+    response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED
+}
+
+/// Whether Trunk put a content hash in the file's name, as in
+/// `paylet-widget-1f2e3d4c5b6a7988_bg.wasm` or `style-9a8b7c6d5e4f3a2b.css`
+/// (a 64-bit hash in hex, shorter when it has leading zeros). Such a name
+/// always stands for the same bytes.
+fn is_content_hashed(file: &str) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunks_hashed_names_are_recognised() {
+        assert!(is_content_hashed("paylet-widget-1f2e3d4c5b6a7988.js"));
+        assert!(is_content_hashed("paylet-widget-1f2e3d4c5b6a7988_bg.wasm"));
+        assert!(is_content_hashed("style-9a8b7c6d5e4f3a2.css"));
+        assert!(is_content_hashed("paylet-widget-1f2e3d4c5b6a7988_bg.wasm.br"));
+    }
+
+    #[test]
+    fn names_without_a_hash_are_not() {
+        for file in [
+            "embed.js",
+            "index.html",
+            "paylet-widget.js",
+            "paylet-widget_bg.wasm",
+            "style.css",
+            "snippets/paylet-widget-1f2e3d4c5b6a7988/inline0.js",
+            "paylet-widget-deadbeefx.js",
+            "paylet-widget-abc.js",
+            "paylet-widget-1f2e3d4c5b6a79881.js",
+        ] {
+            assert!(!is_content_hashed(file), "{file}");
+        }
+    }
 }

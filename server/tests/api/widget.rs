@@ -1,4 +1,8 @@
-use crate::helpers::{SHOP_ORIGIN, spawn_app};
+use std::path::PathBuf;
+
+use paylet::snippet::{self, Cart};
+
+use crate::helpers::{SHOP_ORIGIN, TestApp, spawn_app};
 
 #[tokio::test]
 async fn the_widget_page_may_be_framed_only_by_the_stores_origins() {
@@ -13,12 +17,29 @@ async fn the_widget_page_may_be_framed_only_by_the_stores_origins() {
 }
 
 #[tokio::test]
+async fn the_challenge_return_page_may_be_framed_by_the_widget_inside_the_stores_pages_only() {
+    let app = spawn_app().await;
+    let order = app.order().await;
+    let path = format!("/widget/return?order={}&payment_intent=pi_1", order["id"].as_str().unwrap());
+    let response = app.http.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert_eq!(csp, format!("default-src 'none'; frame-ancestors 'self' {SHOP_ORIGIN}"));
+    // No script: the widget reads the result from the URL.
+    assert!(!response.text().await.unwrap().contains("<script"));
+
+    let unknown = app.http.get(app.url("/widget/return?order=ord_unknown")).send().await.unwrap();
+    assert_eq!(unknown.headers()["content-security-policy"], "default-src 'none'; frame-ancestors 'self'");
+}
+
+#[tokio::test]
 async fn embed_js_is_loadable_cross_origin_for_its_integrity_check() {
     let app = spawn_app().await;
     let response = app.http.get(app.url("/embed.js")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(response.headers()["cache-control"], "no-cache");
 }
 
 #[tokio::test]
@@ -27,4 +48,164 @@ async fn api_responses_are_never_cached() {
     let response = app.http.get(app.url(&format!("/v1/stores/{}/checkout-config", app.store))).send().await.unwrap();
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}
+
+// Serving the built widget (`widget/dist`, built by `cargo xtask widget` with a
+// brotli and a gzip copy next to each file): the encoding each browser takes,
+// and how long browsers may keep what they got.
+
+/// What Chromium sends.
+const CHROME: &str = "gzip, deflate, br, zstd";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+fn dist() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist")
+}
+
+fn dist_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(dist().join(name)).unwrap_or_else(|e| panic!("widget/dist/{name}: {e}; run `cargo xtask widget`"))
+}
+
+/// The file the built page names whose name ends with `suffix` (Trunk's
+/// content-hashed `paylet-widget-<hash>_bg.wasm` and the like).
+fn named_by_page(suffix: &str) -> String {
+    let page = String::from_utf8(dist_bytes("index.html")).unwrap();
+    std::fs::read_dir(dist())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .find(|name| name.ends_with(suffix) && page.contains(name.as_str()))
+        .unwrap_or_else(|| panic!("widget/dist/index.html names no *{suffix}"))
+}
+
+fn hashed_assets() -> [(String, &'static str); 3] {
+    [
+        (named_by_page("_bg.wasm"), "application/wasm"),
+        (named_by_page(".js"), "javascript"),
+        (named_by_page(".css"), "text/css"),
+    ]
+}
+
+async fn get(app: &TestApp, path: &str, accept_encoding: Option<&str>) -> reqwest::Response {
+    let mut request = app.http.get(app.url(path));
+    if let Some(accepted) = accept_encoding {
+        request = request.header("accept-encoding", accepted);
+    }
+    request.send().await.unwrap()
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn hashed_assets_go_brotli_to_browsers_that_take_it_and_are_kept_for_a_year() {
+    let app = spawn_app().await;
+    for (file, content_type) in hashed_assets() {
+        let response = get(&app, &format!("/widget/{file}"), Some(CHROME)).await;
+        assert_eq!(response.status(), 200, "{file}");
+        assert_eq!(header(&response, "content-encoding"), Some("br"), "{file}");
+        assert_eq!(header(&response, "vary").map(str::to_ascii_lowercase).as_deref(), Some("accept-encoding"));
+        assert_eq!(header(&response, "cache-control"), Some(IMMUTABLE), "{file}");
+        assert!(header(&response, "content-type").unwrap().contains(content_type), "{file}");
+        let body = response.bytes().await.unwrap();
+        assert_eq!(body, dist_bytes(&format!("{file}.br")), "{file}");
+        assert!(body.len() < dist_bytes(&file).len(), "{file}: brotli is smaller");
+    }
+}
+
+#[tokio::test]
+async fn gzip_goes_to_browsers_that_take_only_gzip() {
+    let app = spawn_app().await;
+    for (file, content_type) in hashed_assets() {
+        let response = get(&app, &format!("/widget/{file}"), Some("gzip")).await;
+        assert_eq!(response.status(), 200, "{file}");
+        assert_eq!(header(&response, "content-encoding"), Some("gzip"), "{file}");
+        assert_eq!(header(&response, "vary").map(str::to_ascii_lowercase).as_deref(), Some("accept-encoding"));
+        assert_eq!(header(&response, "cache-control"), Some(IMMUTABLE), "{file}");
+        assert!(header(&response, "content-type").unwrap().contains(content_type), "{file}");
+        assert_eq!(response.bytes().await.unwrap(), dist_bytes(&format!("{file}.gz")), "{file}");
+    }
+}
+
+#[tokio::test]
+async fn the_file_itself_goes_to_browsers_that_take_neither() {
+    let app = spawn_app().await;
+    let (file, _) = &hashed_assets()[0];
+    for accepted in [None, Some("identity"), Some("br;q=0, gzip;q=0"), Some("deflate")] {
+        let response = get(&app, &format!("/widget/{file}"), accepted).await;
+        assert_eq!(response.status(), 200, "{accepted:?}");
+        assert_eq!(header(&response, "content-encoding"), None, "{accepted:?}");
+        assert_eq!(header(&response, "vary").map(str::to_ascii_lowercase).as_deref(), Some("accept-encoding"));
+        assert_eq!(header(&response, "cache-control"), Some(IMMUTABLE));
+        assert_eq!(response.bytes().await.unwrap(), dist_bytes(file), "{accepted:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_widget_page_is_revalidated_on_every_load() {
+    let app = spawn_app().await;
+    for path in [format!("/widget/?store={}", app.store), format!("/widget/index.html?store={}", app.store)] {
+        let response = get(&app, &path, Some(CHROME)).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(header(&response, "cache-control"), Some("no-cache"), "{path}");
+        assert_eq!(header(&response, "content-type"), Some("text/html; charset=utf-8"), "{path}");
+        assert_eq!(header(&response, "content-security-policy"), Some(&*format!("frame-ancestors {SHOP_ORIGIN}")));
+        assert_eq!(header(&response, "content-encoding"), Some("br"), "{path}");
+        let last_modified = header(&response, "last-modified").unwrap().to_owned();
+        assert_eq!(response.bytes().await.unwrap(), dist_bytes("index.html.br"), "{path}");
+
+        // The browser's revalidation: unchanged, so no body, and the same policy.
+        let response = app.http.get(app.url(&path)).header("if-modified-since", &last_modified).send().await.unwrap();
+        assert_eq!(response.status(), 304, "{path}");
+        assert_eq!(header(&response, "cache-control"), Some("no-cache"), "{path}");
+        assert_eq!(header(&response, "content-security-policy"), Some(&*format!("frame-ancestors {SHOP_ORIGIN}")));
+    }
+    let response = get(&app, "/widget/", None).await;
+    assert_eq!(header(&response, "content-encoding"), None);
+    assert_eq!(response.bytes().await.unwrap(), dist_bytes("index.html"));
+
+    // A file whose name has no content hash is revalidated too.
+    let response = get(&app, "/widget/embed.js", Some(CHROME)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "cache-control"), Some("no-cache"));
+}
+
+#[tokio::test]
+async fn embed_js_of_this_release_is_kept_for_a_year_and_the_current_one_revalidated() {
+    let app = spawn_app().await;
+    let versioned = format!("/embed/v{}/embed.js", env!("CARGO_PKG_VERSION"));
+    for (path, cache) in [(versioned.as_str(), IMMUTABLE), ("/embed.js", "no-cache")] {
+        let response = get(&app, path, None).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(header(&response, "cache-control"), Some(cache), "{path}");
+        assert_eq!(header(&response, "access-control-allow-origin"), Some("*"), "{path}");
+        assert_eq!(header(&response, "content-type"), Some("text/javascript; charset=utf-8"), "{path}");
+        assert_eq!(header(&response, "content-encoding"), None, "{path}");
+        assert_eq!(response.bytes().await.unwrap(), dist_bytes("embed.js"), "{path}");
+
+        let response = get(&app, path, Some(CHROME)).await;
+        assert_eq!(header(&response, "content-encoding"), Some("br"), "{path}");
+        assert_eq!(header(&response, "access-control-allow-origin"), Some("*"), "{path}");
+        assert_eq!(header(&response, "cache-control"), Some(cache), "{path}");
+        assert_eq!(response.bytes().await.unwrap(), dist_bytes("embed.js.br"), "{path}");
+    }
+    // Another release's path is not this release's bytes.
+    assert_eq!(get(&app, "/embed/v0.0.0-old/embed.js", None).await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_snippets_script_is_served_with_the_bytes_its_integrity_hash_names() {
+    let app = spawn_app().await;
+    let embed_js = dist_bytes("embed.js");
+    let html = snippet::html(&app.base, &app.store, &Cart::Items("TEE:1"), Some(&embed_js));
+    let attr = |name: &str| {
+        let start = html.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        html[start..].split('"').next().unwrap().to_owned()
+    };
+    let src = attr("src");
+    assert_eq!(src, app.url(&format!("/embed/v{}/embed.js", env!("CARGO_PKG_VERSION"))));
+    let response = app.http.get(&src).header("origin", SHOP_ORIGIN).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "access-control-allow-origin"), Some("*"));
+    assert_eq!(snippet::integrity(&response.bytes().await.unwrap()), attr("integrity"));
 }

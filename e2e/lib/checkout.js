@@ -1,0 +1,139 @@
+// What a shopper does in the widget, shared by the e2e suites.
+
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+import { ARTIFACTS, readLatin1 } from "./stack.js";
+import { findPans } from "./pan.js";
+
+/** The sandbox's test cards, one that pays per brand, then the outcomes. */
+export const CARDS = {
+  visa: "4242 4242 4242 4242",
+  mastercard: "5555 5555 5555 4444",
+  amex: "3782 822463 10005",
+  discover: "6011 1111 1111 1117",
+  jcb: "3566 0020 2036 0505",
+  diners: "3622 720627 1667",
+  unionpay: "6200 0000 0000 0005",
+  declined: "4000 0000 0000 0002",
+  insufficientFunds: "4000 0000 0000 9995",
+  expired: "4000 0000 0000 0069",
+  incorrectCvc: "4000 0000 0000 0127",
+  processingError: "4000 0000 0000 0119",
+  threeDSecure: "4000 0025 0000 3155",
+};
+
+/** The gateway styles the demo runs: its shop's `?gateway=` and store id. */
+export const STYLES = [
+  { name: "stripe", query: "", store: "st_demo" },
+  { name: "square", query: "&gateway=square", store: "st_demosquare" },
+];
+
+export const WIDGET = 'iframe[title="Secure checkout"]';
+
+/** The demo shop with `item` in the checkout; its page and the widget frame. */
+export async function openCheckout(browser, stack, item, style = STYLES[0], extra = "") {
+  const page = await browser.newPage();
+  await page.goto(`${stack.shop}/?item=${item}${style.query}${extra}`);
+  const widget = page.frameLocator(WIDGET);
+  await widget.getByLabel("Card number").waitFor();
+  return { page, widget };
+}
+
+/** Fills contact, billing address and card as a shopper types them. */
+export async function fillForm(widget, number, { cvc, email = "ada@example.com" } = {}) {
+  await widget.getByLabel("Email").fill(email);
+  await widget.getByLabel("Name on card").fill("Ada Lovelace");
+  await widget.getByLabel("Address", { exact: true }).fill("1 Main St");
+  await widget.getByLabel("City").fill("Springfield");
+  await widget.getByLabel("ZIP code").fill("94103");
+  await fillCard(widget, number, cvc);
+}
+
+export async function fillCard(widget, number, cvc) {
+  await widget.getByLabel("Card number").fill(number);
+  await widget.getByLabel("Expiry (MM / YY)").fill("12 / 34");
+  const digits = number.replaceAll(" ", "");
+  await widget.getByLabel("Security code").fill(cvc ?? (/^3[47]/.test(digits) ? "1234" : "123"));
+}
+
+/** The order id the merchant page's `paylet:paid` listener showed. */
+export async function paidOrderId(page) {
+  const thanks = page.locator("#thanks");
+  await thanks.waitFor();
+  return (await thanks.textContent()).match(/ord_\w+/)[0];
+}
+
+/** The order's status and total in the server's SQLite file. */
+export function orderInDatabase(stack, orderId) {
+  const script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +
+    "r=c.execute('select status, total_amount from orders where id=?',(sys.argv[2],)).fetchone(); " +
+    "print(r[0] + ' ' + str(r[1]) if r else '')";
+  const [status, total] = execFileSync("python3", ["-c", script, stack.files.db, orderId]).toString().trim().split(" ");
+  return { status, total: Number(total) };
+}
+
+/** How many payments for the order the gateway itself reports as taken. */
+export async function gatewayPayments(stack, orderId) {
+  const script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +
+    "print(' '.join(r[0] for r in c.execute('select gateway_payment_id from payment_attempts " +
+    "where order_id=? and gateway_payment_id is not null',(sys.argv[2],))))";
+  const ids = execFileSync("python3", ["-c", script, stack.files.db, orderId]).toString().trim().split(" ").filter(Boolean);
+  let taken = 0;
+  for (const id of ids) {
+    const square = !id.startsWith("pi_");
+    const url = square ? `${stack.sandbox}/v2/payments/${id}` : `${stack.sandbox}/v1/payment_intents/${id}`;
+    const key = square ? "EAAAEpaylet_demo" : "sk_test_paylet_demo";
+    const body = await (await fetch(url, { headers: { authorization: `Bearer ${key}` } })).json();
+    const status = square ? body.payment?.status : body.status;
+    if (status === "COMPLETED" || status === "succeeded") taken += 1;
+  }
+  return taken;
+}
+
+export function screenshot(page, name) {
+  return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * axe-core on the widget as it is now: every WCAG 2 A/AA rule, zero
+ * violations allowed. The context bypasses CSP so the checker can be added.
+ */
+export async function assertAccessible(page, what) {
+  const frame = page.frames().find((f) => f.url().includes("/widget/"));
+  assert.ok(frame, `${what}: the widget frame`);
+  await frame.evaluate(AXE);
+  const result = await frame.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  const problems = result.violations.map((v) =>
+    `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  assert.deepEqual(problems, [], `${what}: accessibility violations`);
+}
+
+/** No card number in what the server received, logged or stored; all tokenization went to the gateway. */
+export async function assertNoCardData(stack, cards) {
+  const recorded = readLatin1(stack.files.recorder);
+  assert.ok(recorded.includes("POST /v1/orders/"), "the recorder saw the payment requests");
+  const places = {
+    "requests to the server": recorded,
+    "server log": readLatin1(stack.files.log),
+    "database": ["", "-wal", "-shm"].map((s) => readLatin1(stack.files.db + s)).join("\n"),
+  };
+  for (const [place, text] of Object.entries(places)) {
+    for (const card of cards) {
+      assert.ok(!text.includes(card) && !text.includes(card.replaceAll(" ", "")), `${card} found in ${place}`);
+    }
+    assert.deepEqual(findPans(text), [], `card-number-shaped data in ${place}`);
+  }
+  const requests = await (await fetch(`${stack.sandbox}/_sandbox/requests`)).json();
+  const tokenizations = requests.filter((r) => r.method === "POST" && /^\/v1\/tokens$|^\/v2\/card-nonces$/.test(r.path));
+  assert.ok(tokenizations.length > 0, "cards were tokenized at the gateway");
+  for (const r of tokenizations) assert.equal(r.origin, new URL(stack.server).origin);
+  return tokenizations.length;
+}

@@ -1,0 +1,200 @@
+// The widget as merchants embed it: a single-page app mounting, updating and
+// destroying it; a hostile page script that tries to read the card; a site
+// that is not allowed to frame it; plain HTTP; languages and themes.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { startStack, launchBrowser } from "../lib/stack.js";
+import {
+  CARDS, WIDGET, assertAccessible, assertNoCardData, fillForm, openCheckout, orderInDatabase, screenshot,
+} from "../lib/checkout.js";
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/**
+ * A merchant page of our own on the shop's origin (or `origin`): a real page
+ * from there, its content then replaced, so the browser treats it as that
+ * origin on the loopback network, as it would the merchant's real page.
+ */
+async function merchantPage(body, { origin = stack.shop, context = browser } = {}) {
+  const page = await context.newPage();
+  await page.goto(`${origin}/`);
+  await page.setContent(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+    <body><main>${body}</main><script src="${stack.server}/embed.js"></script></body></html>`);
+  await page.waitForFunction(() => window.Paylet);
+  return page;
+}
+
+test("a single-page app mounts, updates and destroys the checkout; typed data survives the update", async () => {
+  const page = await merchantPage(`<div id="checkout"></div>`);
+  await page.evaluate(() => {
+    window.events = [];
+    const el = document.getElementById("checkout");
+    for (const name of ["ready", "paid", "failed"]) {
+      el.addEventListener(`paylet:${name}`, (e) => window.events.push({ name, detail: e.detail }));
+    }
+    // eslint-disable-next-line no-undef
+    window.checkout = Paylet.mount(el, { store: "st_demo", items: "TEE-CLASSIC:1" });
+  });
+  await page.waitForFunction(() => window.events.some((e) => e.name === "ready"));
+  const widget = page.frameLocator(WIDGET);
+  await widget.getByRole("button", { name: "Pay $25.00" }).waitFor();
+  await fillForm(widget, CARDS.visa);
+
+  // The cart changes on the merchant's page: two tees and a mug.
+  await page.evaluate(() => window.checkout.update({ items: [{ sku: "TEE-CLASSIC", quantity: 2 }, { sku: "MUG-ENAMEL" }] }));
+  await widget.getByRole("button", { name: "Pay $68.00" }).waitFor();
+  assert.equal(await widget.getByLabel("Email").inputValue(), "ada@example.com");
+  assert.equal(await widget.getByLabel("Card number").inputValue(), CARDS.visa);
+  assert.equal(await widget.getByLabel("Security code").inputValue(), "123");
+
+  await widget.getByRole("button", { name: "Pay $68.00" }).click();
+  await page.waitForFunction(() => window.events.some((e) => e.name === "paid"));
+  const paid = await page.evaluate(() => window.events.find((e) => e.name === "paid").detail);
+  assert.deepEqual(orderInDatabase(stack, paid.orderId), { status: "paid", total: 6800 });
+
+  await page.evaluate(() => window.checkout.destroy());
+  assert.equal(await page.locator(WIDGET).count(), 0);
+  // Mounted again, it is a fresh checkout.
+  await page.evaluate(() => {
+    window.checkout = Paylet.mount(document.getElementById("checkout"), { store: "st_demo", items: "CAP-CANVAS:1" });
+  });
+  await widget.getByRole("button", { name: "Pay $22.00" }).waitFor();
+  assert.equal(await page.locator(WIDGET).count(), 1);
+  await page.close();
+});
+
+test("a hostile script on the merchant's page gets nothing of the card", async () => {
+  const page = await merchantPage(`<div data-paylet-store="st_demo" data-items="MUG-ENAMEL:1"></div>
+    <script>
+      // What a skimmer injected into the shop would try.
+      window.stolen = { keys: 0, messages: [], frames: [] };
+      document.addEventListener("keydown", () => window.stolen.keys++, true);
+      document.addEventListener("input", (e) => window.stolen.frames.push(String(e.target.value)), true);
+      window.addEventListener("message", (e) => window.stolen.messages.push(JSON.stringify(e.data)));
+      window.peek = () => {
+        const frame = document.querySelector("iframe");
+        const tries = [];
+        try { tries.push(String(frame.contentDocument && frame.contentDocument.body.innerHTML)); } catch (e) { tries.push("blocked"); }
+        try { tries.push(frame.contentWindow.document.querySelector("#card-number").value); } catch (e) { tries.push("blocked"); }
+        try { tries.push(String(frame.contentWindow.sessionStorage.length)); } catch (e) { tries.push("blocked"); }
+        return tries;
+      };
+    </script>`);
+  const widget = page.frameLocator(WIDGET);
+  await fillForm(widget, CARDS.visa);
+  assert.deepEqual(await page.evaluate(() => window.peek()), ["null", "blocked", "blocked"]);
+  await widget.getByRole("button", { name: "Pay $18.00" }).click();
+  await widget.getByRole("heading", { name: "Paid" }).waitFor();
+  const stolen = await page.evaluate(() => window.stolen);
+  assert.equal(stolen.keys, 0, "no keystroke reached the merchant's page");
+  assert.deepEqual(stolen.frames, []);
+  const digits = CARDS.visa.replaceAll(" ", "");
+  for (const m of stolen.messages) assert.ok(!m.replaceAll(" ", "").includes(digits) && !m.includes("4242"), m);
+  assert.ok(stolen.messages.some((m) => m.includes("paid")), "the page heard the outcome, and only that");
+  await page.close();
+});
+
+test("a site the store does not allow cannot frame the widget", async () => {
+  // The sandbox's origin stands for any other site: it is not the store's.
+  const other = new URL(stack.sandbox).origin;
+  const page = await browser.newPage();
+  const refused = new Promise((resolve) => page.on("console", (m) => {
+    if (m.text().includes("frame-ancestors")) resolve(m.text());
+  }));
+  await page.goto(`${other}/_sandbox/requests`);
+  await page.setContent(`<iframe title="Secure checkout"
+    src="${stack.server}/widget/?store=st_demo&items=TEE-CLASSIC:1&parent=${encodeURIComponent(other)}"></iframe>`);
+  const why = await Promise.race([refused, page.waitForTimeout(10_000).then(() => "not refused")]);
+  assert.match(why, /frame-ancestors/);
+  assert.equal(await page.frameLocator(WIDGET).getByLabel("Card number").count(), 0);
+  await page.close();
+});
+
+test("on plain HTTP other than localhost the widget shows no card fields and says why", async () => {
+  // paylet.test is the server, reached by a name that is not a secure context.
+  const port = new URL(stack.server).port;
+  const insecure = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP paylet.test 127.0.0.1"],
+  });
+  try {
+    const page = await insecure.newPage();
+    await page.goto(`http://paylet.test:${port}/widget/?store=st_demo&items=TEE-CLASSIC:1`);
+    await page.getByRole("alert").filter({ hasText: "not on a secure (HTTPS) connection" }).waitFor();
+    assert.equal(await page.getByLabel("Card number").count(), 0);
+    assert.equal(await page.getByText("Secure checkout").count(), 0);
+  } finally {
+    await insecure.close();
+  }
+  // In a secure context the cue is there.
+  const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC");
+  await widget.getByText("Secure checkout — your card goes straight to Paylet Sandbox").waitFor();
+  await page.close();
+});
+
+test("German, French and Spanish from the snippet, and the browser's language otherwise", async () => {
+  const expected = {
+    de: { number: "Kartennummer", pay: "25,00 $ bezahlen" },
+    fr: { number: "Numéro de carte", pay: "Payer 25,00 $US" },
+    es: { number: "Número de tarjeta", pay: "Pagar 25,00 US$" },
+  };
+  for (const [locale, want] of Object.entries(expected)) {
+    const page = await merchantPage(`<div data-paylet-store="st_demo" data-items="TEE-CLASSIC:1" data-locale="${locale}"></div>`);
+    const widget = page.frameLocator(WIDGET);
+    await widget.getByLabel(want.number).waitFor();
+    const pay = (await widget.locator("button.pay").textContent()).replace(/\s/g, " ");
+    assert.equal(pay, want.pay, locale);
+    await widget.locator("#card-number").fill("4242 4242 4242 4241");
+    await widget.locator("button.pay").click();
+    assert.notEqual(await widget.locator("#card-number-error").textContent(), "Your card number is incomplete or invalid.");
+    await assertAccessible(page, `${locale} errors`);
+    await page.close();
+  }
+  const french = await browser.newContext({ locale: "fr-FR" });
+  const page = await merchantPage(`<div data-paylet-store="st_demo" data-items="TEE-CLASSIC:1"></div>`, { context: french });
+  await page.frameLocator(WIDGET).getByLabel("Numéro de carte").waitFor();
+  await french.close();
+});
+
+test("themes: the default on a white and a dark shop, and the merchant's own accent", async () => {
+  const white = await openCheckout(browser, stack, "TEE-CLASSIC");
+  await screenshot(white.page, "theme-white-shop");
+  await white.page.close();
+
+  const dark = await openCheckout(browser, stack, "TEE-CLASSIC", undefined, "&theme=dark");
+  const background = await dark.widget.locator("body").evaluate((b) => getComputedStyle(b).backgroundColor);
+  assert.equal(background, "rgb(27, 31, 38)");
+  await assertAccessible(dark.page, "dark theme");
+  await fillForm(dark.widget, CARDS.visa);
+  await screenshot(dark.page, "theme-dark-shop");
+  await dark.page.close();
+
+  const page = await merchantPage(`<div data-paylet-store="st_demo" data-items="TEE-CLASSIC:1"
+      data-theme-accent="#5b21b6" data-theme-radius="0px" data-theme-font="Georgia, serif"></div>`);
+  const pay = page.frameLocator(WIDGET).locator("button.pay");
+  await pay.waitFor();
+  const style = await pay.evaluate((b) => {
+    const s = getComputedStyle(b);
+    return { background: s.backgroundColor, radius: s.borderRadius, font: s.fontFamily };
+  });
+  assert.deepEqual(style, { background: "rgb(91, 33, 182)", radius: "0px", font: "Georgia, serif" });
+  await screenshot(page, "theme-custom-accent");
+  await page.close();
+});
+
+test("the server never received card data here either", async () => {
+  await assertNoCardData(stack, Object.values(CARDS));
+});

@@ -1,0 +1,173 @@
+// Every way a shopper's payment goes, for both gateway styles: each brand,
+// each decline, 3-D Secure passed and failed, the gateway's hosted page, a
+// double click, and a lost answer retried. Each state is checked with axe-core
+// and kept as a screenshot.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startStack, launchBrowser } from "../lib/stack.js";
+import {
+  CARDS, STYLES, assertAccessible, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
+  paidOrderId, screenshot,
+} from "../lib/checkout.js";
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const BRANDS = [
+  ["visa", "Visa"], ["mastercard", "Mastercard"], ["amex", "American Express"], ["discover", "Discover"],
+  ["jcb", "JCB"], ["diners", "Diners Club"], ["unionpay", "UnionPay"],
+];
+
+const DECLINES = [
+  ["declined", /Your card was declined/],
+  ["insufficientFunds", /insufficient funds/],
+  ["expired", /Your card has expired/],
+  ["incorrectCvc", /security code is incorrect/],
+  ["processingError", /could not process your card/],
+];
+
+for (const style of STYLES) {
+  test(`${style.name}: each brand is recognised as typed and pays`, async () => {
+    const { page, widget } = await openCheckout(browser, stack, "MUG-ENAMEL", style);
+    await assertAccessible(page, "the empty form");
+    for (const [card, name] of BRANDS) {
+      await fillForm(widget, CARDS[card]);
+      assert.equal(await widget.locator(".brand").textContent(), name, card);
+      // Grouped as the brand prints it: Amex and Diners 4-6-5 and 4-6-4.
+      assert.equal(await widget.getByLabel("Card number").inputValue(), CARDS[card], card);
+    }
+    await page.close();
+
+    for (const [card] of BRANDS) {
+      const { page, widget } = await openCheckout(browser, stack, "CAP-CANVAS", style);
+      await fillForm(widget, CARDS[card]);
+      await widget.getByRole("button", { name: "Pay $22.00" }).click();
+      await widget.getByRole("heading", { name: "Paid" }).waitFor();
+      const orderId = await paidOrderId(page);
+      assert.equal(orderInDatabase(stack, orderId).status, "paid", card);
+      if (card === "visa") {
+        await assertAccessible(page, "paid");
+        await screenshot(page, `${style.name}-paid`);
+      }
+      await page.close();
+    }
+  });
+
+  test(`${style.name}: each decline says why in plain words and the shopper can fix the card`, async () => {
+    const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
+    const failed = page.evaluate(() => new Promise((resolve) =>
+      document.addEventListener("paylet:failed", (e) => resolve(e.detail), { once: true })));
+    for (const [card, reason] of DECLINES) {
+      await fillForm(widget, CARDS[card]);
+      await widget.getByRole("button", { name: "Pay $25.00" }).click();
+      const alert = widget.getByRole("alert").filter({ hasText: reason });
+      await alert.waitFor();
+      assert.equal(await widget.getByRole("button", { name: "Pay $25.00" }).isEnabled(), true, card);
+      if (card === "declined") {
+        assert.match((await failed).code, /card_declined/);
+        await assertAccessible(page, "declined");
+        await screenshot(page, `${style.name}-declined`);
+      }
+    }
+    // The same order, now paid with a good card.
+    await fillForm(widget, CARDS.visa);
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    const orderId = await paidOrderId(page);
+    assert.equal(orderInDatabase(stack, orderId).status, "paid");
+    assert.equal(await gatewayPayments(stack, orderId), 1);
+    await page.close();
+  });
+
+  test(`${style.name}: 3-D Secure in a modal, passed and failed`, async () => {
+    const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
+    await fillForm(widget, CARDS.threeDSecure);
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    const dialog = widget.getByRole("dialog", { name: "Confirm your payment" });
+    await dialog.waitFor();
+    await assertAccessible(page, "3-D Secure challenge");
+    await screenshot(page, `${style.name}-challenge`);
+    const bank = dialog.frameLocator("iframe");
+    await bank.getByRole("button", { name: /^Fail/ }).click();
+    await widget.getByRole("alert").filter({ hasText: "could not confirm this payment" }).waitFor();
+    await dialog.waitFor({ state: "detached" });
+
+    await fillForm(widget, CARDS.threeDSecure);
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    await dialog.frameLocator("iframe").getByRole("button", { name: /^Complete/ }).click();
+    const orderId = await paidOrderId(page);
+    assert.equal(orderInDatabase(stack, orderId).status, "paid");
+    assert.equal(await gatewayPayments(stack, orderId), 1);
+    await page.close();
+  });
+
+  test(`${style.name}: the gateway's hosted page, and back to the shop`, async () => {
+    const { page, widget } = await openCheckout(browser, stack, "MUG-ENAMEL", style);
+    await fillForm(widget, CARDS.visa);
+    await widget.getByRole("button", { name: /^Pay on .* page instead$/ }).click();
+    await page.waitForURL((url) => url.pathname.startsWith("/hosted/"));
+    // The gateway's own page: the card is typed there, not in the widget.
+    await page.getByLabel("Card number").fill(CARDS.visa);
+    await page.getByLabel("Expiry (MM / YY)").fill("12 / 34");
+    await page.getByLabel("Security code").fill("123");
+    if (style.name === "square") await page.getByLabel("Postal code").fill("94103");
+    await page.getByRole("button", { name: /^Pay / }).click();
+    await page.waitForURL((url) => url.origin === stack.shop);
+    const widgetAgain = page.frameLocator('iframe[title="Secure checkout"]');
+    await widgetAgain.getByRole("heading", { name: "Paid" }).waitFor();
+    const orderId = await paidOrderId(page);
+    assert.equal(orderInDatabase(stack, orderId).status, "paid");
+    // The shop's address bar no longer carries the order.
+    assert.ok(!page.url().includes("paylet_order"), page.url());
+    await screenshot(page, `${style.name}-hosted-paid`);
+    await page.close();
+  });
+
+  test(`${style.name}: a double click pays once`, async () => {
+    const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
+    await fillForm(widget, CARDS.visa);
+    await widget.getByRole("button", { name: "Pay $25.00" }).dblclick();
+    const orderId = await paidOrderId(page);
+    assert.equal(await gatewayPayments(stack, orderId), 1);
+    await page.close();
+  });
+
+  test(`${style.name}: a payment whose answer is lost is retried and charged once`, async () => {
+    const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
+    // The pay request reaches the server and the card is charged, but the
+    // answer never reaches the widget: the network dropped it.
+    let dropped = 0;
+    await page.route(/\/v1\/orders\/ord_\w+\/payments$/, async (route) => {
+      if (dropped++ === 0) {
+        await route.fetch();
+        return route.abort("connectionreset");
+      }
+      return route.continue();
+    });
+    await fillForm(widget, CARDS.visa);
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    const alert = widget.getByRole("alert").filter({ hasText: "could not reach the payment service" });
+    await alert.waitFor();
+    await assertAccessible(page, "network error");
+    await screenshot(page, `${style.name}-network-error`);
+    await alert.getByRole("button", { name: "Try again" }).click();
+    const orderId = await paidOrderId(page);
+    assert.equal(dropped, 2);
+    assert.equal(await gatewayPayments(stack, orderId), 1);
+    await page.close();
+  });
+}
+
+test("the server never received card data; the gateway got it from the widget's origin", async () => {
+  await assertNoCardData(stack, Object.values(CARDS));
+});

@@ -1,0 +1,189 @@
+//! A postal address: country first, so the postal code field can follow the
+//! country's rules (its name, whether there is one, and its shape). The rules
+//! are `paylet_api::address`'s, the same the server checks.
+
+use leptos::prelude::*;
+use paylet_api::Address;
+use paylet_api::address::{countries, needs_postal_code};
+
+use crate::i18n::{Locale, Texts, fill};
+
+#[derive(Clone, Copy)]
+pub struct AddressState {
+    country: RwSignal<String>,
+    line1: RwSignal<String>,
+    city: RwSignal<String>,
+    postal_code: RwSignal<String>,
+    line1_error: RwSignal<Option<String>>,
+    city_error: RwSignal<Option<String>>,
+    postal_error: RwSignal<Option<String>>,
+}
+
+impl AddressState {
+    pub fn new(country: &str) -> AddressState {
+        AddressState {
+            country: RwSignal::new(country.to_owned()),
+            line1: RwSignal::new(String::new()),
+            city: RwSignal::new(String::new()),
+            postal_code: RwSignal::new(String::new()),
+            line1_error: RwSignal::new(None),
+            city_error: RwSignal::new(None),
+            postal_error: RwSignal::new(None),
+        }
+    }
+
+    pub fn postal_code(&self) -> String {
+        self.postal_code.get_untracked().trim().to_owned()
+    }
+
+    /// Checks the address, shows what is wrong, and returns it when all is well.
+    pub fn validate(&self, t: &Texts) -> Option<Address> {
+        let address = Address {
+            line1: self.line1.get_untracked(),
+            line2: None,
+            city: self.city.get_untracked(),
+            state: None,
+            postal_code: self.postal_code.get_untracked(),
+            country: self.country.get_untracked(),
+        };
+        let missing = |value: RwSignal<String>| value.get_untracked().trim().is_empty().then(|| t.field_missing.into());
+        self.line1_error.set(missing(self.line1));
+        self.city_error.set(missing(self.city));
+        match address.checked() {
+            Ok(address) => {
+                self.postal_error.set(None);
+                Some(address)
+            }
+            Err(problem) => {
+                if problem.field == "postal_code" {
+                    self.postal_error.set(Some(fill(t.postal_invalid, postal_label(t, &address.country))));
+                }
+                None
+            }
+        }
+    }
+}
+
+fn postal_label<'a>(t: &'a Texts, country: &str) -> &'a str {
+    if country == "US" { t.zip_code } else { t.postal_code }
+}
+
+/// The browser's default region (`en-US` → `US`), when it names one.
+pub fn default_country() -> String {
+    let languages = web_sys::window().map(|w| w.navigator().languages().to_vec()).unwrap_or_default();
+    languages
+        .iter()
+        .filter_map(|l| l.as_string())
+        .find_map(|tag| {
+            let region = tag.split(['-', '_']).nth(1)?.to_ascii_uppercase();
+            countries().any(|c| c == region).then_some(region)
+        })
+        .unwrap_or_else(|| "US".to_owned())
+}
+
+/// Country codes with their names in the shopper's language, sorted by name.
+fn country_names(locale: Locale) -> Vec<(&'static str, String)> {
+    let names = display_names(locale);
+    let mut list: Vec<(&'static str, String)> = countries()
+        .map(|code| {
+            let name = names
+                .as_ref()
+                .and_then(|n| {
+                    let of = js_sys::Reflect::get(n, &"of".into()).ok()?;
+                    js_sys::Function::from(of).call1(n, &code.into()).ok()?.as_string()
+                })
+                .unwrap_or_else(|| code.to_owned());
+            (code, name)
+        })
+        .collect();
+    // In the shopper's language's order ("Åland" near "Albania"), with one
+    // collator: a comparison through `localeCompare` would build one each time.
+    let collator = js_sys::Intl::Collator::new(&js_sys::Array::of1(&locale.tag().into()), &js_sys::Object::new());
+    let compare = collator.compare();
+    list.sort_by(|a, b| {
+        let order = compare.call2(&collator, &a.1.as_str().into(), &b.1.as_str().into());
+        order.ok().and_then(|o| o.as_f64()).unwrap_or(0.0).total_cmp(&0.0)
+    });
+    list
+}
+
+/// `new Intl.DisplayNames([locale], {type: "region"})`: country names from the
+/// browser, so the widget carries no table of them.
+fn display_names(locale: Locale) -> Option<js_sys::Object> {
+    let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let constructor = js_sys::Reflect::get(&intl, &"DisplayNames".into()).ok()?;
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"type".into(), &"region".into()).ok()?;
+    let args = js_sys::Array::of2(&js_sys::Array::of1(&locale.tag().into()), &options);
+    js_sys::Reflect::construct(&constructor.into(), &args).ok().map(Into::into)
+}
+
+#[component]
+pub fn AddressFields(
+    state: AddressState,
+    /// `billing` or `shipping`: the ids' prefix and the autocomplete section.
+    kind: &'static str,
+    legend: &'static str,
+    t: &'static Texts,
+    locale: Locale,
+    #[prop(into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let id = move |field: &str| format!("{kind}-{field}");
+    let auto = move |field: &str| format!("{kind} {field}");
+    let has_postal = move || needs_postal_code(&state.country.get());
+    let text_field = move |field: &'static str,
+                           label: &'static str,
+                           value: RwSignal<String>,
+                           error: RwSignal<Option<String>>,
+                           autocomplete: &'static str| {
+        let error_id = id(&format!("{field}-error"));
+        view! {
+            <div class="field">
+                <label for=id(field)>{label}</label>
+                <input id=id(field) type="text" autocomplete=auto(autocomplete)
+                    aria-invalid=move || error.get().is_some().to_string()
+                    aria-describedby=error_id.clone()
+                    prop:value=move || value.get()
+                    prop:disabled=move || disabled.get()
+                    on:input=move |ev| { value.set(event_target_value(&ev)); error.set(None); } />
+                <p id=error_id class="error">{move || error.get()}</p>
+            </div>
+        }
+    };
+    let postal_error_id = id("postal-error");
+    view! {
+        <fieldset class="address">
+            <legend>{legend}</legend>
+            <div class="field">
+                <label for=id("country")>{t.country}</label>
+                <select id=id("country") autocomplete=auto("country")
+                    prop:disabled=move || disabled.get()
+                    on:change=move |ev| { state.country.set(event_target_value(&ev)); state.postal_error.set(None); }>
+                    {country_names(locale)
+                        .into_iter()
+                        .map(|(code, name)| {
+                            let selected = code == state.country.get_untracked();
+                            view! { <option value=code selected=selected>{name}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            {text_field("line1", t.address_line1, state.line1, state.line1_error, "address-line1")}
+            <div class="row">
+                {text_field("city", t.city, state.city, state.city_error, "address-level2")}
+                <Show when=has_postal>
+                    <div class="field">
+                        <label for=id("postal")>{move || postal_label(t, &state.country.get()).to_owned()}</label>
+                        <input id=id("postal") type="text" autocomplete=auto("postal-code")
+                            aria-invalid=move || state.postal_error.get().is_some().to_string()
+                            aria-describedby=postal_error_id.clone()
+                            prop:value=move || state.postal_code.get()
+                            prop:disabled=move || disabled.get()
+                            on:input=move |ev| { state.postal_code.set(event_target_value(&ev)); state.postal_error.set(None); } />
+                        <p id=postal_error_id.clone() class="error">{move || state.postal_error.get()}</p>
+                    </div>
+                </Show>
+            </div>
+        </fieldset>
+    }
+}
