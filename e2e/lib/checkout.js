@@ -19,6 +19,7 @@ export const CARDS = {
   unionpay: "6200 0000 0000 0005",
   declined: "4000 0000 0000 0002",
   insufficientFunds: "4000 0000 0000 9995",
+  lostCard: "4000 0000 0000 9987",
   expired: "4000 0000 0000 0069",
   incorrectCvc: "4000 0000 0000 0127",
   processingError: "4000 0000 0000 0119",

@@ -178,7 +178,6 @@ test("themes: the default on a white and a dark shop, and the merchant's own acc
   const background = await dark.widget.locator("body").evaluate((b) => getComputedStyle(b).backgroundColor);
   assert.equal(background, "rgb(27, 31, 38)");
   await assertAccessible(dark.page, "dark theme");
-  await fillForm(dark.widget, CARDS.visa);
   await screenshot(dark.page, "theme-dark-shop");
   await dark.page.close();
 
@@ -192,6 +191,30 @@ test("themes: the default on a white and a dark shop, and the merchant's own acc
   });
   assert.deepEqual(style, { background: "rgb(91, 33, 182)", radius: "0px", font: "Georgia, serif" });
   await screenshot(page, "theme-custom-accent");
+  await page.close();
+});
+
+test("the whole checkout by keyboard, the card fields moving on as each is complete", async () => {
+  const { page, widget } = await openCheckout(browser, stack, "MUG-ENAMEL");
+  await widget.getByLabel("Email").focus();
+  const type = async (text) => { await page.keyboard.type(text); await page.keyboard.press("Tab"); };
+  await type("ada@example.com");
+  await type("Ada Lovelace");
+  await page.keyboard.press("Tab"); // the country stays the browser's
+  await type("1 Main St");
+  await type("Springfield");
+  await type("94103");
+  await page.keyboard.press("Tab"); // shipping: same as billing
+  await page.keyboard.type("4242424242424242"); // complete: on to the expiry
+  await page.keyboard.type("1234"); // complete: on to the security code
+  await page.keyboard.type("123");
+  await page.keyboard.press("Tab");
+  const focused = await widget.locator(":focus").textContent();
+  assert.equal(focused.trim(), "Pay $18.00");
+  const outline = await widget.locator(":focus").evaluate((b) => getComputedStyle(b).outlineStyle);
+  assert.equal(outline, "solid", "focus is visible");
+  await page.keyboard.press("Enter");
+  await widget.getByRole("heading", { name: "Paid" }).waitFor();
   await page.close();
 });
 

@@ -31,6 +31,7 @@ const BRANDS = [
 
 const DECLINES = [
   ["declined", /Your card was declined/],
+  ["lostCard", /Your card was declined/],
   ["insufficientFunds", /insufficient funds/],
   ["expired", /Your card has expired/],
   ["incorrectCvc", /security code is incorrect/],
@@ -41,6 +42,11 @@ for (const style of STYLES) {
   test(`${style.name}: each brand is recognised as typed and pays`, async () => {
     const { page, widget } = await openCheckout(browser, stack, "MUG-ENAMEL", style);
     await assertAccessible(page, "the empty form");
+    // The billing country starts as the browser's region, and the postal code follows it.
+    assert.equal(await widget.getByLabel("Country").inputValue(), "US");
+    await widget.getByLabel("Country").selectOption("DE");
+    await widget.getByLabel("Postal code").waitFor();
+    await widget.getByLabel("Country").selectOption("US");
     for (const [card, name] of BRANDS) {
       await fillForm(widget, CARDS[card]);
       assert.equal(await widget.locator(".brand").textContent(), name, card);

@@ -349,7 +349,7 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
                                     prop:value=move || form.email.get()
                                     prop:disabled=move || working.get()
                                     on:input=move |ev| { form.email.set(event_target_value(&ev)); form.email_error.set(None); } />
-                                <p id="email-error" class="error">{move || form.email_error.get()}</p>
+                                <p id="email-error" class="error" aria-live="polite">{move || form.email_error.get()}</p>
                             </div>
                             <div class="field">
                                 <label for="name">{t.name}</label>

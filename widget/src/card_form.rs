@@ -147,7 +147,10 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                         on:input=move |ev| {
                             let formatted = format_number(&event_target_value(&ev));
                             let number = digits(&formatted);
-                            let full = Brand::detect(&number).is_some_and(|b| number.len() == b.max_length());
+                            // Complete at the brand's longest length, or at 16 (what
+                            // nearly every Visa, Mastercard and UnionPay card has).
+                            let full = Brand::detect(&number)
+                                .is_some_and(|b| number.len() == b.max_length() || number.len() == 16);
                             state.number.set(formatted);
                             state.number_error.set(None);
                             if full && is_complete(&number) {
@@ -162,7 +165,7 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                         {move || brand.get().map_or("", Brand::display_name)}
                     </span>
                 </div>
-                <p id="card-number-error" class="error">{move || state.number_error.get()}</p>
+                <p id="card-number-error" class="error" aria-live="polite">{move || state.number_error.get()}</p>
             </div>
             <div class="row">
                 <div class="field">
@@ -194,7 +197,7 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                             s.check_expiry(t);
                         })
                     />
-                    <p id="card-expiry-error" class="error">{move || state.expiry_error.get()}</p>
+                    <p id="card-expiry-error" class="error" aria-live="polite">{move || state.expiry_error.get()}</p>
                 </div>
                 <div class="field">
                     <label for="card-cvc">{t.cvc}</label>
@@ -220,7 +223,7 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                             s.check_cvc(t);
                         })
                     />
-                    <p id="card-cvc-error" class="error">{move || state.cvc_error.get()}</p>
+                    <p id="card-cvc-error" class="error" aria-live="polite">{move || state.cvc_error.get()}</p>
                 </div>
             </div>
         </fieldset>
