@@ -37,10 +37,20 @@ export const WIDGET = 'iframe[title="Secure checkout"]';
 /** The demo shop with `item` in the checkout; its page and the widget frame. */
 export async function openCheckout(browser, stack, item, style = STYLES[0], extra = "") {
   const page = await browser.newPage();
+  // Anything the widget's Content-Security-Policy refused, from any frame.
+  page.cspViolations = [];
+  page.on("console", (m) => {
+    if (m.text().includes("Content Security Policy")) page.cspViolations.push(m.text());
+  });
   await page.goto(`${stack.shop}/?item=${item}${style.query}${extra}`);
   const widget = page.frameLocator(WIDGET);
   await widget.getByLabel("Card number").waitFor();
   return { page, widget };
+}
+
+/** The widget did all it did within its Content-Security-Policy. */
+export function assertNoCspViolations(page) {
+  assert.deepEqual(page.cspViolations, [], "Content-Security-Policy violations");
 }
 
 /** Fills contact, billing address and card as a shopper types them. */

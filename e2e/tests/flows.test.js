@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack, launchBrowser } from "../lib/stack.js";
 import {
-  CARDS, STYLES, assertAccessible, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
+  CARDS, STYLES, assertAccessible, assertNoCspViolations, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
   paidOrderId, screenshot,
 } from "../lib/checkout.js";
 
@@ -53,6 +53,7 @@ for (const style of STYLES) {
       // Grouped as the brand prints it: Amex and Diners 4-6-5 and 4-6-4.
       assert.equal(await widget.getByLabel("Card number").inputValue(), CARDS[card], card);
     }
+    assertNoCspViolations(page);
     await page.close();
 
     for (const [card] of BRANDS) {
@@ -66,7 +67,8 @@ for (const style of STYLES) {
         await assertAccessible(page, "paid");
         await screenshot(page, `${style.name}-paid`);
       }
-      await page.close();
+      assertNoCspViolations(page);
+    await page.close();
     }
   });
 
@@ -92,6 +94,7 @@ for (const style of STYLES) {
     const orderId = await paidOrderId(page);
     assert.equal(orderInDatabase(stack, orderId).status, "paid");
     assert.equal(await gatewayPayments(stack, orderId), 1);
+    assertNoCspViolations(page);
     await page.close();
   });
 
@@ -114,6 +117,7 @@ for (const style of STYLES) {
     const orderId = await paidOrderId(page);
     assert.equal(orderInDatabase(stack, orderId).status, "paid");
     assert.equal(await gatewayPayments(stack, orderId), 1);
+    assertNoCspViolations(page);
     await page.close();
   });
 
@@ -136,6 +140,7 @@ for (const style of STYLES) {
     // The shop's address bar no longer carries the order.
     assert.ok(!page.url().includes("paylet_order"), page.url());
     await screenshot(page, `${style.name}-hosted-paid`);
+    assertNoCspViolations(page);
     await page.close();
   });
 
@@ -145,6 +150,7 @@ for (const style of STYLES) {
     await widget.getByRole("button", { name: "Pay $25.00" }).dblclick();
     const orderId = await paidOrderId(page);
     assert.equal(await gatewayPayments(stack, orderId), 1);
+    assertNoCspViolations(page);
     await page.close();
   });
 
@@ -170,6 +176,7 @@ for (const style of STYLES) {
     const orderId = await paidOrderId(page);
     assert.equal(dropped, 2);
     assert.equal(await gatewayPayments(stack, orderId), 1);
+    assertNoCspViolations(page);
     await page.close();
   });
 }

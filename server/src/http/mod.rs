@@ -55,7 +55,13 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         )
         .route("/v1/admin/checkout-sessions", post(admin::create_checkout_session))
         // API answers are per shopper and per moment: never cache them.
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        // JSON is never a page: nothing to run, nothing to frame.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")));
 
     let app = Router::new()
         .merge(api)
@@ -68,6 +74,9 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        // The widget's URL names the store, the cart and, back from a hosted
+        // page, the order's client secret: it goes nowhere in a Referer.
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
         .layer(CatchPanicLayer::custom(|_| {
             // A bug, never a client's fault; the panic itself is logged by the hook.

@@ -20,6 +20,7 @@ use tower_http::services::ServeDir;
 
 use crate::app::AppState;
 use crate::snippet::EMBED_JS_PATH;
+use crate::stores::Store;
 use crate::{Error, orders, stores};
 
 /// For names that always mean the same bytes.
@@ -101,11 +102,8 @@ async fn widget_page(
         },
         _ => None,
     };
-    let ancestors = match &store {
-        Some(store) if !store.allowed_origins.is_empty() => store.allowed_origins.join(" "),
-        _ => "'none'".to_owned(),
-    };
-    let csp = HeaderValue::from_str(&format!("frame-ancestors {ancestors}"))
+    let page = tokio::fs::read_to_string(state.widget_dir.join("index.html")).await.unwrap_or_default();
+    let csp = HeaderValue::from_str(&widget_csp(&page, store.as_ref()))
         .map_err(|_| Error::Config("allowed origins do not fit in a header".into()))?;
     let mut response = serve(&state, "index.html", request).await?;
     let found = found(&response);
@@ -148,6 +146,46 @@ async fn challenge_return(State(state): State<AppState>, Query(query): Query<Ret
     Ok(response)
 }
 
+/// The widget page's Content-Security-Policy: nothing but its own scripts
+/// (Trunk's inline start-up module pinned by its hash), styles and WASM; calls
+/// to itself and the store's gateway; the bank's 3-D Secure page in a frame
+/// (on any HTTPS origin, as banks' pages are, or the gateway's own) and the
+/// return from it; framed only by the store's origins.
+fn widget_csp(page: &str, store: Option<&Store>) -> String {
+    let scripts: String = inline_scripts(page).map(|s| format!(" 'sha256-{}'", sha256_base64(s))).collect();
+    let gateway = store.and_then(|s| origin_of(&s.gateway.api_base)).map(|o| format!(" {o}")).unwrap_or_default();
+    let ancestors = match store {
+        Some(store) if !store.allowed_origins.is_empty() => store.allowed_origins.join(" "),
+        _ => "'none'".to_owned(),
+    };
+    format!(
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'; \
+         connect-src 'self'{gateway}; frame-src 'self'{gateway} https:; base-uri 'none'; form-action 'none'; \
+         frame-ancestors {ancestors}"
+    )
+}
+
+/// The bodies of the page's inline `<script>` elements, as the browser hashes them.
+fn inline_scripts(page: &str) -> impl Iterator<Item = &str> {
+    page.split("<script").skip(1).filter_map(|rest| {
+        let (open, body) = rest.split_once('>')?;
+        let (body, _) = body.split_once("</script>")?;
+        (!open.contains("src=")).then_some(body)
+    })
+}
+
+fn sha256_base64(text: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+}
+
 /// `file`, a path inside the widget directory, as `ServeDir` answers `request`
 /// for it: the brotli or gzip sibling when the browser accepts one (brotli
 /// first), else the file itself.
@@ -187,6 +225,14 @@ fn is_content_hashed(file: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_scripts_are_found_and_external_ones_skipped() {
+        let page = "<script src=\"/a.js\"></script><script type=\"module\">\nimport x;\n</script><p>";
+        assert_eq!(inline_scripts(page).collect::<Vec<_>>(), vec!["\nimport x;\n"]);
+        // `printf 'alert(1)' | openssl dgst -sha256 -binary | base64`
+        assert_eq!(sha256_base64("alert(1)"), "bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=");
+    }
 
     #[test]
     fn trunks_hashed_names_are_recognised() {

@@ -1,19 +1,50 @@
 use std::path::PathBuf;
 
 use paylet::snippet::{self, Cart};
+use sha2::Digest;
 
 use crate::helpers::{SHOP_ORIGIN, TestApp, spawn_app};
 
+/// The directive `name` of a Content-Security-Policy, without its name.
+fn directive<'a>(csp: &'a str, name: &str) -> &'a str {
+    csp.split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} in {csp}"))
+        .trim()
+}
+
 #[tokio::test]
-async fn the_widget_page_may_be_framed_only_by_the_stores_origins() {
+async fn the_widget_page_may_be_framed_only_by_the_stores_origins_and_runs_only_its_own_code() {
     let app = spawn_app().await;
     for path in [format!("/widget/?store={}", app.store), format!("/widget/index.html?store={}", app.store)] {
         let response = app.http.get(app.url(&path)).send().await.unwrap();
         let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
-        assert_eq!(csp, format!("frame-ancestors {SHOP_ORIGIN}"), "{path}");
+        assert_eq!(directive(&csp, "frame-ancestors"), SHOP_ORIGIN, "{path}");
+        assert_eq!(directive(&csp, "default-src"), "'none'");
+        assert_eq!(directive(&csp, "connect-src"), format!("'self' {}", app.sandbox_base));
+        assert_eq!(directive(&csp, "style-src"), "'self'");
+        // Its own scripts, WASM, and Trunk's inline start-up module by its hash: nothing else.
+        let page = String::from_utf8(dist_bytes("index.html")).unwrap();
+        let inline = page.split("<script type=\"module\">").nth(1).unwrap().split("</script>").next().unwrap();
+        let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sha2::Sha256::digest(inline));
+        assert_eq!(directive(&csp, "script-src"), format!("'self' 'wasm-unsafe-eval' 'sha256-{hash}'"));
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     }
     let response = app.http.get(app.url("/widget/?store=st_unknown")).send().await.unwrap();
-    assert_eq!(response.headers()["content-security-policy"], "frame-ancestors 'none'");
+    let csp = response.headers()["content-security-policy"].to_str().unwrap();
+    assert_eq!(directive(csp, "frame-ancestors"), "'none'");
+    assert_eq!(directive(csp, "connect-src"), "'self'");
+}
+
+#[tokio::test]
+async fn api_responses_can_never_be_framed() {
+    let app = spawn_app().await;
+    for path in [format!("/v1/stores/{}/checkout-config", app.store), "/v1/admin/store".to_owned()] {
+        let response = app.http.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.headers()["x-frame-options"], "DENY", "{path}");
+        assert_eq!(response.headers()["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+    }
 }
 
 #[tokio::test]
@@ -149,7 +180,8 @@ async fn the_widget_page_is_revalidated_on_every_load() {
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(header(&response, "cache-control"), Some("no-cache"), "{path}");
         assert_eq!(header(&response, "content-type"), Some("text/html; charset=utf-8"), "{path}");
-        assert_eq!(header(&response, "content-security-policy"), Some(&*format!("frame-ancestors {SHOP_ORIGIN}")));
+        let csp = header(&response, "content-security-policy").unwrap().to_owned();
+        assert_eq!(directive(&csp, "frame-ancestors"), SHOP_ORIGIN);
         assert_eq!(header(&response, "content-encoding"), Some("br"), "{path}");
         let last_modified = header(&response, "last-modified").unwrap().to_owned();
         assert_eq!(response.bytes().await.unwrap(), dist_bytes("index.html.br"), "{path}");
@@ -158,7 +190,7 @@ async fn the_widget_page_is_revalidated_on_every_load() {
         let response = app.http.get(app.url(&path)).header("if-modified-since", &last_modified).send().await.unwrap();
         assert_eq!(response.status(), 304, "{path}");
         assert_eq!(header(&response, "cache-control"), Some("no-cache"), "{path}");
-        assert_eq!(header(&response, "content-security-policy"), Some(&*format!("frame-ancestors {SHOP_ORIGIN}")));
+        assert_eq!(header(&response, "content-security-policy"), Some(&*csp));
     }
     let response = get(&app, "/widget/", None).await;
     assert_eq!(header(&response, "content-encoding"), None);
