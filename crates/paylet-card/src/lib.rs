@@ -4,7 +4,9 @@
 mod brand;
 mod expiry;
 mod number;
+mod scan;
 
 pub use brand::Brand;
 pub use expiry::{Expiry, ExpiryError, YearMonth, format_expiry};
 pub use number::{digits, format_number, is_complete, luhn_valid};
+pub use scan::{Found, find_card_numbers, mask_card_numbers};

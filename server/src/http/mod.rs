@@ -1,6 +1,7 @@
 //! HTTP: routes, middleware, and the mapping from requests to domain calls.
 
 mod admin;
+mod card_guard;
 mod extract;
 mod idempotent;
 mod ops;
@@ -73,6 +74,7 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(card_guard::refuse_card_data))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         // The widget's URL names the store, the cart and, back from a hosted
         // page, the order's client secret: it goes nowhere in a Referer.

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod card_guard;
 mod cli;
 mod helpers;
 mod idempotency;

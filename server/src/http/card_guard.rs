@@ -1,0 +1,87 @@
+//! The card-data guard: a request that carries a card number, in its body, its
+//! query or a header, is refused before any handler sees it. Card numbers go
+//! from the shopper's browser to the gateway, never here; one arriving means a
+//! broken or malicious integration, and the refusal says so without repeating
+//! or logging what was sent.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use paylet_card::find_card_numbers;
+
+use crate::Error;
+
+pub async fn refuse_card_data(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = to_bytes(body, super::BODY_LIMIT).await else {
+        return Error::PayloadTooLarge.into_response();
+    };
+    let query = parts.uri.query().unwrap_or_default();
+    let place = if carries_card_number(query.as_bytes()) {
+        Some("query".to_owned())
+    } else if carries_card_number(&body) {
+        Some("body".to_owned())
+    } else {
+        parts.headers.iter().find(|(_, value)| carries_card_number(value.as_bytes())).map(|(name, _)| name.to_string())
+    };
+    match place {
+        Some(place) => {
+            tracing::warn!(place = %place, "refused a request carrying a card number");
+            Error::invalid(
+                "card_data_rejected",
+                place,
+                "This request carries a card number. Card data must go straight to the payment gateway, never to \
+                 Paylet; send the gateway's token instead.",
+            )
+            .into_response()
+        }
+        None => next.run(Request::from_parts(parts, Body::from(body))).await,
+    }
+}
+
+/// Whether `bytes`, as sent or URL-decoded (`%34`, `+` for a space), spell a
+/// card number.
+fn carries_card_number(bytes: &[u8]) -> bool {
+    let raw = String::from_utf8_lossy(bytes);
+    if !find_card_numbers(&raw).is_empty() {
+        return true;
+    }
+    let decoded = url_decoded(bytes);
+    decoded != raw && !find_card_numbers(&decoded).is_empty()
+}
+
+fn url_decoded(bytes: &[u8]) -> String {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_numbers_as_sent_and_as_url_encoded() {
+        assert!(carries_card_number(b"card[number]=4242424242424242"));
+        assert!(carries_card_number(b"card%5Bnumber%5D=4242+4242+4242+4242"));
+        assert!(carries_card_number(b"n=%34%32%34%32%34%32%34%32%34%32%34%32%34%32%34%32"));
+        assert!(!carries_card_number(b"token=tok_4242424242424242&q=%"));
+        assert_eq!(url_decoded(b"a+b%20c%2"), "a b c%2");
+    }
+}
