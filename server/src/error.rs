@@ -21,6 +21,8 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("the request headers are too large")]
+    HeadersTooLarge,
     #[error("this route does not take that method")]
     MethodNotAllowed,
     #[error("no such {0}")]
@@ -53,6 +55,7 @@ impl Error {
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -92,6 +95,9 @@ impl Error {
             }
             Error::PayloadTooLarge => {
                 detail(ErrorType::InvalidRequestError, "payload_too_large", self.to_string(), None)
+            }
+            Error::HeadersTooLarge => {
+                detail(ErrorType::InvalidRequestError, "headers_too_large", self.to_string(), None)
             }
             Error::NotFound(what) => {
                 detail(ErrorType::InvalidRequestError, "not_found", format!("No such {what}."), None)

@@ -1,4 +1,5 @@
-//! The card-data guard: a request that carries a card number, in its body, its
+//! The request guard: headers over a size limit are refused, and so is a
+//! request that carries a card number, in its body, its
 //! query or a header, is refused before any handler sees it. Card numbers go
 //! from the shopper's browser to the gateway, never here; one arriving means a
 //! broken or malicious integration, and the refusal says so without repeating
@@ -12,8 +13,16 @@ use paylet_card::find_card_numbers;
 
 use crate::Error;
 
+/// All headers together; browsers send a few KB, and a request carrying more
+/// is refused before anything reads it.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 pub async fn refuse_card_data(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    let header_bytes: usize = parts.headers.iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Error::HeadersTooLarge.into_response();
+    }
     let Ok(body) = to_bytes(body, super::BODY_LIMIT).await else {
         return Error::PayloadTooLarge.into_response();
     };

@@ -79,7 +79,17 @@ impl From<QueryRejection> for Error {
     }
 }
 
+/// No API body nests deeper than a few levels; 32 leaves room and refuses the
+/// deeply nested bodies that exist only to make a parser work.
+const MAX_JSON_DEPTH: usize = 32;
+
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    if json_depth(bytes) > MAX_JSON_DEPTH {
+        return Err(Error::BadRequest {
+            code: "json_too_deep",
+            message: format!("The body nests JSON deeper than {MAX_JSON_DEPTH} levels."),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();
@@ -94,10 +104,43 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     })
 }
 
+/// The deepest nesting of arrays and objects in `bytes`, brackets inside
+/// strings not counted.
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for &b in bytes {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') | (false, _, b'"') => in_string = !in_string,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use paylet_api::CreateOrderRequest;
+
+    #[test]
+    fn deep_nesting_is_refused_and_brackets_in_strings_do_not_count() {
+        assert_eq!(json_depth(br#"{"a":[{"b":"[[[{{{"}]}"#), 3);
+        assert_eq!(json_depth(br#"{"a":"\"[[["}"#), 1);
+        let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+        assert!(matches!(
+            parse::<serde_json::Value>(deep.as_bytes()),
+            Err(Error::BadRequest { code: "json_too_deep", .. })
+        ));
+        let fine = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert!(parse::<serde_json::Value>(fine.as_bytes()).is_ok());
+    }
 
     #[test]
     fn names_the_field_that_failed() {

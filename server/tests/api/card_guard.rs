@@ -77,3 +77,27 @@ async fn realistic_details_that_are_not_card_numbers_pass() {
     let (status, answer) = app.post_json(&format!("/v1/stores/{}/orders", app.store), &body).await;
     assert_eq!(status, 201, "{answer}");
 }
+
+#[tokio::test]
+async fn oversized_headers_and_deeply_nested_json_get_clear_errors() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .get(app.url(&format!("/v1/stores/{}/checkout-config", app.store)))
+        .header("x-padding", "a".repeat(17 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 431);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    error(&answer, "headers_too_large");
+
+    let mut body = json!({ "sku": "TEE", "quantity": 1 });
+    for _ in 0..40 {
+        body = json!([body]);
+    }
+    let (status, answer) =
+        app.post_json(&format!("/v1/stores/{}/orders", app.store), &json!({ "items": body, "customer": {} })).await;
+    assert_eq!(status, 400, "{answer}");
+    error(&answer, "json_too_deep");
+}
