@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, createWriteStream, readFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -88,4 +89,22 @@ export function readLatin1(path) {
     if (e.code === "ENOENT") return "";
     throw e;
   }
+}
+
+/**
+ * For a suite: starts the product and a browser before its tests, hands them
+ * to `use`, and stops both after.
+ */
+export function withStack(use) {
+  let stack;
+  let browser;
+  before(async () => {
+    stack = await startStack();
+    browser = await launchBrowser();
+    use(stack, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
 }

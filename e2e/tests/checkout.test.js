@@ -2,23 +2,14 @@
 // framed widget; then proof that no card data reached the Paylet server.
 // (Every payment flow, per gateway style, is in flows.test.js.)
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, launchBrowser } from "../lib/stack.js";
+import { withStack } from "../lib/stack.js";
 import { CARDS, WIDGET, assertNoCardData, fillForm, orderInDatabase, paidOrderId, screenshot } from "../lib/checkout.js";
 
 let stack;
 let browser;
-
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+withStack((s, b) => { stack = s; browser = b; });
 
 test("a gift set the shop's backend priced is paid through its checkout session", async () => {
   const page = await browser.newPage();

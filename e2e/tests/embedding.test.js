@@ -2,26 +2,17 @@
 // destroying it; a hostile page script that tries to read the card; a site
 // that is not allowed to frame it; plain HTTP; languages and themes.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { startStack, launchBrowser } from "../lib/stack.js";
+import { withStack } from "../lib/stack.js";
 import {
   CARDS, WIDGET, assertAccessible, assertNoCardData, fillForm, openCheckout, orderInDatabase, screenshot,
 } from "../lib/checkout.js";
 
 let stack;
 let browser;
-
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+withStack((s, b) => { stack = s; browser = b; });
 
 /**
  * A merchant page of our own on the shop's origin (or `origin`): a real page

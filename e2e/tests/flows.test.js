@@ -3,9 +3,9 @@
 // double click, and a lost answer retried. Each state is checked with axe-core
 // and kept as a screenshot.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, launchBrowser } from "../lib/stack.js";
+import { withStack } from "../lib/stack.js";
 import {
   CARDS, STYLES, assertAccessible, assertNoCspViolations, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
   paidOrderId, screenshot,
@@ -13,16 +13,7 @@ import {
 
 let stack;
 let browser;
-
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+withStack((s, b) => { stack = s; browser = b; });
 
 const BRANDS = [
   ["visa", "Visa"], ["mastercard", "Mastercard"], ["amex", "American Express"], ["discover", "Discover"],

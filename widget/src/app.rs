@@ -560,7 +560,8 @@ impl PayFlow {
                 let message = self.t.decline(&decline.code).map_or_else(|| decline.message.clone(), str::to_owned);
                 self.stop(form, message, false);
             }
-            _ => self.stop(form, self.t.processing.into(), false),
+            // Neither paid nor declined yet: the gateway is still deciding.
+            _ => self.stop(form, fill(self.t.confirming, &self.gateway.name), false),
         }
     }
 
