@@ -212,15 +212,17 @@ impl Form {
     }
 
     /// The cart changed on the merchant's page: a new order, same shopper.
+    /// Not while paying, nor while a payment's answer is unknown: the order it
+    /// may have paid must stay the one the shopper retries.
     fn change_cart(&self, items: Vec<LineItemInput>, summary: Summary) {
-        if !matches!(self.phase.get_untracked(), Phase::Editing) || summary == self.summary.get_untracked() {
+        let settled = self.phase.get_untracked() == Phase::Editing && self.unanswered_token.get_value().is_none();
+        if !settled || summary == self.summary.get_untracked() {
             return;
         }
         self.summary.set(summary);
         self.cart.set_value(Cart::Items(items));
         self.order.set_value(None);
         self.order_key.set_value(api::random_key());
-        self.unanswered_token.set_value(None);
         self.alert.set(None);
     }
 }
