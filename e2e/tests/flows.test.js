@@ -97,6 +97,12 @@ for (const style of STYLES) {
     await dialog.waitFor();
     await assertAccessible(page, "3-D Secure challenge");
     await screenshot(page, `${style.name}-challenge`);
+    // The keyboard goes round the dialog: it, the bank's page, Cancel, and back.
+    const frame = page.frames().find((f) => f.url().includes("/widget/?"));
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press("Tab");
+      assert.ok(await frame.evaluate(() => document.activeElement.closest(".modal") !== null), `Tab ${i + 1}`);
+    }
     const bank = dialog.frameLocator("iframe");
     await bank.getByRole("button", { name: /^Fail/ }).click();
     await widget.getByRole("alert").filter({ hasText: "could not confirm this payment" }).waitFor();

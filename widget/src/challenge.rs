@@ -49,9 +49,22 @@ pub fn Challenge(
             done.run(Some(pairs));
         }
     };
+    let cancel = NodeRef::<html::Button>::new();
+    // Escape closes; Tab goes round the dialog (it, the bank's page, Cancel)
+    // instead of leaving for the merchant's page behind it.
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
-            done.run(None);
+            return done.run(None);
+        }
+        let (Some(dialog), Some(cancel)) = (dialog.get_untracked(), cancel.get_untracked()) else { return };
+        let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
+        let is = |element: &web_sys::Element| active.as_ref() == Some(element);
+        if ev.key() == "Tab" && !ev.shift_key() && is(&cancel) {
+            ev.prevent_default();
+            let _ = dialog.focus();
+        } else if ev.key() == "Tab" && ev.shift_key() && is(&dialog) {
+            ev.prevent_default();
+            let _ = cancel.focus();
         }
     };
     view! {
@@ -61,7 +74,7 @@ pub fn Challenge(
                 <h2 id="challenge-title">{t.challenge_title}</h2>
                 <p id="challenge-hint">{t.challenge_hint}</p>
                 <iframe node_ref=frame src=url title=t.challenge_title on:load=on_load></iframe>
-                <button type="button" class="secondary" on:click=move |_| done.run(None)>{t.cancel}</button>
+                <button type="button" class="secondary" node_ref=cancel on:click=move |_| done.run(None)>{t.cancel}</button>
             </div>
         </div>
     }
