@@ -4,6 +4,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
 import { withStack } from "../lib/stack.js";
 import {
@@ -206,6 +207,29 @@ test("the whole checkout by keyboard, the card fields moving on as each is compl
   assert.equal(outline, "solid", "focus is visible");
   await page.keyboard.press("Enter");
   await widget.getByRole("heading", { name: "Paid" }).waitFor();
+  await page.close();
+});
+
+test("a script slipped into the payment page is refused and reported to the merchant", async () => {
+  const { page } = await openCheckout(browser, stack, "TEE-CLASSIC");
+  const frame = page.frames().find((f) => f.url().includes("/widget/?"));
+  // What a skimmer that got into the page would do.
+  const ran = await frame.evaluate(() => new Promise((resolve) => {
+    const script = document.createElement("script");
+    script.src = "https://evil.example/skim.js";
+    script.onload = () => resolve("loaded");
+    script.onerror = () => resolve("refused");
+    document.head.appendChild(script);
+  }));
+  assert.equal(ran, "refused");
+  const script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +
+    "print(c.execute(\"select count(*) from csp_reports where store_id='st_demo' and blocked_uri like '%evil.example%'\").fetchone()[0])";
+  let reported = 0;
+  for (let i = 0; i < 50 && reported === 0; i++) {
+    await page.waitForTimeout(200);
+    reported = Number(execFileSync("python3", ["-c", script, stack.files.db]).toString().trim());
+  }
+  assert.equal(reported, 1, "the browser's report reached the store's CSP reports");
   await page.close();
 });
 

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod catalog;
 pub mod checkout_sessions;
 pub mod config;
+pub mod csp_reports;
 pub mod customers;
 pub mod db;
 pub mod demo;

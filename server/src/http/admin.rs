@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::{self, AdminKey};
 use crate::catalog::{self, Product, Sku};
 use crate::checkout_sessions::{self, NewSession, SessionLine};
+use crate::csp_reports;
 use crate::idempotency::Phase;
 use crate::orders::{self, OrderFilter};
 use crate::refunds;
@@ -152,6 +153,15 @@ pub struct List<T> {
     data: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
+}
+
+/// What browsers reported the widget page's CSP refused, newest first.
+pub async fn list_csp_reports(
+    State(state): State<AppState>,
+    admin: Admin,
+) -> Result<Json<List<csp_reports::StoredReport>>, Error> {
+    let data = csp_reports::recent(&state.db, &admin.store.id, 100).await?;
+    Ok(Json(List { data, next_cursor: None }))
 }
 
 pub async fn list_products(State(state): State<AppState>, admin: Admin) -> Result<Json<List<Product>>, Error> {

@@ -15,7 +15,7 @@ use super::extract::{ApiQuery, IdempotentJson};
 use super::idempotent::respond;
 use crate::app::AppState;
 use crate::idempotency::Phase;
-use crate::{Error, catalog, checkout_sessions, orders, payments, reconcile, stores, webhooks};
+use crate::{Error, catalog, checkout_sessions, csp_reports, orders, payments, reconcile, stores, webhooks};
 
 fn store_id(raw: &str) -> Result<StoreId, Error> {
     StoreId::parse(raw).map_err(|_| Error::NotFound("store"))
@@ -138,6 +138,19 @@ pub async fn gateway_webhook(
     body: Bytes,
 ) -> Result<Json<webhooks::Receipt>, Error> {
     Ok(Json(webhooks::receive(&state, &store_id(&store)?, &gateway, &headers, &body).await?))
+}
+
+/// A browser's report that the widget page's CSP refused something. Known
+/// stores only; the body is the browser's `application/csp-report` JSON.
+pub async fn csp_report(
+    State(state): State<AppState>,
+    Path(store): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, Error> {
+    let store = stores::find(&state.db, &store_id(&store)?).await?;
+    let report = super::extract::parse::<csp_reports::ReportBody>(&body)?;
+    csp_reports::record(&state.db, &store.id, report).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn checkout_session(

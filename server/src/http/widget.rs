@@ -150,7 +150,7 @@ async fn challenge_return(State(state): State<AppState>, Query(query): Query<Ret
 /// (Trunk's inline start-up module pinned by its hash), styles and WASM; calls
 /// to itself and the store's gateway; the bank's 3-D Secure page in a frame
 /// (on any HTTPS origin, as banks' pages are, or the gateway's own) and the
-/// return from it; framed only by the store's origins.
+/// return from it; framed only by the store's origins; violations reported.
 fn widget_csp(page: &str, store: Option<&Store>) -> String {
     let scripts: String = inline_scripts(page).map(|s| format!(" 'sha256-{}'", sha256_base64(s))).collect();
     let gateway = store.and_then(|s| origin_of(&s.gateway.api_base)).map(|o| format!(" {o}")).unwrap_or_default();
@@ -158,10 +158,12 @@ fn widget_csp(page: &str, store: Option<&Store>) -> String {
         Some(store) if !store.allowed_origins.is_empty() => store.allowed_origins.join(" "),
         _ => "'none'".to_owned(),
     };
+    // Anything refused is reported, so the merchant sees tampering attempts.
+    let report = store.map(|s| format!("; report-uri /v1/csp-reports/{}", s.id)).unwrap_or_default();
     format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'; \
          connect-src 'self'{gateway}; frame-src 'self'{gateway} https:; base-uri 'none'; form-action 'none'; \
-         frame-ancestors {ancestors}"
+         frame-ancestors {ancestors}{report}"
     )
 }
 

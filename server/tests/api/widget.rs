@@ -241,3 +241,44 @@ async fn the_snippets_script_is_served_with_the_bytes_its_integrity_hash_names()
     assert_eq!(header(&response, "access-control-allow-origin"), Some("*"));
     assert_eq!(snippet::integrity(&response.bytes().await.unwrap()), attr("integrity"));
 }
+
+#[tokio::test]
+async fn what_the_widget_pages_csp_refused_is_reported_to_the_merchant() {
+    let app = spawn_app().await;
+    let page = app.http.get(app.url(&format!("/widget/?store={}", app.store))).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let report_uri = directive(&csp, "report-uri").to_owned();
+    assert_eq!(report_uri, format!("/v1/csp-reports/{}", app.store));
+
+    // What Chromium sends when a skimmer's script is refused.
+    let report = serde_json::json!({ "csp-report": {
+        "document-uri": format!("{}/widget/?store={}", app.base, app.store),
+        "effective-directive": "script-src-elem",
+        "violated-directive": "script-src-elem",
+        "blocked-uri": "https://evil.example/skim.js",
+        "disposition": "enforce",
+        "status-code": 200,
+    }});
+    let response = app
+        .http
+        .post(app.url(&report_uri))
+        .header("content-type", "application/csp-report")
+        .body(report.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let (status, list) = app.admin(reqwest::Method::GET, "/v1/admin/csp-reports", None).await;
+    assert_eq!(status, 200, "{list}");
+    let reports = list["data"].as_array().unwrap();
+    assert_eq!(reports.len(), 1, "{list}");
+    assert_eq!(reports[0]["directive"], "script-src-elem");
+    assert_eq!(reports[0]["blocked_uri"], "https://evil.example/skim.js");
+
+    // Not for unknown stores, and not without the store's key.
+    let unknown = app.http.post(app.url("/v1/csp-reports/st_unknown")).body(report.to_string()).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let (status, _) = app.admin_as("plk_wrong", reqwest::Method::GET, "/v1/admin/csp-reports", None).await;
+    assert_eq!(status, 401);
+}
