@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::Error;
-use crate::db::{Arg, Db, now_millis};
+use crate::db::{Arg, Batch, Db, now_millis};
 
 /// A report as browsers send it to a `report-uri` (`application/csp-report`).
 #[derive(Deserialize)]
@@ -54,10 +54,24 @@ pub async fn record(db: &Db, store: &StoreId, body: ReportBody) -> Result<(), Er
         Arg::Text(clipped(&r.document_uri)),
         Arg::Int(now_millis()),
     ];
-    let sql = "INSERT INTO csp_reports (id, store_id, directive, blocked_uri, document_uri, received_at) \
-               VALUES ($1, $2, $3, $4, $5, $6)";
-    db.execute(sql, args).await
+    let mut batch = Batch::default();
+    batch.add(
+        "INSERT INTO csp_reports (id, store_id, directive, blocked_uri, document_uri, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        args,
+    );
+    // Anyone can post reports: keep a store's newest ones only, so a flood
+    // cannot fill the database.
+    batch.add(
+        "DELETE FROM csp_reports WHERE store_id = $1 AND id NOT IN \
+         (SELECT id FROM csp_reports WHERE store_id = $1 ORDER BY received_at DESC, id LIMIT $2)",
+        vec![Arg::Text(store.to_string()), Arg::Int(KEPT_PER_STORE)],
+    );
+    db.write_batch(batch).await
 }
+
+/// How many reports a store keeps.
+pub const KEPT_PER_STORE: i64 = 1000;
 
 /// The store's most recent reports, newest first.
 pub async fn recent(db: &Db, store: &StoreId, limit: i64) -> Result<Vec<StoredReport>, Error> {

@@ -282,3 +282,25 @@ async fn what_the_widget_pages_csp_refused_is_reported_to_the_merchant() {
     let (status, _) = app.admin_as("plk_wrong", reqwest::Method::GET, "/v1/admin/csp-reports", None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn a_flood_of_reports_keeps_only_the_newest_per_store() {
+    let app = spawn_app().await;
+    let store = paylet_api::StoreId::parse(app.store.as_str()).unwrap();
+    let kept = paylet::csp_reports::KEPT_PER_STORE;
+    for i in 0..kept + 3 {
+        let body = serde_json::from_value(serde_json::json!({ "csp-report": {
+            "document-uri": "https://pay.example/widget/", "effective-directive": "script-src-elem",
+            "blocked-uri": format!("https://evil.example/{i}.js"),
+        }}))
+        .unwrap();
+        paylet::csp_reports::record(&app.db, &store, body).await.unwrap();
+    }
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM csp_reports").fetch_one(app.db.reader()).await.unwrap();
+    assert_eq!(count, kept);
+    // The last one is among those kept (several can share a millisecond, so
+    // which of the first ones went is not asserted).
+    let kept_uris: Vec<String> =
+        paylet::csp_reports::recent(&app.db, &store, kept).await.unwrap().into_iter().map(|r| r.blocked_uri).collect();
+    assert!(kept_uris.contains(&format!("https://evil.example/{}.js", kept + 2)));
+}
