@@ -210,6 +210,40 @@ test("the whole checkout by keyboard, the card fields moving on as each is compl
   await page.close();
 });
 
+test("fields are checked as the shopper leaves them, and the frame fits what it shows", async () => {
+  const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC");
+  // Luhn and expiry checks when a field is left, before any Pay.
+  await widget.getByLabel("Card number").fill("4242 4242 4242 4241");
+  await widget.getByLabel("Expiry (MM / YY)").fill("01 / 20");
+  await widget.getByLabel("Security code").focus();
+  await widget.locator("#card-number-error").filter({ hasText: "incomplete or invalid" }).waitFor();
+  await widget.locator("#card-expiry-error").filter({ hasText: "expired" }).waitFor();
+  // The security code's length follows the brand: four digits for Amex, three otherwise.
+  await widget.getByLabel("Security code").fill("1234");
+  assert.equal(await widget.getByLabel("Security code").inputValue(), "123");
+  await widget.getByLabel("Card number").fill(CARDS.amex);
+  await widget.getByLabel("Security code").fill("1234");
+  assert.equal(await widget.getByLabel("Security code").inputValue(), "1234");
+
+  // The iframe takes the widget's height, and follows it when a shipping address opens.
+  const frameHeight = () => page.locator(WIDGET).evaluate((f) => f.getBoundingClientRect().height);
+  const contentHeight = () => widget.locator("body").evaluate((b) => Math.ceil(b.getBoundingClientRect().height));
+  // The widget reports its height by message, so the frame follows a moment later.
+  const settled = async () => {
+    for (let i = 0; i < 50; i++) {
+      const [frame, content] = [await frameHeight(), await contentHeight()];
+      if (frame === content) return frame;
+      await page.waitForTimeout(100);
+    }
+    assert.fail(`the frame is ${await frameHeight()} px, its content ${await contentHeight()} px`);
+  };
+  const before = await settled();
+  await widget.getByLabel("Ship to my billing address").uncheck();
+  await widget.getByLabel("Address", { exact: true }).nth(1).waitFor();
+  assert.ok(await settled() > before + 100, "the frame grew with the shipping address");
+  await page.close();
+});
+
 test("a script slipped into the payment page is refused and reported to the merchant", async () => {
   const { page } = await openCheckout(browser, stack, "TEE-CLASSIC");
   const frame = page.frames().find((f) => f.url().includes("/widget/?"));

@@ -52,33 +52,8 @@ pub async fn refuse_card_data(request: Request, next: Next) -> Response {
 /// Whether `bytes`, as sent or URL-decoded (`%34`, `+` for a space), spell a
 /// card number.
 fn carries_card_number(bytes: &[u8]) -> bool {
-    let raw = String::from_utf8_lossy(bytes);
-    if !find_card_numbers(&raw).is_empty() {
-        return true;
-    }
-    let decoded = url_decoded(bytes);
-    decoded != raw && !find_card_numbers(&decoded).is_empty()
-}
-
-fn url_decoded(bytes: &[u8]) -> String {
-    let hex = |b: u8| char::from(b).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let found = |text: &str| !find_card_numbers(text).is_empty();
+    found(&String::from_utf8_lossy(bytes)) || form_urlencoded::parse(bytes).any(|(k, v)| found(&k) || found(&v))
 }
 
 #[cfg(test)]
@@ -91,6 +66,5 @@ mod tests {
         assert!(carries_card_number(b"card%5Bnumber%5D=4242+4242+4242+4242"));
         assert!(carries_card_number(b"n=%34%32%34%32%34%32%34%32%34%32%34%32%34%32%34%32"));
         assert!(!carries_card_number(b"token=tok_4242424242424242&q=%"));
-        assert_eq!(url_decoded(b"a+b%20c%2"), "a b c%2");
     }
 }
