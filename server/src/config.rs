@@ -34,6 +34,8 @@ pub struct FileConfig {
     pub webhook_tolerance: Option<String>,
     /// `--reconcile-after`, `PAYLET_RECONCILE_AFTER` (`10m`).
     pub reconcile_after: Option<String>,
+    /// `--master-key-file`, `PAYLET_MASTER_KEY_FILE`.
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl FileConfig {

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
+use paylet_secret::KeyRing;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{mpsc, oneshot};
@@ -64,6 +65,8 @@ pub struct Db {
     write: AnyPool,
     /// The group-commit writer (see [`Db::write_batch`]).
     batches: mpsc::Sender<WriteJob>,
+    /// Seals and opens the secret columns; commands that touch no secret run without it.
+    keys: Option<std::sync::Arc<KeyRing>>,
 }
 
 /// Held by the group writer for each commit, and briefly by the checkpointer
@@ -163,7 +166,23 @@ impl Db {
         if backend == Backend::Sqlite {
             tokio::spawn(checkpointer(read.clone(), gate));
         }
-        Db { backend, read, write, batches }
+        Db { backend, read, write, batches, keys: None }
+    }
+
+    /// The master keys that seal secrets written to this database and open them.
+    pub fn with_keys(mut self, keys: KeyRing) -> Db {
+        self.keys = Some(std::sync::Arc::new(keys));
+        self
+    }
+
+    pub fn keys(&self) -> Result<&KeyRing, Error> {
+        self.keys.as_deref().ok_or_else(|| {
+            Error::Config(
+                "stores' secrets are sealed: give the master key with PAYLET_MASTER_KEY or --master-key-file \
+                 (make one with `paylet keys generate`)"
+                    .into(),
+            )
+        })
     }
 
     pub fn backend(&self) -> Backend {

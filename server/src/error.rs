@@ -36,6 +36,8 @@ pub enum Error {
     Gateway(#[from] GatewayError),
     #[error("configuration error: {0}")]
     Config(String),
+    #[error(transparent)]
+    Keys(#[from] paylet_secret::KeyError),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed")]
@@ -64,7 +66,7 @@ impl Error {
             Error::Gateway(GatewayError::Timeout | GatewayError::InProgress) => StatusCode::GATEWAY_TIMEOUT,
             Error::Gateway(GatewayError::Rejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Gateway(_) => StatusCode::BAD_GATEWAY,
-            Error::Config(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
+            Error::Config(_) | Error::Keys(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -130,7 +132,7 @@ impl Error {
                 "The payment gateway is not available right now. Please try again.".into(),
                 None,
             ),
-            Error::Config(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
+            Error::Config(_) | Error::Keys(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
                 detail(ErrorType::ApiError, "internal_error", "Something went wrong on our side.".into(), None)
             }
         }

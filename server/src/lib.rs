@@ -15,6 +15,7 @@ mod error;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod keys;
 pub mod metrics;
 pub mod notifications;
 pub mod order_state;

@@ -18,9 +18,10 @@ use paylet::orders::{self, OrderFilter};
 use paylet::snippet::{self, Cart};
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::telemetry::{self, LogFormat};
-use paylet::{Error, ServeOptions, auth};
+use paylet::{Error, ServeOptions, auth, keys};
 use paylet_api::{Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
 use paylet_sandbox::{Sandbox, SandboxConfig};
+use paylet_secret::KeyRing;
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -33,8 +34,8 @@ use tokio::net::TcpListener;
 struct Cli {
     /// Settings file. Without it, ./paylet.toml is read if present. Its keys are
     /// listen, database_url, widget_dir, public_url, log_format, gateway_timeout,
-    /// webhook_tolerance and reconcile_after; flags and PAYLET_* variables
-    /// override them.
+    /// webhook_tolerance, reconcile_after and master_key_file; flags and PAYLET_*
+    /// variables override them.
     #[arg(long, global = true, env = "PAYLET_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log as human-readable text or as JSON lines [default: text].
@@ -49,6 +50,11 @@ struct DatabaseArgs {
     /// `sqlite://PATH` or `postgres://USER@HOST/DB` [default: sqlite://data/paylet.db].
     #[arg(long, env = "PAYLET_DATABASE_URL")]
     database_url: Option<String>,
+    /// File of master keys that seal the stores' secrets, the current key first.
+    /// Or give the keys themselves in PAYLET_MASTER_KEY (never as a flag, where
+    /// other users could see them).
+    #[arg(long, env = "PAYLET_MASTER_KEY_FILE", value_name = "FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -165,6 +171,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Make a master key, and re-seal stored secrets under a new one.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Replace the database with a backup. Stop the server first.
     Restore {
         #[command(flatten)]
@@ -175,6 +186,19 @@ enum Command {
         /// Replace an existing database.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a new random master key (base64 of 32 bytes).
+    Generate,
+    /// Seal every stored secret under the current master key, the first of the
+    /// ring. To rotate: put the new key first and keep the old one after it,
+    /// run this, then drop the old key.
+    Rotate {
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -374,10 +398,22 @@ fn main() -> ExitCode {
 }
 
 async fn connect(database: DatabaseArgs, file: &FileConfig) -> Result<(Db, String), Error> {
+    let keys = key_ring(&database, file)?;
     let url = file.database_url(database.database_url);
-    let db = Db::connect(&url).await?;
+    let mut db = Db::connect(&url).await?;
     db.migrate().await?;
+    if let Some(keys) = keys {
+        db = db.with_keys(keys);
+    }
     Ok((db, url))
+}
+
+/// The master keys from PAYLET_MASTER_KEY, else from the key file, if either is given.
+fn key_ring(database: &DatabaseArgs, file: &FileConfig) -> Result<Option<KeyRing>, Error> {
+    if let Ok(text) = std::env::var("PAYLET_MASTER_KEY") {
+        return KeyRing::parse(&text).map(Some).map_err(|e| Error::Config(format!("PAYLET_MASTER_KEY: {e}")));
+    }
+    database.master_key_file.as_ref().or(file.master_key_file.as_ref()).map(|path| keys::read_file(path)).transpose()
 }
 
 fn widget_dir(widget: &WidgetArgs, file: &FileConfig) -> PathBuf {
@@ -402,6 +438,9 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
     match command {
         Command::Serve { listen, database, widget, payments, record_requests } => {
             let (db, _) = connect(database, &file).await?;
+            // Refuses to start without the keys, and finishes any rotation.
+            let resealed = stores::reseal_secrets(&db).await?;
+            tracing::info!(key = db.keys()?.current_id(), resealed, "stores' secrets sealed with the master key");
             let recorder = match record_requests {
                 Some(path) => Some(Recorder::create(&path).await?),
                 None => None,
@@ -491,6 +530,16 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
                 Outcome::Written(path) => println!("backup written to {}", path.display()),
                 Outcome::Command(cmd) => println!("Postgres: back up with\n  {cmd}"),
             }
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Generate } => {
+            println!("{}", KeyRing::generate().expose());
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate { database } } => {
+            let (db, _) = connect(database, &file).await?;
+            let resealed = stores::reseal_secrets(&db).await?;
+            println!("{resealed} secrets sealed anew with key {}", db.keys()?.current_id());
             Ok(())
         }
         Command::Restore { database, from, force } => {

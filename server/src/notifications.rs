@@ -8,15 +8,16 @@
 
 use std::time::Duration;
 
-use paylet_api::OrderStatus;
+use paylet_api::{OrderStatus, StoreId};
+use paylet_secret::Secret;
 use paylet_webhook::standard::{self, SigningSecret};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
-use crate::db::{Arg, Backend, millis, now_millis};
+use crate::db::{Arg, Db, millis, now_millis};
 use crate::orders::{OrderSummary, rfc3339};
-use crate::{Error, ids};
+use crate::{Error, ids, stores};
 
 /// How long a claimed message is left to its worker before another may take
 /// it (the worker died mid-delivery).
@@ -89,7 +90,7 @@ struct Message {
     payload: String,
     attempts: i64,
     url: String,
-    secret: String,
+    secret: Secret,
 }
 
 /// One round: claims what is due and sends it. Returns how many were sent.
@@ -103,8 +104,8 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, Error> {
     if due.is_none() {
         return Ok(0);
     }
-    let backend = state.db.backend();
-    let messages = state.db.write(move |conn| Box::pin(claim(conn, backend, now))).await?;
+    let db = state.db.clone();
+    let messages = state.db.write(move |conn| Box::pin(claim(conn, db, now))).await?;
     let count = messages.len();
     let mut sends = tokio::task::JoinSet::new();
     for message in messages {
@@ -121,12 +122,12 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, Error> {
 }
 
 /// Takes up to [`BATCH`] due messages for this worker for [`LEASE_MS`].
-async fn claim(conn: &mut AnyConnection, backend: Backend, now: i64) -> Result<Vec<Message>, Error> {
+async fn claim(conn: &mut AnyConnection, db: Db, now: i64) -> Result<Vec<Message>, Error> {
     let sql = format!(
         "UPDATE notifications SET next_attempt_at = $1 WHERE id IN \
          (SELECT id FROM notifications WHERE next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3{}) \
          RETURNING id, store_id, payload, attempts",
-        backend.skip_locked()
+        db.backend().skip_locked()
     );
     let rows = sqlx::query(&sql).bind(now + LEASE_MS).bind(now).bind(BATCH).fetch_all(&mut *conn).await?;
     let mut messages = Vec::with_capacity(rows.len());
@@ -137,9 +138,10 @@ async fn claim(conn: &mut AnyConnection, backend: Backend, now: i64) -> Result<V
             .fetch_one(&mut *conn)
             .await?;
         let id: String = row.try_get("id")?;
-        let (Some(url), Some(secret)) =
-            (endpoint.try_get::<Option<String>, _>("notify_url")?, endpoint.try_get("notify_secret")?)
-        else {
+        let (Some(url), Some(secret)) = (
+            endpoint.try_get::<Option<String>, _>("notify_url")?,
+            endpoint.try_get::<Option<String>, _>("notify_secret")?,
+        ) else {
             // The merchant turned notifications off since this was queued.
             sqlx::query("UPDATE notifications SET next_attempt_at = NULL, last_error = $1 WHERE id = $2")
                 .bind("notifications turned off")
@@ -147,6 +149,17 @@ async fn claim(conn: &mut AnyConnection, backend: Backend, now: i64) -> Result<V
                 .execute(&mut *conn)
                 .await?;
             continue;
+        };
+        let secret = match StoreId::parse(&store)
+            .map_err(|_| Error::NotFound("store"))
+            .and_then(|store| stores::open_notify_secret(&db, &store, &secret))
+        {
+            Ok(secret) => secret,
+            Err(e) => {
+                // Left claimed: it is tried again when the lease ends, once the keys are fixed.
+                tracing::error!(error = %e, message = %id, "cannot open the store's notification secret");
+                continue;
+            }
         };
         messages.push(Message {
             id,
@@ -161,7 +174,7 @@ async fn claim(conn: &mut AnyConnection, backend: Backend, now: i64) -> Result<V
 
 /// One attempt: `Ok` when the endpoint answered 2xx, else why not.
 async fn send(http: &reqwest::Client, message: &Message, now_ms: i64) -> Result<(), String> {
-    let secret = SigningSecret::parse(&message.secret).map_err(|e| e.to_string())?;
+    let secret = SigningSecret::parse(message.secret.expose()).map_err(|e| e.to_string())?;
     let timestamp = now_ms / 1000;
     let signature =
         standard::sign(&[&secret], &message.id, timestamp, message.payload.as_bytes()).map_err(|e| e.to_string())?;

@@ -8,7 +8,7 @@ use paylet_api::{Currency, GatewayStyle, PaymentMethod, PublicGatewayConfig, Sto
 use paylet_gateway::Gateway;
 use paylet_gateway::square::SquareGateway;
 use paylet_gateway::stripe::StripeGateway;
-use paylet_secret::Secret;
+use paylet_secret::{KeyError, KeyRing, Secret};
 use paylet_webhook::standard::SigningSecret;
 use rand::RngCore;
 use sqlx::Row;
@@ -197,13 +197,13 @@ pub async fn put(db: &Db, new: NewStore) -> Result<Store, Error> {
     .bind(g.style.as_str())
     .bind(&g.api_base)
     .bind(&g.public_key)
-    .bind(g.secret_key.expose())
+    .bind(seal(db, &id, GATEWAY, &g.secret_key)?)
     .bind(g.location_id.as_deref())
     .bind(now_millis())
     .bind(new.payment_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "))
     .bind(w.endpoint_id.as_deref())
     .bind(w.url.as_deref())
-    .bind(w.secret.as_ref().map(|s| s.expose().as_str()))
+    .bind(w.secret.as_ref().map(|s| seal(db, &id, WEBHOOK, s)).transpose()?)
     .execute(db.writer())
     .await?;
     find(db, &id).await
@@ -260,7 +260,7 @@ pub async fn set_webhook(
     .bind(endpoint_id)
     .bind(url)
     .bind(until)
-    .bind(secret.expose())
+    .bind(seal(db, &store.id, WEBHOOK, secret)?)
     .bind(store.id.as_str())
     .execute(db.writer())
     .await?;
@@ -283,7 +283,7 @@ pub async fn set_notify_url(db: &Db, store: &StoreId, url: Option<&str>) -> Resu
     });
     sqlx::query("UPDATE stores SET notify_url = $1, notify_secret = $2 WHERE id = $3")
         .bind(url)
-        .bind(secret.as_ref().map(|s| s.expose().as_str()))
+        .bind(secret.as_ref().map(|s| seal(db, store, NOTIFY, s)).transpose()?)
         .bind(store.as_str())
         .execute(db.writer())
         .await?;
@@ -304,36 +304,103 @@ pub async fn find(db: &Db, id: &StoreId) -> Result<Store, Error> {
         .fetch_optional(db.reader())
         .await?
         .ok_or(Error::NotFound("store"))?;
-    store_from_row(&row)
+    store_from_row(db.keys()?, &row)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Store>, Error> {
     let rows =
         sqlx::query(&format!("SELECT {COLUMNS} FROM stores ORDER BY created_at, id")).fetch_all(db.reader()).await?;
-    rows.iter().map(store_from_row).collect()
+    rows.iter().map(|row| store_from_row(db.keys()?, row)).collect()
 }
 
-fn store_from_row(row: &AnyRow) -> Result<Store, Error> {
+/// What each sealed secret is for, by column. With the store's id it is the
+/// context a value is sealed to, so a value moved to another store or use does
+/// not open. The previous webhook secret is the webhook secret moved aside.
+const SEALED_COLUMNS: [(&str, &str); 4] = [
+    ("gateway_secret_key", GATEWAY),
+    ("webhook_secret", WEBHOOK),
+    ("webhook_secret_previous", WEBHOOK),
+    ("notify_secret", NOTIFY),
+];
+const GATEWAY: &str = "gateway";
+const WEBHOOK: &str = "webhook";
+const NOTIFY: &str = "notify";
+
+fn context(store: &StoreId, purpose: &str) -> String {
+    format!("{store}/{purpose}")
+}
+
+fn seal(db: &Db, store: &StoreId, purpose: &str, secret: &Secret) -> Result<String, Error> {
+    Ok(db.keys()?.seal(secret.expose(), &context(store, purpose))?)
+}
+
+/// Opens a store's notification secret that a query of its own read (the
+/// notification worker reads it with the messages it claims).
+pub fn open_notify_secret(db: &Db, store: &StoreId, sealed: &str) -> Result<Secret, Error> {
+    Ok(db.keys()?.open(sealed, &context(store, NOTIFY))?)
+}
+
+/// Seals every stored secret under the current master key: those sealed under
+/// an older key of the ring, and any written before secrets were sealed.
+/// Returns how many it rewrote.
+pub async fn reseal_secrets(db: &Db) -> Result<usize, Error> {
+    let keys = db.keys()?;
+    let rows = sqlx::query(
+        "SELECT id, gateway_secret_key, webhook_secret, webhook_secret_previous, notify_secret FROM stores",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    let mut resealed = 0;
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let store = StoreId::parse(&id).map_err(|_| Error::Config("stored store has an invalid id".into()))?;
+        for (column, purpose) in SEALED_COLUMNS {
+            let Some(value) = row.try_get::<Option<String>, _>(column)? else { continue };
+            if keys.is_current(&value) {
+                continue;
+            }
+            let secret = match keys.open(&value, &context(&store, purpose)) {
+                Err(KeyError::NotSealed) => Secret::new(value.clone()),
+                opened => opened?,
+            };
+            // The column name is one of the constants above; the values are bound. The old
+            // value in the condition leaves a secret changed meanwhile as it is.
+            sqlx::query(&format!("UPDATE stores SET {column} = $1 WHERE id = $2 AND {column} = $3"))
+                .bind(seal(db, &store, purpose, &secret)?)
+                .bind(&id)
+                .bind(&value)
+                .execute(db.writer())
+                .await?;
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
+}
+
+fn store_from_row(keys: &KeyRing, row: &AnyRow) -> Result<Store, Error> {
     let corrupt = |what: &str| Error::Config(format!("stored store has an invalid {what}"));
     let id: String = row.try_get("id")?;
+    let id = StoreId::parse(&id).map_err(|_| corrupt("id"))?;
     let currency: String = row.try_get("currency")?;
     let origins: String = row.try_get("allowed_origins")?;
     let style: String = row.try_get("gateway_style")?;
-    let secret: String = row.try_get("gateway_secret_key")?;
     let methods: String = row.try_get("payment_methods")?;
-    let secret_in = |column: &str| -> Result<Option<Secret>, Error> {
-        Ok(row.try_get::<Option<String>, _>(column)?.map(Secret::new))
+    let open = |sealed: &str, purpose: &str| keys.open(sealed, &context(&id, purpose));
+    let secret_in = |column: &str, purpose: &str| -> Result<Option<Secret>, Error> {
+        Ok(row.try_get::<Option<String>, _>(column)?.map(|sealed| open(&sealed, purpose)).transpose()?)
     };
-    let previous = match (secret_in("webhook_secret_previous")?, row.try_get("webhook_secret_previous_until")?) {
+    let secret = open(&row.try_get::<String, _>("gateway_secret_key")?, GATEWAY)?;
+    let previous = match (secret_in("webhook_secret_previous", WEBHOOK)?, row.try_get("webhook_secret_previous_until")?)
+    {
         (Some(secret), Some(until)) => Some((secret, until)),
         _ => None,
     };
-    let notify = match (row.try_get::<Option<String>, _>("notify_url")?, secret_in("notify_secret")?) {
+    let notify = match (row.try_get::<Option<String>, _>("notify_url")?, secret_in("notify_secret", NOTIFY)?) {
         (Some(url), Some(secret)) => Some(NotifyEndpoint { url, secret }),
         _ => None,
     };
     Ok(Store {
-        id: StoreId::parse(&id).map_err(|_| corrupt("id"))?,
+        id: id.clone(),
         name: row.try_get("name")?,
         currency: Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
         payment_methods: methods.split_whitespace().filter_map(PaymentMethod::parse).collect(),
@@ -342,13 +409,13 @@ fn store_from_row(row: &AnyRow) -> Result<Store, Error> {
             style: GatewayStyle::parse(&style).ok_or_else(|| corrupt("gateway style"))?,
             api_base: row.try_get("gateway_api_base")?,
             public_key: row.try_get("gateway_public_key")?,
-            secret_key: Secret::new(secret),
+            secret_key: secret,
             location_id: row.try_get("gateway_location_id")?,
         },
         webhook: WebhookSettings {
             endpoint_id: row.try_get("webhook_endpoint_id")?,
             url: row.try_get("webhook_url")?,
-            secret: secret_in("webhook_secret")?,
+            secret: secret_in("webhook_secret", WEBHOOK)?,
             previous,
         },
         notify,

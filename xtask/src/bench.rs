@@ -220,11 +220,15 @@ fn bench_store(database_url: &str, gateway_url: &str, public_key: &str, secret_k
     Ok(store)
 }
 
+/// Seals the bench stores' secrets (a real deployment keeps its key out of the code).
+const MASTER_KEY: (&str, &str) = ("PAYLET_MASTER_KEY", "YmVuY2ggbWFzdGVyIGtleSwgbm90IGEgc2VjcmV0ISE=");
+
 fn paylet(args: &[&str], database_url: &str) -> Result<String, Failure> {
     output(
         Command::new(workspace_root().join("target/release/paylet"))
             .args(args)
             .env("PAYLET_DATABASE_URL", database_url)
+            .env(MASTER_KEY.0, MASTER_KEY.1)
             .env("RUST_LOG", "warn"),
     )
     .ok_or_else(|| Failure::new("bench", format!("`paylet {}` failed", args.join(" "))))
@@ -239,7 +243,7 @@ fn orders_on(backend: &str, database_url: &str, port: u16, rate: &str) -> Result
         "server",
         &["serve", "--listen", &listen],
         port,
-        &[("PAYLET_DATABASE_URL", database_url)],
+        &[("PAYLET_DATABASE_URL", database_url), MASTER_KEY],
     )?;
     let base = format!("http://{listen}");
     let mut lines = Vec::new();
@@ -297,7 +301,7 @@ fn webhooks_on(backend: &str, database_url: &str, sandbox_port: u16, port: u16) 
     let store = bench_store(database_url, &gateway, "pk_test_paylet_demo", "sk_test_paylet_demo")?;
     paylet(&["store", "webhook", "--store", &store, "--secret", SECRET, "--overlap", "0s"], database_url)?;
     let listen = format!("127.0.0.1:{port}");
-    let env = [("PAYLET_DATABASE_URL", database_url), ("PAYLET_PUBLIC_URL", "http://127.0.0.1")];
+    let env = [("PAYLET_DATABASE_URL", database_url), ("PAYLET_PUBLIC_URL", "http://127.0.0.1"), MASTER_KEY];
     let server = Server::start_with_env("server", &["serve", "--listen", &listen], port, &env)?;
     #[rustfmt::skip]
     let args = ["webhooks", &format!("http://{listen}"), &store, "--sandbox", &gateway, "--secret", SECRET,

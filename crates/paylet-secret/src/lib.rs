@@ -5,6 +5,10 @@
 
 use std::fmt;
 
+mod keyring;
+
+pub use keyring::{KeyError, KeyRing};
+
 use serde::{Deserialize, Deserializer};
 use subtle::ConstantTimeEq;
 

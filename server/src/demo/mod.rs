@@ -65,6 +65,7 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
 
     let db = Db::connect(&format!("sqlite://{}/paylet.db", options.data_dir.display())).await?;
     db.migrate().await?;
+    let db = db.with_keys(crate::keys::read_or_create_file(&options.data_dir.join("master.key"))?);
     let admin_key = seed(&db, &sandbox_url, &shop_url).await?;
 
     let recorder = match &options.record_requests {

@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 pub const SHOP_ORIGIN: &str = "https://shop.example";
+/// The test servers' master key (secrets in test databases are sealed with it).
+pub const MASTER_KEY: &str = "EXpyZ0zZsOieH+xdBA+/7wLWbXkkPTzhP8IyrEd+SD0=";
 pub const STYLES: [GatewayStyle; 2] = [GatewayStyle::Stripe, GatewayStyle::Square];
 
 /// A server, its database and a sandbox gateway, all on fresh ports.
@@ -47,6 +49,11 @@ fn fast_retries() -> Vec<Duration> {
     [50, 100, 200, 400, 800, 1600].into_iter().map(Duration::from_millis).collect()
 }
 
+/// The database at `url`, with the test master key.
+pub async fn connect(url: &str) -> Db {
+    Db::connect(url).await.unwrap().with_keys(paylet_secret::KeyRing::parse(MASTER_KEY).unwrap())
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(GatewayStyle::Stripe, |_| {}).await
 }
@@ -72,7 +79,7 @@ pub async fn spawn_app_behind(
     }
     let dir = tempfile::tempdir().unwrap();
     let database_url = database_url(&dir).await;
-    let db = Db::connect(&database_url).await.unwrap();
+    let db = connect(&database_url).await;
     db.migrate().await.unwrap();
 
     let config = SandboxConfig { retry_schedule: fast_retries(), ..SandboxConfig::default() };
@@ -187,7 +194,7 @@ impl TestApp {
     /// A second instance with its own database connections and state: its
     /// base URL and state (workers not started).
     pub async fn second_instance(&self) -> (String, AppState) {
-        let db = Db::connect(&self.database_url).await.unwrap();
+        let db = connect(&self.database_url).await;
         let widget_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
         let settings = (*self.state.settings).clone();
         let state = paylet::state(db, ServeOptions { widget_dir, settings });
@@ -244,7 +251,17 @@ impl TestApp {
     /// exit success, stdout and stderr. Awaited, not blocking: the CLI may
     /// call the sandbox, which runs on this test's runtime.
     pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_paylet"))
+        self.cli_with_keys(args, Some(MASTER_KEY)).await
+    }
+
+    /// `paylet` with these master keys in `PAYLET_MASTER_KEY` (or none).
+    pub async fn cli_with_keys(&self, args: &[&str], keys: Option<&str>) -> (bool, String, String) {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_paylet"));
+        match keys {
+            Some(keys) => command.env("PAYLET_MASTER_KEY", keys),
+            None => command.env_remove("PAYLET_MASTER_KEY"),
+        };
+        let out = command
             .args(args)
             .env("PAYLET_DATABASE_URL", &self.database_url)
             .env("PAYLET_PUBLIC_URL", &self.base)

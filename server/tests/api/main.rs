@@ -15,6 +15,7 @@ mod ops;
 mod orders;
 mod payments;
 mod refunds;
+mod secrets;
 mod storage;
 mod webhooks;
 mod widget;
