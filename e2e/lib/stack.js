@@ -15,7 +15,8 @@ export const ARTIFACTS = join(ROOT, "e2e", "artifacts");
 
 // `profile` picks the build (`target/<profile>/paylet`); the benchmark runs the
 // release build without the recorder, which writes every request to a file.
-export async function startStack({ profile = "debug", recordRequests = true } = {}) {
+// `tls` ({ cert, key }: PEM files) serves the Paylet server over HTTPS.
+export async function startStack({ profile = "debug", recordRequests = true, tls } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "paylet-e2e-"));
   const files = {
     recorder: join(dir, "requests.log"),
@@ -32,6 +33,7 @@ export async function startStack({ profile = "debug", recordRequests = true } = 
       "--shop-listen", "127.0.0.1:0",
       "--widget-dir", join(ROOT, "widget", "dist"),
       ...(recordRequests ? ["--record-requests", files.recorder] : []),
+      ...(tls ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : []),
     ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -44,7 +46,7 @@ export async function startStack({ profile = "debug", recordRequests = true } = 
     child.on("exit", (code) => reject(new Error(`paylet demo exited with ${code}:\n${out}`)));
     child.stdout.on("data", (chunk) => {
       out += chunk;
-      const find = (name) => out.match(new RegExp(`${name}:\\s+(http://\\S+)`))?.[1];
+      const find = (name) => out.match(new RegExp(`${name}:\\s+(https?://\\S+)`))?.[1];
       if (out.includes("Press Ctrl-C")) {
         clearTimeout(timer);
         resolve({ shop: find("shop"), server: find("server"), sandbox: find("sandbox") });
@@ -67,7 +69,7 @@ export async function startStack({ profile = "debug", recordRequests = true } = 
   };
 }
 
-export async function launchBrowser() {
+export async function launchBrowser(args = []) {
   mkdirSync(ARTIFACTS, { recursive: true });
   // Debian's Chromium, as root, on a machine without internet.
   return chromium.launch({
@@ -78,6 +80,7 @@ export async function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--no-first-run",
+      ...args,
     ],
   });
 }

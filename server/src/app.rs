@@ -35,6 +35,16 @@ pub struct Settings {
     pub reconcile_after: Duration,
     /// Waits between attempts to deliver a notification to the merchant.
     pub notification_retries: Vec<Duration>,
+    pub transport: Transport,
+}
+
+/// How requests reach the server, for sending plain HTTP to HTTPS.
+#[derive(Debug, Clone, Default)]
+pub struct Transport {
+    /// This server terminates TLS itself: every request came over HTTPS.
+    pub tls: bool,
+    /// Proxies whose `X-Forwarded-Proto` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Settings {
@@ -45,6 +55,7 @@ impl Settings {
             webhook_tolerance: Duration::from_secs(paylet_webhook::DEFAULT_TOLERANCE_SECS.unsigned_abs()),
             reconcile_after: Duration::from_secs(600),
             notification_retries: crate::notifications::default_retry_schedule(),
+            transport: Transport::default(),
         }
     }
 }

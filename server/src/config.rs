@@ -36,6 +36,15 @@ pub struct FileConfig {
     pub reconcile_after: Option<String>,
     /// `--master-key-file`, `PAYLET_MASTER_KEY_FILE`.
     pub master_key_file: Option<PathBuf>,
+    /// `--tls-cert`, `PAYLET_TLS_CERT`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`, `PAYLET_TLS_KEY`.
+    pub tls_key: Option<PathBuf>,
+    /// `--redirect-http`, `PAYLET_REDIRECT_HTTP`.
+    pub redirect_http: Option<SocketAddr>,
+    /// `--trusted-proxy`, `PAYLET_TRUSTED_PROXIES`.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl FileConfig {

@@ -26,6 +26,7 @@ pub mod refunds;
 pub mod snippet;
 pub mod stores;
 pub mod telemetry;
+pub mod tls;
 pub mod webhooks;
 pub mod workers;
 
@@ -35,7 +36,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use axum::serve::{Listener, ListenerExt};
 
 pub use error::Error;
 
@@ -80,12 +81,17 @@ pub fn workers(state: &AppState) -> workers::Workers {
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight.
-pub async fn serve(
-    listener: TcpListener,
+/// `listener` is a [`TcpListener`] or a [`tls::TlsListener`].
+pub async fn serve<L>(
+    listener: L,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+) -> std::io::Result<()>
+where
+    L: Listener<Addr = SocketAddr>,
+{
+    // `tap_io` only so that axum's connect-info impl for any listener applies.
+    axum::serve(listener.tap_io(|_| ()), app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
 }

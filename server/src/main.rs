@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use paylet::app::Settings;
+use paylet::app::{Settings, Transport};
 use paylet::backup::{self, Outcome};
 use paylet::catalog::{self, Product, Sku};
 use paylet::config::{DEFAULT_LISTEN, DEFAULT_WIDGET_DIR, FileConfig};
@@ -18,7 +18,7 @@ use paylet::orders::{self, OrderFilter};
 use paylet::snippet::{self, Cart};
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::telemetry::{self, LogFormat};
-use paylet::{Error, ServeOptions, auth, keys};
+use paylet::{Error, ServeOptions, auth, keys, tls};
 use paylet_api::{Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
 use paylet_sandbox::{Sandbox, SandboxConfig};
 use paylet_secret::KeyRing;
@@ -34,8 +34,8 @@ use tokio::net::TcpListener;
 struct Cli {
     /// Settings file. Without it, ./paylet.toml is read if present. Its keys are
     /// listen, database_url, widget_dir, public_url, log_format, gateway_timeout,
-    /// webhook_tolerance, reconcile_after and master_key_file; flags and PAYLET_*
-    /// variables override them.
+    /// webhook_tolerance, reconcile_after, master_key_file, tls_cert, tls_key,
+    /// redirect_http and trusted_proxies; flags and PAYLET_* variables override them.
     #[arg(long, global = true, env = "PAYLET_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log as human-readable text or as JSON lines [default: text].
@@ -68,6 +68,23 @@ struct WidgetArgs {
 }
 
 #[derive(clap::Args)]
+struct HttpsArgs {
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "PAYLET_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "PAYLET_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Also listen for plain HTTP here (e.g. 0.0.0.0:80) and send it to the HTTPS public URL.
+    #[arg(long, env = "PAYLET_REDIRECT_HTTP", value_name = "ADDR")]
+    redirect_http: Option<SocketAddr>,
+    /// A proxy in front of the server whose X-Forwarded-Proto is believed (repeat, or comma separated).
+    /// Requests it forwards over plain HTTP are sent to HTTPS; those over HTTPS get HSTS.
+    #[arg(long = "trusted-proxy", env = "PAYLET_TRUSTED_PROXIES", value_name = "IP", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+#[derive(clap::Args)]
 struct PaymentArgs {
     /// How long one call to a gateway may take, e.g. 30s [default: 30s].
     #[arg(long, env = "PAYLET_GATEWAY_TIMEOUT", value_parser = parse_duration)]
@@ -93,6 +110,8 @@ enum Command {
         widget: WidgetArgs,
         #[command(flatten)]
         payments: PaymentArgs,
+        #[command(flatten)]
+        https: HttpsArgs,
         /// TEST ONLY: append every request received, bodies included, to FILE.
         #[arg(long, value_name = "FILE")]
         record_requests: Option<PathBuf>,
@@ -127,6 +146,13 @@ enum Command {
         shop_listen: SocketAddr,
         #[arg(long, default_value = "widget/dist")]
         widget_dir: PathBuf,
+        /// Serve the server over HTTPS with this certificate chain (PEM, ending with
+        /// the CA that issued it: the demo's own clients trust that CA).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// TEST ONLY: append every request the server receives to FILE.
         #[arg(long, value_name = "FILE")]
         record_requests: Option<PathBuf>,
@@ -420,9 +446,9 @@ fn widget_dir(widget: &WidgetArgs, file: &FileConfig) -> PathBuf {
     widget.widget_dir.clone().or_else(|| file.widget_dir.clone()).unwrap_or_else(|| DEFAULT_WIDGET_DIR.into())
 }
 
-fn public_url(widget: &WidgetArgs, file: &FileConfig, listen: Option<SocketAddr>) -> String {
+fn public_url(widget: &WidgetArgs, file: &FileConfig, listen: Option<SocketAddr>, scheme: &str) -> String {
     widget.public_url.clone().or_else(|| file.public_url.clone()).unwrap_or_else(|| {
-        format!("http://{}", listen.or(file.listen).map_or_else(|| DEFAULT_LISTEN.to_owned(), |l| l.to_string()))
+        format!("{scheme}://{}", listen.or(file.listen).map_or_else(|| DEFAULT_LISTEN.to_owned(), |l| l.to_string()))
     })
 }
 
@@ -436,7 +462,7 @@ fn print_json(value: &serde_json::Value) {
 
 async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
     match command {
-        Command::Serve { listen, database, widget, payments, record_requests } => {
+        Command::Serve { listen, database, widget, payments, https, record_requests } => {
             let (db, _) = connect(database, &file).await?;
             // Refuses to start without the keys, and finishes any rotation.
             let resealed = stores::reseal_secrets(&db).await?;
@@ -448,7 +474,29 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             let listen = listen
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().unwrap_or(([127, 0, 0, 1], 8080).into()));
-            let mut settings = Settings::new(&public_url(&widget, &file, Some(listen)));
+            let tls = match (https.tls_cert.or(file.tls_cert.clone()), https.tls_key.or(file.tls_key.clone())) {
+                (Some(cert), Some(key)) => Some(tls::config(&cert, &key)?),
+                (None, None) => None,
+                _ => return Err(Error::Config("give both a TLS certificate and its key".into())),
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let mut settings = Settings::new(&public_url(&widget, &file, Some(listen), scheme));
+            settings.transport = Transport {
+                tls: tls.is_some(),
+                trusted_proxies: if https.trusted_proxies.is_empty() {
+                    file.trusted_proxies.clone()
+                } else {
+                    https.trusted_proxies
+                },
+            };
+            let redirect_http = https.redirect_http.or(file.redirect_http);
+            let https_required = settings.transport.tls || !settings.transport.trusted_proxies.is_empty();
+            if (https_required || redirect_http.is_some()) && !settings.public_url.starts_with("https://") {
+                return Err(Error::Config(format!(
+                    "plain HTTP is sent to the public URL, so it must be https://…, not {}",
+                    settings.public_url
+                )));
+            }
             let or = |flag: Option<Duration>, key: &Option<String>, default: Duration| -> Result<Duration, Error> {
                 match (flag, key) {
                     (Some(d), _) => Ok(d),
@@ -460,12 +508,38 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             settings.webhook_tolerance =
                 or(payments.webhook_tolerance, &file.webhook_tolerance, settings.webhook_tolerance)?;
             settings.reconcile_after = or(payments.reconcile_after, &file.reconcile_after, settings.reconcile_after)?;
+            let settings_url = settings.public_url.clone();
             let state = paylet::state(db.clone(), ServeOptions { widget_dir: widget_dir(&widget, &file), settings });
             let app = paylet::app(state.clone(), recorder);
             let workers = paylet::workers(&state);
             let listener = TcpListener::bind(listen).await?;
-            tracing::info!(address = %listener.local_addr()?, "paylet server listening");
-            paylet::serve(listener, app, shutdown_signal()).await?;
+            tracing::info!(address = %listener.local_addr()?, https = tls.is_some(), "paylet server listening");
+            let (stop, stopped) = tokio::sync::watch::channel(());
+            let until_stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
+                let _ = rx.changed().await;
+            };
+            let redirect = async {
+                let Some(addr) = redirect_http else { return Ok(()) };
+                let plain = TcpListener::bind(addr).await?;
+                tracing::info!(address = %plain.local_addr()?, "sending plain HTTP to {}", settings_url);
+                paylet::serve(plain, paylet::http::https_redirect(settings_url.clone()), until_stopped(stopped.clone()))
+                    .await
+            };
+            let server = async {
+                match tls {
+                    Some(config) => {
+                        let listener = tls::TlsListener::new(listener, config)?;
+                        paylet::serve(listener, app, until_stopped(stopped.clone())).await
+                    }
+                    None => paylet::serve(listener, app, until_stopped(stopped.clone())).await,
+                }
+            };
+            let signal = async {
+                shutdown_signal().await;
+                let _ = stop.send(());
+                Ok(())
+            };
+            tokio::try_join!(server, redirect, signal)?;
             drop(workers);
             db.close().await;
             Ok(())
@@ -486,8 +560,19 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             sandbox.serve(listener, shutdown_signal()).await?;
             Ok(())
         }
-        Command::Demo { data_dir, sandbox_listen, listen, shop_listen, widget_dir, record_requests } => {
-            demo::run(DemoOptions { data_dir, sandbox_listen, listen, shop_listen, widget_dir, record_requests }).await
+        Command::Demo {
+            data_dir,
+            sandbox_listen,
+            listen,
+            shop_listen,
+            widget_dir,
+            tls_cert,
+            tls_key,
+            record_requests,
+        } => {
+            let tls = tls_cert.zip(tls_key);
+            demo::run(DemoOptions { data_dir, sandbox_listen, listen, shop_listen, widget_dir, tls, record_requests })
+                .await
         }
         Command::Store { command } => store_command(command, &file).await,
         Command::Product { command } => product_command(command, &file).await,
@@ -558,7 +643,7 @@ fn embed_snippet(store: &StoreId, cart: &Cart<'_>, widget: &WidgetArgs, file: &F
     if embed_js.is_none() {
         eprintln!("paylet: the widget is not built, so the snippet has no integrity hash; run `cargo xtask widget`");
     }
-    snippet::html(&public_url(widget, file, None), store, cart, embed_js.as_deref())
+    snippet::html(&public_url(widget, file, None, "http"), store, cart, embed_js.as_deref())
 }
 
 async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), Error> {
@@ -607,7 +692,7 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             };
             if !no_webhook {
                 let http = paylet_gateway::http_client(Duration::from_secs(30));
-                new.register_webhook(&http, &public_url(&widget, file, None)).await?;
+                new.register_webhook(&http, &public_url(&widget, file, None, "http")).await?;
             }
             let store = stores::put(&db, new).await?;
             let webhook_url = store.webhook.url.clone();
@@ -639,7 +724,7 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
         StoreCommand::Webhook { store, secret, overlap, database, widget } => {
             let (db, _) = connect(database, file).await?;
             let store = stores::find(&db, &store_id(&store)?).await?;
-            let base = public_url(&widget, file, None);
+            let base = public_url(&widget, file, None, "http");
             let updated = match secret {
                 Some(secret) => {
                     let url = store.webhook_url(&base);

@@ -20,6 +20,7 @@ pub fn run(for_tests: bool) -> Result<(), Failure> {
     npm_packages("widget", "wasm-opt (binaryen)")?;
     if for_tests {
         chromium()?;
+        openssl()?;
         npm_packages("e2e", "e2e test packages")?;
     }
     Ok(())
@@ -134,6 +135,15 @@ fn chromium() -> Result<(), Failure> {
         return Ok(());
     }
     apt_install("chromium (Debian package)", &["chromium"])
+}
+
+/// openssl, which the HTTPS tests issue their certificates with.
+fn openssl() -> Result<(), Failure> {
+    if let Some(v) = output(Command::new("openssl").arg("version")) {
+        ok("openssl", v.trim());
+        return Ok(());
+    }
+    apt_install("openssl (Debian package)", &["openssl"])
 }
 
 /// wrk, the load generator `cargo xtask bench` uses.

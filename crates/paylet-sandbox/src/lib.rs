@@ -48,6 +48,9 @@ pub struct SandboxConfig {
     pub capacity: usize,
     /// How long a Square-style refund stays `PENDING` before it completes.
     pub refund_settle: Duration,
+    /// Certificates (PEM) trusted beside the usual roots when delivering webhooks,
+    /// for a server whose certificate a private CA issued.
+    pub webhook_root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl Default for SandboxConfig {
@@ -57,6 +60,7 @@ impl Default for SandboxConfig {
             retry_schedule: default_retry_schedule(),
             capacity: 100_000,
             refund_settle: Duration::from_millis(200),
+            webhook_root_certificates: Vec::new(),
         }
     }
 }

@@ -119,7 +119,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     pub(crate) fn new(config: SandboxConfig, world: World) -> Shared {
-        let http = reqwest::Client::builder()
+        let http = config
+            .webhook_root_certificates
+            .iter()
+            .fold(reqwest::Client::builder(), |builder, cert| builder.add_root_certificate(cert.clone()))
             .timeout(Duration::from_secs(10))
             .user_agent("PayletSandbox-Webhooks/1.0")
             .build()

@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use paylet_api::{Currency, GatewayStyle, Money, PaymentMethod, StoreId};
-use paylet_sandbox::{DEMO_ACCOUNT, Sandbox};
+use paylet_sandbox::{DEMO_ACCOUNT, Sandbox, SandboxConfig};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -22,6 +22,7 @@ use crate::db::Db;
 use crate::http::recorder::Recorder;
 use crate::snippet::{self, Cart};
 use crate::stores::{self, GatewaySettings, NewStore, WebhookSettings};
+use crate::tls::TlsListener;
 use crate::{Error, ServeOptions, auth};
 use paylet_secret::Secret;
 
@@ -40,12 +41,29 @@ pub struct DemoOptions {
     pub listen: SocketAddr,
     pub shop_listen: SocketAddr,
     pub widget_dir: PathBuf,
+    /// The server's certificate chain and key, to serve it over HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
     pub record_requests: Option<PathBuf>,
 }
 
 /// The demo catalog: (sku, name, price in cents).
 const PRODUCTS: [(&str, &str, i64); 3] =
     [("TEE-CLASSIC", "Classic tee", 2500), ("MUG-ENAMEL", "Enamel mug", 1800), ("CAP-CANVAS", "Canvas cap", 2200)];
+
+/// The certificates of the chain in `cert`: the demo's shop and sandbox call
+/// the server with them trusted, as the shopper's browser is told to.
+fn trusted_roots(cert: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Error> {
+    let pem = std::fs::read(cert)?;
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config(format!("{}: {e}", cert.display())))
+}
+
+fn client_trusting(roots: &[reqwest::Certificate]) -> reqwest::Client {
+    roots
+        .iter()
+        .fold(reqwest::Client::builder(), |b, cert| b.add_root_certificate(cert.clone()))
+        .build()
+        .unwrap_or_default()
+}
 
 pub async fn run(options: DemoOptions) -> Result<(), Error> {
     let embed_js = tokio::fs::read(options.widget_dir.join("embed.js")).await.map_err(|e| {
@@ -59,7 +77,13 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
     let server_listener = bind(options.listen, "server").await?;
     let shop_listener = bind(options.shop_listen, "shop").await?;
     let sandbox_url = format!("http://{}", sandbox_listener.local_addr()?);
-    let server_url = format!("http://{}", server_listener.local_addr()?);
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let server_url = format!("{scheme}://{}", server_listener.local_addr()?);
+    let tls = match &options.tls {
+        Some((cert, key)) => Some((crate::tls::config(cert, key)?, trusted_roots(cert)?)),
+        None => None,
+    };
+    let roots = tls.as_ref().map(|(_, roots)| roots.clone()).unwrap_or_default();
     // `localhost`, not the server's 127.0.0.1: the shop must be another origin.
     let shop_url = format!("http://localhost:{}", shop_listener.local_addr()?.port());
 
@@ -72,12 +96,13 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
         Some(path) => Some(Recorder::create(path).await?),
         None => None,
     };
-    let settings = Settings::new(&server_url);
+    let mut settings = Settings::new(&server_url);
+    settings.transport.tls = tls.is_some();
     let state = crate::state(db.clone(), ServeOptions { widget_dir: options.widget_dir.clone(), settings });
     let server = crate::app(state.clone(), recorder);
     let _workers = crate::workers(&state);
     let shop =
-        shop_router(ShopState { server_url: server_url.clone(), embed_js, admin_key, http: reqwest::Client::new() });
+        shop_router(ShopState { server_url: server_url.clone(), embed_js, admin_key, http: client_trusting(&roots) });
 
     println!("Paylet demo is running.\n");
     println!("  shop:     {shop_url}");
@@ -95,8 +120,15 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
     let until_stopped = |mut rx: watch::Receiver<()>| async move {
         let _ = rx.changed().await;
     };
-    let sandbox = Sandbox::new().serve(sandbox_listener, until_stopped(stopped.clone()));
-    let server = crate::serve(server_listener, server, until_stopped(stopped.clone()));
+    let sandbox = Sandbox::with_config(SandboxConfig { webhook_root_certificates: roots, ..SandboxConfig::default() })?
+        .serve(sandbox_listener, until_stopped(stopped.clone()));
+    let server_stopped = until_stopped(stopped.clone());
+    let server = async {
+        match tls {
+            Some((config, _)) => crate::serve(TlsListener::new(server_listener, config)?, server, server_stopped).await,
+            None => crate::serve(server_listener, server, server_stopped).await,
+        }
+    };
     let shop = axum::serve(shop_listener, shop).with_graceful_shutdown(until_stopped(stopped));
     let ctrl_c = async move {
         let _ = tokio::signal::ctrl_c().await;

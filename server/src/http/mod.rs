@@ -7,6 +7,7 @@ mod idempotent;
 mod ops;
 mod public;
 pub mod recorder;
+mod transport;
 mod widget;
 
 use std::sync::Arc;
@@ -93,6 +94,8 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), NewRequestId))
+        // Before anything reads a plain-HTTP request, it is sent to HTTPS.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), transport::https_only))
         .with_state(state);
 
     match recorder {
@@ -100,6 +103,11 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         Some(recorder) => app.layer(axum::middleware::from_fn_with_state(recorder, recorder::record)),
         None => app,
     }
+}
+
+/// What `paylet serve --redirect-http` answers on its plain-HTTP port.
+pub fn https_redirect(public_url: String) -> Router {
+    Router::new().fallback(move |req: Request| async move { transport::to_https(&public_url, &req) })
 }
 
 /// `req_` and 24 letters and digits. Not a UUID: its digit groups, read

@@ -41,7 +41,9 @@ pub async fn record(State(recorder): State<Arc<Recorder>>, request: Request, nex
         return Error::PayloadTooLarge.into_response();
     };
 
-    let mut entry = format!("{} {} {:?}\n", parts.method, parts.uri, parts.version).into_bytes();
+    // The path, as HTTP/1.1 sends it; HTTP/2 requests carry the whole URL.
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut entry = format!("{} {target} {:?}\n", parts.method, parts.version).into_bytes();
     for (name, value) in &parts.headers {
         entry.extend_from_slice(name.as_str().as_bytes());
         entry.extend_from_slice(b": ");

@@ -9,6 +9,7 @@ mod admin;
 mod card_guard;
 mod cli;
 mod helpers;
+mod https;
 mod idempotency;
 mod notifications;
 mod ops;
