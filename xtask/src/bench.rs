@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: load tests against release builds on loopback, with
 //! wrk (Debian's) as the load generator, and the widget's size and load time
 //! in headless Chromium. Figures go to BENCHMARKS.md by hand, with the command
-//! that produced them; nothing here asserts a speed.
+//! that produced them; nothing here asserts a speed. `fuzz` runs the
+//! cargo-fuzz targets in `fuzz/` for a bounded time each and fails on a crash.
 
 use std::collections::BTreeSet;
 use std::net::TcpStream;
@@ -13,7 +14,7 @@ use crate::compress::sibling;
 use crate::setup;
 use crate::steps::{Failure, cargo, output, postgres_url, run_step, workspace_root};
 
-const BENCHES: [&str; 4] = ["sandbox", "orders", "webhooks", "widget"];
+const BENCHES: [&str; 5] = ["sandbox", "orders", "webhooks", "widget", "fuzz"];
 
 pub fn run(what: &str) -> Result<(), Failure> {
     let chosen: Vec<&str> = match what {
@@ -22,11 +23,11 @@ pub fn run(what: &str) -> Result<(), Failure> {
         other => {
             return Err(Failure::new(
                 "bench",
-                format!("unknown benchmark `{other}`; try `sandbox`, `orders`, `webhooks`, `widget` or `all`"),
+                format!("unknown benchmark `{other}`; try `sandbox`, `orders`, `webhooks`, `widget`, `fuzz` or `all`"),
             ));
         }
     };
-    if chosen.iter().any(|name| *name != "widget") {
+    if chosen.iter().any(|name| !matches!(*name, "widget" | "fuzz")) {
         setup::wrk()?;
     }
     if chosen.contains(&"widget") {
@@ -34,12 +35,15 @@ pub fn run(what: &str) -> Result<(), Failure> {
         setup::run(true)?;
         crate::build_widget()?;
     }
-    run_step("build release server", cargo().args(["build", "--release", "--package", "paylet"]))?;
+    if chosen.iter().any(|name| *name != "fuzz") {
+        run_step("build release server", cargo().args(["build", "--release", "--package", "paylet"]))?;
+    }
     for name in chosen {
         match name {
             "sandbox" => sandbox()?,
             "orders" => orders()?,
             "webhooks" => webhooks()?,
+            "fuzz" => fuzz()?,
             _ => widget()?,
         }
     }
@@ -413,4 +417,100 @@ fn wrk(url: &str, script: &str, connections: u32, seconds: u32) -> Result<WrkRes
         .and_then(|l| l.split_whitespace().next()?.parse().ok())
         .unwrap_or(0);
     Ok(WrkResult { per_second, requests, p50: field("50%").unwrap_or_default(), p99: field("99%").unwrap_or_default() })
+}
+
+/// The cargo-fuzz targets in `fuzz/`, in the order they run.
+const FUZZ_TARGETS: [&str; 5] = ["webhook_stripe", "webhook_square", "webhook_standard", "card_scan", "api_json"];
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// Each cargo-fuzz target for `PAYLET_FUZZ_SECONDS` (default 60) under
+/// AddressSanitizer (`PAYLET_FUZZ_SANITIZER=none` to go without), keeping its
+/// corpus in `fuzz/corpus/<target>` between runs and seeded from
+/// `fuzz/seeds/<target>`. Fails if any target finds a crash; its input is in
+/// `fuzz/artifacts/<target>/`.
+///
+/// cargo-fuzz passes `-Zsanitizer=address` to rustc, which only a nightly
+/// compiler accepts; `RUSTC_BOOTSTRAP=1` lets the stable one (which ships the
+/// sanitizer runtimes and the coverage passes libFuzzer needs) take it.
+fn fuzz() -> Result<(), Failure> {
+    const STEP: &str = "fuzz";
+    cargo_fuzz()?;
+    let seconds: u64 = match std::env::var("PAYLET_FUZZ_SECONDS") {
+        Ok(s) => s.parse().map_err(|_| Failure::new(STEP, format!("PAYLET_FUZZ_SECONDS={s} is not a number")))?,
+        Err(_) => 60,
+    };
+    let sanitizer = std::env::var("PAYLET_FUZZ_SANITIZER").unwrap_or_else(|_| "address".into());
+    let dir = workspace_root().join("fuzz");
+    let fuzz_cargo = || {
+        let mut command = cargo();
+        command.arg("fuzz").env("RUSTC_BOOTSTRAP", "1").current_dir(&dir);
+        command
+    };
+    run_step(
+        &format!("build fuzz targets (cargo fuzz build, sanitizer {sanitizer})"),
+        fuzz_cargo().args(["build", "--sanitizer", &sanitizer]),
+    )?;
+    let mut lines = vec![format!(
+        "{:<18} {:>9} {:>13} {:>9} {:>8}",
+        format!("fuzz ({sanitizer})"),
+        "seconds",
+        "executions",
+        "exec/s",
+        "crashes"
+    )];
+    let mut crashed = Vec::new();
+    for target in FUZZ_TARGETS {
+        println!("\n==> cargo fuzz run {target} for {seconds} s");
+        let corpus = dir.join("corpus").join(target);
+        std::fs::create_dir_all(&corpus).map_err(|e| Failure::new(STEP, format!("{}: {e}", corpus.display())))?;
+        let mut run = fuzz_cargo();
+        run.args(["run", target, "--sanitizer", &sanitizer]).arg(&corpus);
+        let seeds = dir.join("seeds").join(target);
+        if seeds.is_dir() {
+            run.arg(&seeds);
+        }
+        run.args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"]);
+        let started = Instant::now();
+        let out = run.output().map_err(|e| Failure::new(STEP, format!("cannot run cargo fuzz: {e}")))?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let log = String::from_utf8_lossy(&out.stderr);
+        let stat = |name: &str| {
+            log.lines().find_map(|l| l.strip_prefix(name)?.trim_start_matches(':').trim().parse::<u64>().ok())
+        };
+        let execs = stat("stat::number_of_executed_units").unwrap_or(0);
+        let per_second = stat("stat::average_exec_per_sec").unwrap_or(0);
+        // libFuzzer writes each crash (and timeout or out-of-memory input) to
+        // `artifacts/` and stops at the first.
+        let crashes = log.lines().filter(|l| l.contains("Test unit written to")).count();
+        if !out.status.success() && crashes == 0 {
+            println!("{log}");
+            return Err(Failure::new(STEP, format!("`cargo fuzz run {target}` exited with {}", out.status)));
+        }
+        if crashes > 0 {
+            let tail: Vec<&str> = log.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect();
+            println!("{}", tail.join("\n"));
+            crashed.push(target);
+        }
+        let line = format!("{target:<18} {elapsed:>9.0} {execs:>13} {per_second:>9} {crashes:>8}");
+        println!("{line}");
+        lines.push(line);
+    }
+    println!("\n{}", lines.join("\n"));
+    if crashed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(STEP, format!("{} crashed; the inputs are in fuzz/artifacts/<target>/", crashed.join(", "))))
+    }
+}
+
+/// cargo-fuzz from crates.io, unless it is installed.
+fn cargo_fuzz() -> Result<(), Failure> {
+    if let Some(version) = output(cargo().args(["fuzz", "--version"])) {
+        println!("  ok  cargo-fuzz: {}", version.trim());
+        return Ok(());
+    }
+    run_step(
+        &format!("install cargo-fuzz {CARGO_FUZZ_VERSION} (cargo install, a few minutes)"),
+        cargo().args(["install", &format!("cargo-fuzz@{CARGO_FUZZ_VERSION}"), "--locked"]),
+    )
 }

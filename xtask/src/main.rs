@@ -8,7 +8,8 @@
 //! - `test`: set-up for tests, then formatting, lints, unit and integration
 //!   tests (SQLite, and Postgres when `PAYLET_TEST_POSTGRES_URL` is set), and
 //!   the e2e suite in headless Chromium.
-//! - `bench [name]`: load tests against release builds (figures for BENCHMARKS.md).
+//! - `bench [name]`: load tests against release builds (figures for BENCHMARKS.md);
+//!   `bench fuzz` runs the cargo-fuzz targets in `fuzz/` for a bounded time.
 
 mod bench;
 mod compress;
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(args.get(1).map_or("all", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox | orders | webhooks | widget | all]>"
+                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox | orders | webhooks | widget | fuzz | all]>"
             );
             return ExitCode::from(2);
         }
