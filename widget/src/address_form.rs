@@ -2,11 +2,14 @@
 //! country's rules (its name, whether there is one, and its shape). The rules
 //! are `paylet_api::address`'s, the same the server checks.
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 use paylet_api::Address;
 use paylet_api::address::{countries, needs_postal_code};
 
 use crate::i18n::{Locale, Texts, fill};
+use crate::json::invalid;
 
 #[derive(Clone, Copy)]
 pub struct AddressState {
@@ -81,41 +84,63 @@ pub fn default_country() -> String {
         .unwrap_or_else(|| "US".to_owned())
 }
 
+/// A country's name in the shopper's language, from `Intl.DisplayNames`
+/// (`names`); its code when the browser has no name for it.
+fn country_name(names: Option<&js_sys::Object>, code: &str) -> String {
+    names
+        .and_then(|n| {
+            let of = js_sys::Reflect::get(n, &"of".into()).ok()?;
+            js_sys::Function::from(of).call1(n, &code.into()).ok()?.as_string()
+        })
+        .unwrap_or_else(|| code.to_owned())
+}
+
 /// Country codes with their names in the shopper's language, sorted by name.
 fn country_names(locale: Locale) -> Vec<(&'static str, String)> {
     let names = display_names(locale);
-    let mut list: Vec<(&'static str, String)> = countries()
-        .map(|code| {
-            let name = names
-                .as_ref()
-                .and_then(|n| {
-                    let of = js_sys::Reflect::get(n, &"of".into()).ok()?;
-                    js_sys::Function::from(of).call1(n, &code.into()).ok()?.as_string()
-                })
-                .unwrap_or_else(|| code.to_owned());
-            (code, name)
-        })
-        .collect();
+    let list = countries().map(|code| (code, country_name(names.as_ref(), code))).collect();
     // In the shopper's language's order ("Åland" near "Albania"), with one
     // collator: a comparison through `localeCompare` would build one each time.
     let collator = js_sys::Intl::Collator::new(&js_sys::Array::of1(&locale.tag().into()), &js_sys::Object::new());
     let compare = collator.compare();
-    list.sort_by(|a, b| {
-        let order = compare.call2(&collator, &a.1.as_str().into(), &b.1.as_str().into());
-        order.ok().and_then(|o| o.as_f64()).unwrap_or(0.0).total_cmp(&0.0)
-    });
-    list
+    let before = |a: &str, b: &str| {
+        let order = compare.call2(&collator, &a.into(), &b.into());
+        order.ok().and_then(|o| o.as_f64()).unwrap_or(0.0) <= 0.0
+    };
+    merge_sort(list, &before)
 }
 
-/// `<option>`s for every country, names escaped.
+/// A stable merge sort by name: a few hundred bytes of WASM, where the
+/// standard library's sorts are several kilobytes.
+fn merge_sort(
+    mut list: Vec<(&'static str, String)>,
+    before: &dyn Fn(&str, &str) -> bool,
+) -> Vec<(&'static str, String)> {
+    if list.len() < 2 {
+        return list;
+    }
+    let right = merge_sort(list.split_off(list.len() / 2), before);
+    let left = merge_sort(list, before);
+    let mut merged = Vec::with_capacity(left.len() + right.len());
+    let (mut left, mut right) = (left.into_iter().peekable(), right.into_iter().peekable());
+    while let (Some(a), Some(b)) = (left.peek(), right.peek()) {
+        let next = if before(&a.1, &b.1) { left.next() } else { right.next() };
+        merged.extend(next);
+    }
+    merged.extend(left);
+    merged.extend(right);
+    merged
+}
+
+/// An `<option>`, its name escaped.
+fn option_html(code: &str, name: &str) -> String {
+    let name = name.replace('&', "&amp;").replace('<', "&lt;");
+    ["<option value=\"", code, "\">", &name, "</option>"].concat()
+}
+
+/// `<option>`s for every country.
 fn country_options(locale: Locale) -> String {
-    country_names(locale)
-        .into_iter()
-        .map(|(code, name)| {
-            let name = name.replace('&', "&amp;").replace('<', "&lt;");
-            format!("<option value=\"{code}\">{name}</option>")
-        })
-        .collect()
+    country_names(locale).into_iter().map(|(code, name)| option_html(code, &name)).collect()
 }
 
 /// `new Intl.DisplayNames([locale], {type: "region"})`: country names from the
@@ -139,40 +164,56 @@ pub fn AddressFields(
     locale: Locale,
     #[prop(into)] disabled: Signal<bool>,
 ) -> impl IntoView {
-    let id = move |field: &str| format!("{kind}-{field}");
-    let auto = move |field: &str| format!("{kind} {field}");
+    let id = move |field: &str| [kind, "-", field].concat();
+    let auto = move |field: &str| [kind, " ", field].concat();
     let has_postal = move || needs_postal_code(&state.country.get());
     let text_field = move |field: &'static str,
                            label: &'static str,
                            value: RwSignal<String>,
                            error: RwSignal<Option<String>>,
                            autocomplete: &'static str| {
-        let error_id = id(&format!("{field}-error"));
+        let error_id = id(&[field, "-error"].concat());
         view! {
             <div class="field">
                 <label for=id(field)>{label}</label>
                 <input id=id(field) type="text" autocomplete=auto(autocomplete)
-                    aria-invalid=move || error.get().is_some().to_string()
+                    aria-invalid=invalid(error)
                     aria-describedby=error_id.clone()
-                    prop:value=move || value.get()
-                    prop:disabled=move || disabled.get()
+                    prop:value=value
+                    prop:disabled=disabled
                     on:input=move |ev| { value.set(event_target_value(&ev)); error.set(None); } />
-                <p id=error_id class="error" aria-live="polite">{move || error.get()}</p>
+                <p id=error_id class="error" aria-live="polite">{error}</p>
             </div>
         }
     };
     let postal_error_id = id("postal-error");
+    let first = state.country.get_untracked();
+    // Found by id when the timer fires: the form may have been drawn again since.
+    let select_id = id("country");
+    set_timeout(
+        move || {
+            let select = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(&select_id));
+            let (Some(select), Some(country)) = (select, state.country.try_get_untracked()) else { return };
+            if select.child_element_count() < 2 {
+                select.set_inner_html(&country_options(locale));
+                let _ = js_sys::Reflect::set(&select, &"value".into(), &country.into());
+            }
+        },
+        Duration::ZERO,
+    );
     view! {
         <fieldset class="address">
             <legend>{legend}</legend>
             <div class="field">
                 <label for=id("country")>{t.country}</label>
-                // One string of options: far cheaper than 250 elements made one
-                // by one, and the first render is what the shopper waits for.
+                // At first only the chosen country: naming and sorting 250 of
+                // them is left for just after the first render, which is what
+                // the shopper waits for. Then one string of options: far
+                // cheaper than 250 elements made one by one.
                 <select id=id("country") autocomplete=auto("country")
-                    inner_html=country_options(locale)
-                    prop:value=move || state.country.get()
-                    prop:disabled=move || disabled.get()
+                    inner_html=option_html(&first, &country_name(display_names(locale).as_ref(), &first))
+                    prop:value=state.country
+                    prop:disabled=disabled
                     on:change=move |ev| { state.country.set(event_target_value(&ev)); state.postal_error.set(None); }>
                 </select>
             </div>
@@ -183,12 +224,12 @@ pub fn AddressFields(
                     <div class="field">
                         <label for=id("postal")>{move || postal_label(t, &state.country.get()).to_owned()}</label>
                         <input id=id("postal") type="text" autocomplete=auto("postal-code")
-                            aria-invalid=move || state.postal_error.get().is_some().to_string()
+                            aria-invalid=invalid(state.postal_error)
                             aria-describedby=postal_error_id.clone()
-                            prop:value=move || state.postal_code.get()
-                            prop:disabled=move || disabled.get()
+                            prop:value=state.postal_code
+                            prop:disabled=disabled
                             on:input=move |ev| { state.postal_code.set(event_target_value(&ev)); state.postal_error.set(None); } />
-                        <p id=postal_error_id.clone() class="error" aria-live="polite">{move || state.postal_error.get()}</p>
+                        <p id=postal_error_id.clone() class="error" aria-live="polite">{state.postal_error}</p>
                     </div>
                 </Show>
             </div>

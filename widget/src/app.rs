@@ -16,6 +16,7 @@ use crate::challenge::Challenge;
 use crate::gateway::{self, CardField, CardInput, TokenizeError};
 use crate::host::{self, Cart, Host, HostCommand, HostEvent, Params, Returned};
 use crate::i18n::{Locale, Texts, fill};
+use crate::json::{self, invalid};
 use crate::money;
 
 #[component]
@@ -128,8 +129,8 @@ fn summarize(catalog: &[CatalogItem], items: &[LineItemInput], zero: Money, t: &
     for item in items {
         let product =
             catalog.iter().find(|p| p.sku == item.sku).ok_or_else(|| fill(t.product_unavailable, &item.sku))?;
-        let line_total = product.price.checked_mul(item.quantity).map_err(|e| e.to_string())?;
-        total = total.checked_add(line_total).map_err(|e| e.to_string())?;
+        let line_total = product.price.checked_mul(item.quantity).map_err(|e| money::error_text(&e))?;
+        total = total.checked_add(line_total).map_err(|e| money::error_text(&e))?;
         lines.push(SummaryLine { name: product.name.clone(), quantity: item.quantity, total: line_total });
     }
     Ok(Summary { lines, total })
@@ -311,7 +312,7 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
                         .map(|line| {
                             view! {
                                 <li>
-                                    <span>{line.name} " × " {line.quantity}</span>
+                                    <span>{line.name} " × " {json::decimal(line.quantity.into())}</span>
                                     <span>{money::format(line.total, locale)}</span>
                                 </li>
                             }
@@ -346,26 +347,26 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
                             <div class="field">
                                 <label for="email">{t.email}</label>
                                 <input id="email" type="email" autocomplete="email" required
-                                    aria-invalid=move || form.email_error.get().is_some().to_string()
+                                    aria-invalid=invalid(form.email_error)
                                     aria-describedby="email-error"
-                                    prop:value=move || form.email.get()
-                                    prop:disabled=move || working.get()
+                                    prop:value=form.email
+                                    prop:disabled=working
                                     on:input=move |ev| { form.email.set(event_target_value(&ev)); form.email_error.set(None); } />
-                                <p id="email-error" class="error" aria-live="polite">{move || form.email_error.get()}</p>
+                                <p id="email-error" class="error" aria-live="polite">{form.email_error}</p>
                             </div>
                             <div class="field">
                                 <label for="name">{t.name}</label>
                                 <input id="name" type="text" autocomplete="cc-name"
-                                    prop:value=move || form.name.get()
-                                    prop:disabled=move || working.get()
+                                    prop:value=form.name
+                                    prop:disabled=working
                                     on:input=move |ev| form.name.set(event_target_value(&ev)) />
                             </div>
                         </fieldset>
                         <AddressFields state=form.billing kind="billing" legend=t.billing_address t=t locale=locale disabled=working />
                         <div class="field check">
                             <input id="ship-to-billing" type="checkbox"
-                                prop:checked=move || form.ship_to_billing.get()
-                                prop:disabled=move || working.get()
+                                prop:checked=form.ship_to_billing
+                                prop:disabled=working
                                 on:change=move |ev| form.ship_to_billing.set(event_target_checked(&ev)) />
                             <label for="ship-to-billing">{t.shipping_same}</label>
                         </div>
@@ -382,7 +383,7 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
                                 })}
                             </div>
                         })}
-                        <button type="submit" class="pay" disabled=move || working.get()>
+                        <button type="submit" class="pay" disabled=working>
                             {move || if working.get() {
                                 t.processing.to_owned()
                             } else {
@@ -390,7 +391,7 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
                             }}
                         </button>
                         {hosted.then(|| view! {
-                            <button type="button" class="hosted" disabled=move || working.get() on:click=on_hosted.clone()>
+                            <button type="button" class="hosted" disabled=working on:click=on_hosted.clone()>
                                 {hosted_label.clone()}
                             </button>
                         })}

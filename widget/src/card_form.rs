@@ -7,6 +7,7 @@ use wasm_bindgen::JsCast;
 
 use crate::gateway::CardField;
 use crate::i18n::{Texts, fill};
+use crate::json::{self, invalid};
 
 /// The fields' values and errors. `Copy`, so handlers can capture it freely.
 #[derive(Clone, Copy)]
@@ -75,7 +76,7 @@ impl CardState {
         let cvc = self.cvc.get_untracked();
         let cvc_len = self.brand_untracked().map_or(3, Brand::cvc_length);
         let ok = cvc.len() == cvc_len && cvc.bytes().all(|b| b.is_ascii_digit());
-        self.cvc_error.set((!ok).then(|| fill(t.cvc_length, &cvc_len.to_string())));
+        self.cvc_error.set((!ok).then(|| fill(t.cvc_length, &json::decimal(cvc_len as u64))));
         ok.then_some(cvc)
     }
 
@@ -140,10 +141,10 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                         inputmode="numeric"
                         autocomplete="cc-number"
                         placeholder="1234 1234 1234 1234"
-                        aria-invalid=move || state.number_error.get().is_some().to_string()
+                        aria-invalid=invalid(state.number_error)
                         aria-describedby="card-number-error"
-                        prop:value=move || state.number.get()
-                        prop:disabled=move || disabled.get()
+                        prop:value=state.number
+                        prop:disabled=disabled
                         on:input=move |ev| {
                             let formatted = format_number(&event_target_value(&ev));
                             let number = digits(&formatted);
@@ -165,7 +166,7 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                         {move || brand.get().map_or("", Brand::display_name)}
                     </span>
                 </div>
-                <p id="card-number-error" class="error" aria-live="polite">{move || state.number_error.get()}</p>
+                <p id="card-number-error" class="error" aria-live="polite">{state.number_error}</p>
             </div>
             <div class="row">
                 <div class="field">
@@ -177,10 +178,10 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                         inputmode="numeric"
                         autocomplete="cc-exp"
                         placeholder="MM / YY"
-                        aria-invalid=move || state.expiry_error.get().is_some().to_string()
+                        aria-invalid=invalid(state.expiry_error)
                         aria-describedby="card-expiry-error"
-                        prop:value=move || state.expiry.get()
-                        prop:disabled=move || disabled.get()
+                        prop:value=state.expiry
+                        prop:disabled=disabled
                         on:input=move |ev| {
                             let value = event_target_value(&ev);
                             // Deleting the slash must not re-add it straight away.
@@ -197,7 +198,7 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                             s.check_expiry(t);
                         })
                     />
-                    <p id="card-expiry-error" class="error" aria-live="polite">{move || state.expiry_error.get()}</p>
+                    <p id="card-expiry-error" class="error" aria-live="polite">{state.expiry_error}</p>
                 </div>
                 <div class="field">
                     <label for="card-cvc">{t.cvc}</label>
@@ -208,11 +209,11 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                         inputmode="numeric"
                         autocomplete="cc-csc"
                         placeholder=move || "0".repeat(cvc_len())
-                        maxlength=move || cvc_len().to_string()
-                        aria-invalid=move || state.cvc_error.get().is_some().to_string()
+                        maxlength=move || json::decimal(cvc_len() as u64)
+                        aria-invalid=invalid(state.cvc_error)
                         aria-describedby="card-cvc-error"
-                        prop:value=move || state.cvc.get()
-                        prop:disabled=move || disabled.get()
+                        prop:value=state.cvc
+                        prop:disabled=disabled
                         on:input=move |ev| {
                             let mut cvc = digits(&event_target_value(&ev));
                             cvc.truncate(cvc_len());
@@ -223,7 +224,7 @@ pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: S
                             s.check_cvc(t);
                         })
                     />
-                    <p id="card-cvc-error" class="error" aria-live="polite">{move || state.cvc_error.get()}</p>
+                    <p id="card-cvc-error" class="error" aria-live="polite">{state.cvc_error}</p>
                 </div>
             </div>
         </fieldset>

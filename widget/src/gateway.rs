@@ -2,9 +2,10 @@
 //! gateway's browser endpoint with the store's public key. The Paylet server
 //! only ever gets the resulting token.
 
-use gloo_net::http::Request;
 use paylet_api::{GatewayStyle, PublicGatewayConfig};
-use serde::Deserialize;
+
+use crate::api;
+use crate::json::{self, Json, Writer};
 
 /// What the shopper typed, validated. Lives only in this page's memory.
 pub struct CardInput {
@@ -35,22 +36,6 @@ pub enum TokenizeError {
     },
 }
 
-#[derive(Deserialize)]
-struct StripeToken {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct StripeErrorBody {
-    error: StripeError,
-}
-
-#[derive(Deserialize)]
-struct StripeError {
-    message: Option<String>,
-    param: Option<String>,
-}
-
 pub async fn tokenize(gateway: &PublicGatewayConfig, card: &CardInput) -> Result<String, TokenizeError> {
     match gateway.style {
         GatewayStyle::Stripe => stripe_token(gateway, card).await,
@@ -64,70 +49,67 @@ async fn stripe_token(gateway: &PublicGatewayConfig, card: &CardInput) -> Result
     let form = [
         ("key", gateway.public_key.as_str()),
         ("card[number]", card.number.as_str()),
-        ("card[exp_month]", &card.exp_month.to_string()),
-        ("card[exp_year]", &card.exp_year.to_string()),
+        ("card[exp_month]", &json::decimal(card.exp_month.into())),
+        ("card[exp_year]", &json::decimal(card.exp_year.into())),
         ("card[cvc]", card.cvc.as_str()),
     ]
     .iter()
-    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+    .map(|(k, v)| [encode(k), encode(v)].join("="))
     .collect::<Vec<_>>()
     .join("&");
-    let request = Request::post(&url(gateway, "/v1/tokens"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form)
-        .map_err(|_| TokenizeError::Network)?;
-    let response = request.send().await.map_err(|_| TokenizeError::Network)?;
-    if response.ok() {
-        let token: StripeToken = response.json().await.map_err(|_| TokenizeError::Network)?;
-        return Ok(token.id);
+    let body = Some(("application/x-www-form-urlencoded", form));
+    let (ok, body) = call(&url(gateway, "/v1/tokens"), body).await?;
+    if ok {
+        return json::string(&body, "id").ok_or(TokenizeError::Network);
     }
-    let body: StripeErrorBody = response.json().await.map_err(|_| TokenizeError::Network)?;
-    Err(card_error(body.error.param.as_deref().unwrap_or_default(), body.error.message))
+    // `{"error": {"message"?, "param"?}}`
+    let error = json::get(&body, "error");
+    let (true, Some(param), Some(message)) =
+        (error.is_object(), json::opt_string(&error, "param"), json::opt_string(&error, "message"))
+    else {
+        return Err(TokenizeError::Network);
+    };
+    Err(card_error(param.as_deref().unwrap_or_default(), message))
 }
 
-#[derive(Deserialize)]
-struct SquareNonce {
-    card_nonce: String,
-}
-
-#[derive(Deserialize)]
-struct SquareErrors {
-    errors: Vec<SquareError>,
-}
-
-#[derive(Deserialize)]
-struct SquareError {
-    detail: Option<String>,
-    field: Option<String>,
+/// Sends a request to the gateway: whether it succeeded, and its JSON body.
+async fn call(url: &str, body: Option<(&str, String)>) -> Result<(bool, Json), TokenizeError> {
+    let response = api::send(url, body, None).await.ok_or(TokenizeError::Network)?;
+    let body = api::body(&response).await.ok_or(TokenizeError::Network)?;
+    if !body.is_object() {
+        return Err(TokenizeError::Network);
+    }
+    Ok((response.ok(), body))
 }
 
 /// The Square-style nonce: what Square's Web Payments SDK does in its own
 /// frame, here as the sandbox's `POST /v2/card-nonces` with the application id.
 async fn square_nonce(gateway: &PublicGatewayConfig, card: &CardInput) -> Result<String, TokenizeError> {
-    let body = serde_json::json!({
-        "application_id": gateway.public_key,
-        "card": {
-            "number": card.number,
-            "exp_month": card.exp_month,
-            "exp_year": card.exp_year,
-            "cvv": card.cvc,
-            "postal_code": card.postal_code,
-        },
-    });
-    let request = Request::post(&url(gateway, "/v2/card-nonces")).json(&body).map_err(|_| TokenizeError::Network)?;
-    let response = request.send().await.map_err(|_| TokenizeError::Network)?;
-    if response.ok() {
-        let nonce: SquareNonce = response.json().await.map_err(|_| TokenizeError::Network)?;
-        return Ok(nonce.card_nonce);
+    let card_json = Writer::new()
+        .str("number", &card.number)
+        .num("exp_month", card.exp_month.into())
+        .num("exp_year", card.exp_year.into())
+        .str("cvv", &card.cvc)
+        .opt_str("postal_code", card.postal_code.as_deref())
+        .end();
+    let body = Writer::new().str("application_id", &gateway.public_key).raw("card", &card_json).end();
+    let (ok, body) = call(&url(gateway, "/v2/card-nonces"), Some(("application/json", body))).await?;
+    if ok {
+        return json::string(&body, "card_nonce").ok_or(TokenizeError::Network);
     }
-    let body: SquareErrors = response.json().await.map_err(|_| TokenizeError::Network)?;
-    let first = body.errors.into_iter().next();
-    let field = first.as_ref().and_then(|e| e.field.clone()).unwrap_or_default();
-    Err(card_error(field.trim_start_matches("card."), first.and_then(|e| e.detail)))
+    // `{"errors": [{"detail"?, "field"?}, …]}`
+    let errors = json::list(&body, "errors", |e| Some((json::opt_string(e, "field")?, json::opt_string(e, "detail")?)));
+    let first = errors.ok_or(TokenizeError::Network)?.into_iter().next();
+    let (field, detail) = first.unwrap_or_default();
+    let mut field = field.unwrap_or_default();
+    while let Some(rest) = field.strip_prefix("card.") {
+        field = rest.to_owned();
+    }
+    Err(card_error(&field, detail))
 }
 
 fn url(gateway: &PublicGatewayConfig, path: &str) -> String {
-    format!("{}{path}", gateway.api_base.trim_end_matches('/'))
+    [gateway.api_base.trim_end_matches('/'), path].concat()
 }
 
 /// A gateway's card error, pointed at the field it names (both styles name

@@ -3,9 +3,10 @@
 //! with an origin the store allows.
 
 use paylet_api::{ClientSecret, LineItemInput, OrderId, StoreId};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
+
+use crate::json::{self, Writer};
 
 /// What `embed.js` put in the iframe's URL.
 #[derive(Clone)]
@@ -93,7 +94,7 @@ pub fn parse_items(spec: &str) -> Result<Vec<LineItemInput>, String> {
         .filter(|s| !s.is_empty())
         .map(|entry| {
             let (sku, qty) = entry.split_once(':').unwrap_or((entry, "1"));
-            let quantity = qty.trim().parse().map_err(|_| format!("Bad quantity in `{entry}`."))?;
+            let quantity = qty.trim().parse().map_err(|_| ["Bad quantity in `", entry, "`."].concat())?;
             Ok(LineItemInput { sku: sku.trim().to_owned(), quantity })
         })
         .collect();
@@ -115,13 +116,11 @@ pub fn theme_variable(name: &str, value: &str) -> Option<(String, String)> {
     let safe = !value.is_empty()
         && value.len() <= 100
         && value.chars().all(allowed)
-        && !value.to_ascii_lowercase().contains("url");
-    (NAMES.contains(&name) && safe).then(|| (format!("--paylet-{name}"), value.to_owned()))
+        && !value.as_bytes().windows(3).any(|w| w.eq_ignore_ascii_case(b"url"));
+    (NAMES.contains(&name) && safe).then(|| (["--paylet-", name].concat(), value.to_owned()))
 }
 
 /// Events for the framing page; `embed.js` turns them into DOM events.
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
 pub enum HostEvent<'a> {
     Ready,
     Resize {
@@ -143,12 +142,43 @@ pub enum HostEvent<'a> {
     },
 }
 
+impl HostEvent<'_> {
+    /// `{"type": "ready"}`, `{"type": "paid", "order_id": …}` …
+    fn to_json(&self) -> String {
+        let mut json = Writer::new();
+        match self {
+            HostEvent::Ready => json.str("type", "ready"),
+            HostEvent::Resize { height } => {
+                let digits = json::decimal(u64::from(height.unsigned_abs()));
+                json.str("type", "resize").raw("height", &if *height < 0 { ["-", &digits].concat() } else { digits })
+            }
+            HostEvent::Paid { order_id } => json.str("type", "paid").str("order_id", order_id),
+            HostEvent::Failed { order_id, code } => {
+                json.str("type", "failed").opt_str("order_id", *order_id).str("code", code)
+            }
+            HostEvent::Redirect { url, order_id, resume } => {
+                json.str("type", "redirect").str("url", url).str("order_id", order_id).str("resume", resume)
+            }
+        };
+        json.end()
+    }
+}
+
 /// What the framing page may ask of the widget.
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
 pub enum HostCommand {
     /// `Paylet.mount(…).update({items})`: the cart changed.
     Update { items: String },
+}
+
+impl HostCommand {
+    /// `{"type": "update", "items": "SKU:QTY,…"}`.
+    fn parse(text: &str) -> Option<HostCommand> {
+        let value = json::parse(text)?;
+        match json::string(&value, "type")?.as_str() {
+            "update" => Some(HostCommand::Update { items: json::string(&value, "items")? }),
+            _ => None,
+        }
+    }
 }
 
 /// The channel to the framing page, open only to an allowed origin.
@@ -172,11 +202,9 @@ impl Host {
             return;
         };
         let Ok(Some(parent)) = window.parent() else { return };
-        if let Ok(json) = serde_json::to_string(event) {
-            let message = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&message, &"paylet".into(), &json.into());
-            let _ = parent.post_message(&message, origin);
-        }
+        let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"paylet".into(), &event.to_json().into());
+        let _ = parent.post_message(&message, origin);
     }
 
     /// Calls `on_command` for each command from the framing page; messages from
@@ -195,7 +223,7 @@ impl Host {
                 return;
             }
             let text = js_sys::Reflect::get(&event.data(), &"paylet".into()).ok().and_then(|v| v.as_string());
-            if let Some(command) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+            if let Some(command) = text.and_then(|t| HostCommand::parse(&t)) {
                 on_command(command);
             }
         });
@@ -252,5 +280,20 @@ mod tests {
         assert_eq!(theme_variable("accent", "red}body{display:none"), None);
         assert_eq!(theme_variable("display", "none"), None);
         assert_eq!(theme_variable("accent", ""), None);
+    }
+
+    #[test]
+    fn events_are_the_json_embed_js_reads() {
+        assert_eq!(HostEvent::Ready.to_json(), r#"{"type":"ready"}"#);
+        assert_eq!(HostEvent::Resize { height: 640 }.to_json(), r#"{"type":"resize","height":640}"#);
+        assert_eq!(HostEvent::Paid { order_id: "ord_1" }.to_json(), r#"{"type":"paid","order_id":"ord_1"}"#);
+        assert_eq!(
+            HostEvent::Failed { order_id: None, code: "card_declined" }.to_json(),
+            r#"{"type":"failed","order_id":null,"code":"card_declined"}"#
+        );
+        assert_eq!(
+            HostEvent::Redirect { url: "https://g.example/p?a=1&b=\"", order_id: "ord_1", resume: "s" }.to_json(),
+            r#"{"type":"redirect","url":"https://g.example/p?a=1&b=\"","order_id":"ord_1","resume":"s"}"#
+        );
     }
 }

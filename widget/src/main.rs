@@ -10,6 +10,7 @@ mod challenge;
 mod gateway;
 mod host;
 mod i18n;
+mod json;
 mod money;
 
 fn main() {
