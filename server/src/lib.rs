@@ -81,7 +81,25 @@ pub fn workers(state: &AppState) -> workers::Workers {
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight.
-/// `listener` is a [`TcpListener`] or a [`tls::TlsListener`].
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` resolves.
+pub async fn serve_tcp(
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match tls {
+        Some(config) => serve(tls::TlsListener::new(listener, config)?, app, shutdown).await,
+        None => serve(listener, app, shutdown).await,
+    }
+}
+
+/// Resolves once `stop` is sent or dropped: one signal for several servers' shutdown.
+pub async fn stopped(mut stop: tokio::sync::watch::Receiver<()>) {
+    let _ = stop.changed().await;
+}
+
+/// `listener` is a [`tokio::net::TcpListener`] or a [`tls::TlsListener`].
 pub async fn serve<L>(
     listener: L,
     app: Router,

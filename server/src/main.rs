@@ -464,9 +464,10 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
     match command {
         Command::Serve { listen, database, widget, payments, https, record_requests } => {
             let (db, _) = connect(database, &file).await?;
-            // Refuses to start without the keys, and finishes any rotation.
-            let resealed = stores::reseal_secrets(&db).await?;
-            tracing::info!(key = db.keys()?.current_id(), resealed, "stores' secrets sealed with the master key");
+            // Refuses to start without keys that open every store's secrets. It does
+            // not re-seal: instances still on the old keys could then open nothing.
+            let stores = stores::list(&db).await?.len();
+            tracing::info!(key = db.keys()?.current_id(), stores, "the master keys open every store's secrets");
             let recorder = match record_requests {
                 Some(path) => Some(Recorder::create(&path).await?),
                 None => None,
@@ -515,25 +516,18 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             let listener = TcpListener::bind(listen).await?;
             tracing::info!(address = %listener.local_addr()?, https = tls.is_some(), "paylet server listening");
             let (stop, stopped) = tokio::sync::watch::channel(());
-            let until_stopped = |mut rx: tokio::sync::watch::Receiver<()>| async move {
-                let _ = rx.changed().await;
-            };
             let redirect = async {
                 let Some(addr) = redirect_http else { return Ok(()) };
                 let plain = TcpListener::bind(addr).await?;
                 tracing::info!(address = %plain.local_addr()?, "sending plain HTTP to {}", settings_url);
-                paylet::serve(plain, paylet::http::https_redirect(settings_url.clone()), until_stopped(stopped.clone()))
-                    .await
+                paylet::serve(
+                    plain,
+                    paylet::http::https_redirect(settings_url.clone()),
+                    paylet::stopped(stopped.clone()),
+                )
+                .await
             };
-            let server = async {
-                match tls {
-                    Some(config) => {
-                        let listener = tls::TlsListener::new(listener, config)?;
-                        paylet::serve(listener, app, until_stopped(stopped.clone())).await
-                    }
-                    None => paylet::serve(listener, app, until_stopped(stopped.clone())).await,
-                }
-            };
+            let server = paylet::serve_tcp(listener, tls, app, paylet::stopped(stopped.clone()));
             let signal = async {
                 shutdown_signal().await;
                 let _ = stop.send(());

@@ -541,13 +541,18 @@ pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetai
             .transpose()
     };
     let money = |amount: i64| Money::new(amount, currency).map_err(|_| Error::Config("negative amount".into()));
-    let payments = sqlx::query(
-        "SELECT id, kind, status, amount, gateway_payment_id, decline_code, created_at FROM payment_attempts \
-         WHERE order_id = $1 AND store_id = $2 ORDER BY created_at, id",
+    // The order's payments, refunds and history: rows of `table` for this
+    // order, oldest first, in the same snapshot.
+    let mut rows_of = async |columns: &str, table: &str, order_by: &str| -> Result<Vec<AnyRow>, Error> {
+        let sql =
+            format!("SELECT {columns} FROM {table} WHERE order_id = $1 AND store_id = $2 ORDER BY {order_by}, id");
+        Ok(sqlx::query(&sql).bind(id.as_str()).bind(store.as_str()).fetch_all(&mut *read).await?)
+    };
+    let payments = rows_of(
+        "id, kind, status, amount, gateway_payment_id, decline_code, created_at",
+        "payment_attempts",
+        "created_at",
     )
-    .bind(id.as_str())
-    .bind(store.as_str())
-    .fetch_all(&mut *read)
     .await?
     .iter()
     .map(|p| {
@@ -562,41 +567,27 @@ pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetai
         })
     })
     .collect::<Result<Vec<_>, Error>>()?;
-    let refunds = sqlx::query(
-        "SELECT id, status, amount, reason, gateway_refund_id, created_at FROM refunds \
-         WHERE order_id = $1 AND store_id = $2 ORDER BY created_at, id",
-    )
-    .bind(id.as_str())
-    .bind(store.as_str())
-    .fetch_all(&mut *read)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(RefundDetail {
-            id: r.try_get("id")?,
-            status: r.try_get("status")?,
-            amount: money(r.try_get("amount")?)?,
-            reason: r.try_get("reason")?,
-            gateway_refund_id: r.try_get("gateway_refund_id")?,
-            created_at: rfc3339(r.try_get("created_at")?),
-        })
-    })
-    .collect::<Result<Vec<_>, Error>>()?;
-    let history =
-        sqlx::query("SELECT at, kind, detail FROM order_history WHERE order_id = $1 AND store_id = $2 ORDER BY at, id")
-            .bind(id.as_str())
-            .bind(store.as_str())
-            .fetch_all(&mut *read)
-            .await?
-            .iter()
-            .map(|h| {
-                Ok(HistoryEntry {
-                    at: rfc3339(h.try_get("at")?),
-                    kind: h.try_get("kind")?,
-                    detail: h.try_get("detail")?,
-                })
+    let refunds = rows_of("id, status, amount, reason, gateway_refund_id, created_at", "refunds", "created_at")
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(RefundDetail {
+                id: r.try_get("id")?,
+                status: r.try_get("status")?,
+                amount: money(r.try_get("amount")?)?,
+                reason: r.try_get("reason")?,
+                gateway_refund_id: r.try_get("gateway_refund_id")?,
+                created_at: rfc3339(r.try_get("created_at")?),
             })
-            .collect::<Result<Vec<_>, Error>>()?;
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let history = rows_of("at, kind, detail", "order_history", "at")
+        .await?
+        .iter()
+        .map(|h| {
+            Ok(HistoryEntry { at: rfc3339(h.try_get("at")?), kind: h.try_get("kind")?, detail: h.try_get("detail")? })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(OrderDetail {
         id: id.clone(),
         status: summary.status,

@@ -22,7 +22,6 @@ use crate::db::Db;
 use crate::http::recorder::Recorder;
 use crate::snippet::{self, Cart};
 use crate::stores::{self, GatewaySettings, NewStore, WebhookSettings};
-use crate::tls::TlsListener;
 use crate::{Error, ServeOptions, auth};
 use paylet_secret::Secret;
 
@@ -117,19 +116,11 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
     println!("\nPress Ctrl-C to stop.");
 
     let (stop, stopped) = watch::channel(());
-    let until_stopped = |mut rx: watch::Receiver<()>| async move {
-        let _ = rx.changed().await;
-    };
     let sandbox = Sandbox::with_config(SandboxConfig { webhook_root_certificates: roots, ..SandboxConfig::default() })?
-        .serve(sandbox_listener, until_stopped(stopped.clone()));
-    let server_stopped = until_stopped(stopped.clone());
-    let server = async {
-        match tls {
-            Some((config, _)) => crate::serve(TlsListener::new(server_listener, config)?, server, server_stopped).await,
-            None => crate::serve(server_listener, server, server_stopped).await,
-        }
-    };
-    let shop = axum::serve(shop_listener, shop).with_graceful_shutdown(until_stopped(stopped));
+        .serve(sandbox_listener, crate::stopped(stopped.clone()));
+    let server =
+        crate::serve_tcp(server_listener, tls.map(|(config, _)| config), server, crate::stopped(stopped.clone()));
+    let shop = axum::serve(shop_listener, shop).with_graceful_shutdown(crate::stopped(stopped));
     let ctrl_c = async move {
         let _ = tokio::signal::ctrl_c().await;
         println!("\nStopping.");

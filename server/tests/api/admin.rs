@@ -1,9 +1,9 @@
 //! The merchant's admin API.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, error, spawn_app};
+use crate::helpers::{error, spawn_app};
 
 #[tokio::test]
 async fn admin_calls_need_a_valid_key() {
@@ -76,40 +76,11 @@ async fn products_can_be_created_read_changed_and_deleted() {
     error(&body, "not_found");
 }
 
-/// A second store on the same server, with its own admin key.
-async fn other_store(app: &TestApp) -> (String, String) {
-    let (ok, out, err) = app
-        .cli(&[
-            "store",
-            "create",
-            "--name",
-            "Other",
-            "--origin",
-            "https://other.example",
-            "--currency",
-            "USD",
-            "--gateway",
-            "stripe",
-            "--gateway-url",
-            &app.sandbox_base,
-            "--public-key",
-            "pk_x",
-            "--secret-key",
-            "sk_x",
-            "--no-webhook",
-            "--json",
-        ])
-        .await;
-    assert!(ok, "{err}");
-    let created: Value = serde_json::from_str(&out).unwrap();
-    (created["store_id"].as_str().unwrap().to_owned(), created["admin_key"].as_str().unwrap().to_owned())
-}
-
 #[tokio::test]
 async fn a_store_never_sees_another_stores_data() {
     let app = spawn_app().await;
     let order = app.order().await;
-    let (_, other_key) = other_store(&app).await;
+    let (_, other_key) = app.other_store().await;
 
     let (status, _) = app
         .admin_as(&other_key, Method::GET, &format!("/v1/admin/orders/{}", order["id"].as_str().unwrap()), None)

@@ -47,16 +47,7 @@ async fn store_create_prints_id_key_and_snippet_and_the_key_works() {
     // secret only the two of them hold; the merchant's own endpoint got one too.
     let webhook = format!("{}/v1/webhooks/{store}/stripe", app.base);
     assert_eq!(created["webhook_url"], webhook.as_str());
-    let endpoints: Value = app
-        .http
-        .get(format!("{}/v1/webhook_endpoints", app.sandbox_base))
-        .bearer_auth(app.account.secret_key.expose())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let endpoints = app.sandbox_get("/v1/webhook_endpoints", app.account.secret_key.expose()).await;
     assert!(endpoints["data"].as_array().unwrap().iter().any(|e| e["url"] == webhook.as_str()), "{endpoints}");
     assert!(created["notify_secret"].as_str().unwrap().starts_with("whsec_"));
     let key = created["admin_key"].as_str().unwrap();
@@ -289,16 +280,7 @@ async fn store_webhook_and_notify_change_what_the_server_accepts_and_sends() {
             paylet_api::GatewayStyle::Stripe => app.account.secret_key.expose(),
             paylet_api::GatewayStyle::Square => app.account.access_token.expose(),
         };
-        let listed: Value = app
-            .http
-            .get(format!("{}{path}", app.sandbox_base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed = app.sandbox_get(path, token).await;
         let ours =
             listed[list].as_array().unwrap().iter().filter(|e| e[field].as_str().unwrap().contains(store)).count();
         assert_eq!(ours, 1, "{style:?}: {listed}");

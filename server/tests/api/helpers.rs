@@ -250,8 +250,43 @@ impl TestApp {
     /// Runs the `paylet` binary against this app's database; returns its
     /// exit success, stdout and stderr. Awaited, not blocking: the CLI may
     /// call the sandbox, which runs on this test's runtime.
+    /// A second store on the same server, with its own admin key.
+    pub async fn other_store(&self) -> (String, String) {
+        let (ok, out, err) = self
+            .cli(&[
+                "store",
+                "create",
+                "--name",
+                "Other",
+                "--origin",
+                "https://other.example",
+                "--currency",
+                "USD",
+                "--gateway",
+                "stripe",
+                "--gateway-url",
+                &self.sandbox_base,
+                "--public-key",
+                "pk_x",
+                "--secret-key",
+                "sk_x",
+                "--no-webhook",
+                "--json",
+            ])
+            .await;
+        assert!(ok, "{err}");
+        let created: Value = serde_json::from_str(&out).unwrap();
+        (created["store_id"].as_str().unwrap().to_owned(), created["admin_key"].as_str().unwrap().to_owned())
+    }
+
     pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
         self.cli_with_keys(args, Some(MASTER_KEY)).await
+    }
+
+    /// A sandbox API answer, as the merchant's account sees it.
+    pub async fn sandbox_get(&self, path: &str, token: &str) -> Value {
+        let answer = self.http.get(format!("{}{path}", self.sandbox_base)).bearer_auth(token).send().await.unwrap();
+        answer.json().await.unwrap()
     }
 
     /// `paylet` with these master keys in `PAYLET_MASTER_KEY` (or none).

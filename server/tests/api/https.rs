@@ -157,6 +157,7 @@ async fn serve_refuses_https_settings_that_would_redirect_to_plain_http() {
     let out =
         paylet_serve(dir.path(), &["--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem"]).output().unwrap();
     assert!(!out.status.success(), "a certificate without its key is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"), "and the error names what is missing");
 }
 
 #[tokio::test]

@@ -3,16 +3,14 @@
 use paylet::stores;
 use paylet_secret::KeyRing;
 
-use crate::helpers::{MASTER_KEY, spawn_app};
+use crate::helpers::{MASTER_KEY, TestApp, spawn_app};
 
 const SEALED: &str = "SELECT gateway_secret_key, webhook_secret, webhook_secret_previous, notify_secret FROM stores";
 
 #[tokio::test]
 async fn a_stolen_database_holds_no_gateway_key_or_webhook_secret() {
     let app = spawn_app().await;
-    let (ok, out, err) =
-        app.cli(&["store", "notify", "--store", app.store.as_str(), "--url", "https://shop.example/events"]).await;
-    assert!(ok, "{err}");
+    let out = notify_on(&app).await;
     // A second webhook secret, so the previous one is kept (sealed) too.
     let (ok, _, err) = app.cli(&["store", "webhook", "--store", app.store.as_str()]).await;
     assert!(ok, "{err}");
@@ -44,9 +42,7 @@ async fn a_stolen_database_holds_no_gateway_key_or_webhook_secret() {
 #[tokio::test]
 async fn rotating_the_master_key_reseals_every_secret_and_the_old_key_is_then_useless() {
     let app = spawn_app().await;
-    let (ok, _, err) =
-        app.cli(&["store", "notify", "--store", app.store.as_str(), "--url", "https://shop.example/events"]).await;
-    assert!(ok, "{err}");
+    notify_on(&app).await;
     let before = stores::find(&app.db, &app.store).await.unwrap();
     let snippet = ["snippet", "--store", app.store.as_str()];
 
@@ -81,31 +77,7 @@ async fn rotating_the_master_key_reseals_every_secret_and_the_old_key_is_then_us
 #[tokio::test]
 async fn a_sealed_secret_copied_to_another_store_does_not_open() {
     let app = spawn_app().await;
-    let (ok, out, err) = app
-        .cli(&[
-            "store",
-            "create",
-            "--name",
-            "Other",
-            "--origin",
-            "https://other.example",
-            "--currency",
-            "usd",
-            "--gateway",
-            "stripe",
-            "--gateway-url",
-            &app.sandbox_base,
-            "--public-key",
-            "pk_test_other",
-            "--secret-key",
-            "sk_test_other",
-            "--no-webhook",
-            "--json",
-        ])
-        .await;
-    assert!(ok, "{err}");
-    let other: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let other = other["store_id"].as_str().unwrap().to_owned();
+    let (other, _) = app.other_store().await;
     // A thief with write access moves this store's sealed key into their own store.
     sqlx::query(
         "UPDATE stores SET gateway_secret_key = (SELECT gateway_secret_key FROM stores WHERE id = $1) WHERE id = $2",
@@ -117,6 +89,25 @@ async fn a_sealed_secret_copied_to_another_store_does_not_open() {
     .unwrap();
     let (ok, _, err) = app.cli(&["snippet", "--store", &other]).await;
     assert!(!ok && err.contains("does not open"), "{err}");
+}
+
+#[tokio::test]
+async fn serve_refuses_to_start_without_keys_that_open_the_secrets() {
+    let app = spawn_app().await;
+    let serve = ["serve", "--listen", "127.0.0.1:0"];
+    let (ok, _, err) = app.cli_with_keys(&serve, None).await;
+    assert!(!ok && err.contains("PAYLET_MASTER_KEY"), "{err}");
+    let other = KeyRing::generate();
+    let (ok, _, err) = app.cli_with_keys(&serve, Some(other.expose())).await;
+    assert!(!ok && err.contains("not in the key ring"), "{err}");
+}
+
+/// Turns the store's notifications on (a third kind of secret); what the CLI printed.
+async fn notify_on(app: &TestApp) -> String {
+    let (ok, out, err) =
+        app.cli(&["store", "notify", "--store", app.store.as_str(), "--url", "https://shop.example/events"]).await;
+    assert!(ok, "{err}");
+    out
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
