@@ -32,6 +32,9 @@ export async function startStack({ profile = "debug", recordRequests = true, tls
       "--listen", "127.0.0.1:0",
       "--shop-listen", "127.0.0.1:0",
       "--widget-dir", join(ROOT, "widget", "dist"),
+      // Every test shopper is 127.0.0.1: the per-address limits would
+      // stop a file's tests, not a card tester.
+      "--rate-limit", "orders_per_ip=1000,payments_per_ip=1000",
       ...(recordRequests ? ["--record-requests", files.recorder] : []),
       ...(tls ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : []),
     ],

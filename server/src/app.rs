@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::db::Db;
 use crate::idempotency::InFlight;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -36,6 +37,8 @@ pub struct Settings {
     /// Waits between attempts to deliver a notification to the merchant.
     pub notification_retries: Vec<Duration>,
     pub transport: Transport,
+    /// Orders and payment attempts allowed per minute.
+    pub limits: Limits,
 }
 
 /// How requests reach the server, for sending plain HTTP to HTTPS.
@@ -56,6 +59,7 @@ impl Settings {
             reconcile_after: Duration::from_secs(600),
             notification_retries: crate::notifications::default_retry_schedule(),
             transport: Transport::default(),
+            limits: Limits::default(),
         }
     }
 }

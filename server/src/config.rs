@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::limits::Limits;
 use crate::telemetry::LogFormat;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/paylet.db";
@@ -45,6 +46,8 @@ pub struct FileConfig {
     /// `--trusted-proxy`, `PAYLET_TRUSTED_PROXIES`.
     #[serde(default)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `[rate_limits]`, each also `--rate-limit NAME=N`, `PAYLET_RATE_LIMITS`.
+    pub rate_limits: Option<Limits>,
 }
 
 impl FileConfig {
@@ -81,6 +84,9 @@ mod tests {
         assert_eq!(c.database_url(None), "sqlite://x.db");
         assert_eq!(c.database_url(Some("postgres://flag".into())), "postgres://flag");
         assert!(toml::from_str::<FileConfig>("lisen = \"typo\"").is_err());
+        let limits: FileConfig = toml::from_str("[rate_limits]\npayments_per_order = 3").unwrap();
+        assert_eq!(limits.rate_limits, Some(Limits { payments_per_order: 3, ..Limits::default() }));
+        assert!(toml::from_str::<FileConfig>("[rate_limits]\npayments_per_moon = 3").is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! message without it.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use paylet_api::{ErrorBody, ErrorDetail, ErrorType};
 use paylet_gateway::GatewayError;
@@ -32,6 +32,9 @@ pub enum Error {
     /// The request conflicts with the resource's state (e.g. paying a canceled order): 409.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Over an abuse limit: 429, with `Retry-After` in seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     #[error(transparent)]
     Gateway(#[from] GatewayError),
     #[error("configuration error: {0}")]
@@ -62,6 +65,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             // Still unknown whether it charged: the shopper may retry safely.
             Error::Gateway(GatewayError::Timeout | GatewayError::InProgress) => StatusCode::GATEWAY_TIMEOUT,
             Error::Gateway(GatewayError::Rejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -114,6 +118,9 @@ impl Error {
                 detail(ErrorType::IdempotencyError, code, message.clone(), None)
             }
             Error::Conflict { code, message } => detail(ErrorType::InvalidRequestError, code, message.clone(), None),
+            Error::RateLimited { message, .. } => {
+                detail(ErrorType::RateLimitError, "rate_limited", message.clone(), None)
+            }
             Error::Gateway(GatewayError::Timeout | GatewayError::InProgress) => detail(
                 ErrorType::GatewayError,
                 "gateway_timeout",
@@ -149,12 +156,16 @@ impl IntoResponse for Error {
         } else if let Error::Gateway(e) = &self {
             tracing::warn!(error = %e, "gateway rejected a request");
         }
-        let unauthorized = matches!(self, Error::Unauthorized);
         let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
-        if unauthorized {
-            response
-                .headers_mut()
-                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        let headers = response.headers_mut();
+        match self {
+            Error::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Error::RateLimited { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            _ => {}
         }
         response
     }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod notifications;
 pub mod order_state;

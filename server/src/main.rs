@@ -14,6 +14,7 @@ use paylet::config::{DEFAULT_LISTEN, DEFAULT_WIDGET_DIR, FileConfig};
 use paylet::db::Db;
 use paylet::demo::{self, DemoOptions};
 use paylet::http::recorder::Recorder;
+use paylet::limits::Limits;
 use paylet::orders::{self, OrderFilter};
 use paylet::snippet::{self, Cart};
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
@@ -35,7 +36,8 @@ struct Cli {
     /// Settings file. Without it, ./paylet.toml is read if present. Its keys are
     /// listen, database_url, widget_dir, public_url, log_format, gateway_timeout,
     /// webhook_tolerance, reconcile_after, master_key_file, tls_cert, tls_key,
-    /// redirect_http and trusted_proxies; flags and PAYLET_* variables override them.
+    /// redirect_http, trusted_proxies and a [rate_limits] table; flags and PAYLET_*
+    /// variables override them.
     #[arg(long, global = true, env = "PAYLET_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log as human-readable text or as JSON lines [default: text].
@@ -78,8 +80,9 @@ struct HttpsArgs {
     /// Also listen for plain HTTP here (e.g. 0.0.0.0:80) and send it to the HTTPS public URL.
     #[arg(long, env = "PAYLET_REDIRECT_HTTP", value_name = "ADDR")]
     redirect_http: Option<SocketAddr>,
-    /// A proxy in front of the server whose X-Forwarded-Proto is believed (repeat, or comma separated).
-    /// Requests it forwards over plain HTTP are sent to HTTPS; those over HTTPS get HSTS.
+    /// A proxy in front of the server whose X-Forwarded-Proto and X-Forwarded-For are believed (repeat,
+    /// or comma separated). Requests it forwards over plain HTTP are sent to HTTPS; those over HTTPS get
+    /// HSTS; abuse limits count the client address it forwards.
     #[arg(long = "trusted-proxy", env = "PAYLET_TRUSTED_PROXIES", value_name = "IP", value_delimiter = ',')]
     trusted_proxies: Vec<std::net::IpAddr>,
 }
@@ -95,6 +98,20 @@ struct PaymentArgs {
     /// Ask the gateway about a payment still unsettled after this long [default: 10m].
     #[arg(long, env = "PAYLET_RECONCILE_AFTER", value_parser = parse_duration)]
     reconcile_after: Option<Duration>,
+    /// An abuse limit per minute, NAME=N (0: none), or `off` for none at all (repeat, or comma separated).
+    /// Names and defaults: orders_per_ip=30, orders_per_store=3000, payments_per_ip=30,
+    /// payments_per_store=3000, payments_per_order=10. Over a limit, requests get 429 and Retry-After.
+    #[arg(long = "rate-limit", env = "PAYLET_RATE_LIMITS", value_name = "NAME=N", value_delimiter = ',')]
+    rate_limits: Vec<String>,
+}
+
+/// The file's limits (or the defaults), with the flags' `NAME=N` applied in order.
+fn limits(file: Option<Limits>, flags: &[String]) -> Result<Limits, Error> {
+    let mut limits = file.unwrap_or_default();
+    for setting in flags {
+        limits.set(setting).map_err(Error::Config)?;
+    }
+    Ok(limits)
 }
 
 #[derive(Subcommand)]
@@ -156,6 +173,9 @@ enum Command {
         /// TEST ONLY: append every request the server receives to FILE.
         #[arg(long, value_name = "FILE")]
         record_requests: Option<PathBuf>,
+        /// An abuse limit, as for `serve`.
+        #[arg(long = "rate-limit", value_name = "NAME=N", value_delimiter = ',')]
+        rate_limits: Vec<String>,
     },
     /// Create and list stores.
     Store {
@@ -509,6 +529,7 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             settings.webhook_tolerance =
                 or(payments.webhook_tolerance, &file.webhook_tolerance, settings.webhook_tolerance)?;
             settings.reconcile_after = or(payments.reconcile_after, &file.reconcile_after, settings.reconcile_after)?;
+            settings.limits = limits(file.rate_limits, &payments.rate_limits)?;
             let settings_url = settings.public_url.clone();
             let state = paylet::state(db.clone(), ServeOptions { widget_dir: widget_dir(&widget, &file), settings });
             let app = paylet::app(state.clone(), recorder);
@@ -563,10 +584,21 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             tls_cert,
             tls_key,
             record_requests,
+            rate_limits,
         } => {
             let tls = tls_cert.zip(tls_key);
-            demo::run(DemoOptions { data_dir, sandbox_listen, listen, shop_listen, widget_dir, tls, record_requests })
-                .await
+            let limits = limits(None, &rate_limits)?;
+            demo::run(DemoOptions {
+                data_dir,
+                sandbox_listen,
+                listen,
+                shop_listen,
+                widget_dir,
+                tls,
+                record_requests,
+                limits,
+            })
+            .await
         }
         Command::Store { command } => store_command(command, &file).await,
         Command::Product { command } => product_command(command, &file).await,

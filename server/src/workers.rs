@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::app::AppState;
-use crate::{idempotency, notifications, reconcile};
+use crate::{idempotency, limits, notifications, reconcile};
 
 /// Running workers; dropping this stops them.
 pub struct Workers(Vec<JoinHandle<()>>);
@@ -16,6 +16,7 @@ impl Workers {
             tokio::spawn(notifications::run(state.clone())),
             tokio::spawn(reconcile::run(state.clone())),
             tokio::spawn(expire_idempotency_keys(state.clone())),
+            tokio::spawn(expire_rate_counters(state.clone())),
         ])
     }
 }
@@ -37,5 +38,15 @@ async fn expire_idempotency_keys(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "could not expire idempotency keys"),
         }
         tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
+/// Rate-limit windows that have ended are deleted every minute.
+async fn expire_rate_counters(state: AppState) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        if let Err(e) = limits::expire(&state.db).await {
+            tracing::warn!(error = %e, "could not expire rate-limit counters");
+        }
     }
 }

@@ -226,6 +226,12 @@ fn bench_store(database_url: &str, gateway_url: &str, public_key: &str, secret_k
 
 /// Seals the bench stores' secrets (a real deployment keeps its key out of the code).
 const MASTER_KEY: (&str, &str) = ("PAYLET_MASTER_KEY", "YmVuY2ggbWFzdGVyIGtleSwgbm90IGEgc2VjcmV0ISE=");
+/// The load comes from one address and one store: the limits are counted, as
+/// in production, but set out of reach.
+const RATE_LIMITS: (&str, &str) = (
+    "PAYLET_RATE_LIMITS",
+    "orders_per_ip=4000000000,orders_per_store=4000000000,payments_per_ip=4000000000,payments_per_store=4000000000",
+);
 
 fn paylet(args: &[&str], database_url: &str) -> Result<String, Failure> {
     output(
@@ -247,7 +253,7 @@ fn orders_on(backend: &str, database_url: &str, port: u16, rate: &str) -> Result
         "server",
         &["serve", "--listen", &listen],
         port,
-        &[("PAYLET_DATABASE_URL", database_url), MASTER_KEY],
+        &[("PAYLET_DATABASE_URL", database_url), MASTER_KEY, RATE_LIMITS],
     )?;
     let base = format!("http://{listen}");
     let mut lines = Vec::new();
@@ -305,7 +311,8 @@ fn webhooks_on(backend: &str, database_url: &str, sandbox_port: u16, port: u16) 
     let store = bench_store(database_url, &gateway, "pk_test_paylet_demo", "sk_test_paylet_demo")?;
     paylet(&["store", "webhook", "--store", &store, "--secret", SECRET, "--overlap", "0s"], database_url)?;
     let listen = format!("127.0.0.1:{port}");
-    let env = [("PAYLET_DATABASE_URL", database_url), ("PAYLET_PUBLIC_URL", "http://127.0.0.1"), MASTER_KEY];
+    let env =
+        [("PAYLET_DATABASE_URL", database_url), ("PAYLET_PUBLIC_URL", "http://127.0.0.1"), MASTER_KEY, RATE_LIMITS];
     let server = Server::start_with_env("server", &["serve", "--listen", &listen], port, &env)?;
     #[rustfmt::skip]
     let args = ["webhooks", &format!("http://{listen}"), &store, "--sandbox", &gateway, "--secret", SECRET,

@@ -43,6 +43,7 @@ pub struct DemoOptions {
     /// The server's certificate chain and key, to serve it over HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub record_requests: Option<PathBuf>,
+    pub limits: crate::limits::Limits,
 }
 
 /// The demo catalog: (sku, name, price in cents).
@@ -97,6 +98,7 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
     };
     let mut settings = Settings::new(&server_url);
     settings.transport.tls = tls.is_some();
+    settings.limits = options.limits;
     let state = crate::state(db.clone(), ServeOptions { widget_dir: options.widget_dir.clone(), settings });
     let server = crate::app(state.clone(), recorder);
     let _workers = crate::workers(&state);

@@ -5,9 +5,11 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
+use crate::app::AppState;
 
 /// A JSON body; errors name the offending field (`items[0].quantity`).
 pub struct ApiJson<T>(pub T);
@@ -122,6 +124,19 @@ fn json_depth(bytes: &[u8]) -> usize {
         }
     }
     deepest
+}
+
+/// The client's address, for abuse limits (see [`super::transport::client_ip`]).
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let peer = super::transport::peer(&parts.extensions)
+            .ok_or_else(|| Error::Config("the server was started without client addresses".into()))?;
+        Ok(ClientIp(super::transport::client_ip(&state.settings.transport, peer, &parts.headers)))
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The public API the widget calls (same origin as the server).
 
+use std::net::IpAddr;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -11,10 +13,11 @@ use paylet_api::{
 };
 use serde::Deserialize;
 
-use super::extract::{ApiQuery, IdempotentJson};
+use super::extract::{ApiQuery, ClientIp, IdempotentJson};
 use super::idempotent::respond;
 use crate::app::AppState;
 use crate::idempotency::Phase;
+use crate::limits::{self, Action};
 use crate::{Error, catalog, checkout_sessions, csp_reports, orders, payments, reconcile, stores, webhooks};
 
 fn store_id(raw: &str) -> Result<StoreId, Error> {
@@ -45,9 +48,11 @@ pub async fn checkout_config(
 pub async fn create_order(
     State(state): State<AppState>,
     Path(store): Path<String>,
+    ClientIp(client): ClientIp,
     request: IdempotentJson<CreateOrderRequest>,
 ) -> Result<Response, Error> {
     let store = stores::find(&state.db, &store_id(&store)?).await?;
+    limits::check(&state.db, &state.settings.limits, client, Action::CreateOrder { store: &store.id }).await?;
     let scope = format!("POST /v1/stores/{}/orders", store.id);
     let (state, value) = (&state, &request.value);
     respond(state, Phase::Atomic, &scope, &request, |claim| async move {
@@ -90,9 +95,11 @@ pub async fn get_order(
 pub async fn pay(
     State(state): State<AppState>,
     Path(order): Path<String>,
+    ClientIp(client): ClientIp,
     request: IdempotentJson<PayRequest>,
 ) -> Result<Response, Error> {
     let id = order_id(&order)?;
+    limit_payments(&state, client, &id).await?;
     let scope = format!("POST /v1/orders/{id}/payments");
     respond(&state, Phase::Claimed, &scope, &request, |_| async {
         let result = payments::pay(&state, &id, &request.value).await?;
@@ -100,6 +107,13 @@ pub async fn pay(
         Ok((StatusCode::OK, result))
     })
     .await
+}
+
+/// A card payment and a hosted page are both payment attempts; confirming
+/// after 3-D Secure finishes one and is not counted again.
+async fn limit_payments(state: &AppState, client: IpAddr, order: &OrderId) -> Result<(), Error> {
+    let store = orders::summary(&state.db, order).await?.store_id;
+    limits::check(&state.db, &state.settings.limits, client, Action::Pay { store: &store, order }).await
 }
 
 pub async fn confirm_payment(
@@ -120,9 +134,11 @@ pub async fn confirm_payment(
 pub async fn hosted_session(
     State(state): State<AppState>,
     Path(order): Path<String>,
+    ClientIp(client): ClientIp,
     request: IdempotentJson<HostedSessionRequest>,
 ) -> Result<Response, Error> {
     let id = order_id(&order)?;
+    limit_payments(&state, client, &id).await?;
     let scope = format!("POST /v1/orders/{id}/hosted-session");
     respond(&state, Phase::Claimed, &scope, &request, |_| async {
         Ok((StatusCode::OK, payments::hosted_session(&state, &id, &request.value).await?))

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -39,8 +39,33 @@ fn scheme(transport: &Transport, peer: Option<IpAddr>, headers: &HeaderMap) -> S
     Scheme::Unknown
 }
 
+/// The address that connected, if the server was started with it.
+pub fn peer(extensions: &Extensions) -> Option<IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// The client's address: the peer's, or behind trusted proxies the last
+/// address in `X-Forwarded-For` that is not one of them (the ones before it
+/// the client may have written itself).
+pub fn client_ip(transport: &Transport, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    if !transport.trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let hops: Vec<&str> = forwarded.flat_map(|v| v.split(',')).map(str::trim).collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if transport.trusted_proxies.contains(&ip) => continue,
+            Ok(ip) => return ip,
+            // Garbage in the chain: trust nothing before it.
+            Err(_) => break,
+        }
+    }
+    peer
+}
+
 pub async fn https_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    let peer = peer(req.extensions());
     match scheme(&state.settings.transport, peer, req.headers()) {
         Scheme::Https => {
             let mut response = next.run(req).await;
@@ -88,5 +113,25 @@ mod tests {
         assert_eq!(scheme(&behind, None, &forwarded("https")), Scheme::Unknown);
         let direct = Transport { tls: true, trusted_proxies: vec![] };
         assert_eq!(scheme(&direct, Some(stranger), &forwarded("http")), Scheme::Https);
+    }
+
+    #[test]
+    fn the_client_is_the_last_forwarded_address_no_trusted_proxy_added() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let inner: IpAddr = "10.0.0.3".parse().unwrap();
+        let client: IpAddr = "198.51.100.4".parse().unwrap();
+        let behind = Transport { tls: false, trusted_proxies: vec![proxy, inner] };
+        let chain = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+            headers
+        };
+        // A client may write its own X-Forwarded-For; proxies append to it.
+        assert_eq!(client_ip(&behind, proxy, &chain("1.2.3.4, 198.51.100.4, 10.0.0.3")), client);
+        assert_eq!(client_ip(&behind, proxy, &chain("198.51.100.4")), client);
+        assert_eq!(client_ip(&behind, proxy, &chain("junk, 10.0.0.3")), proxy);
+        assert_eq!(client_ip(&behind, proxy, &HeaderMap::new()), proxy);
+        // Anyone else's header counts for nothing.
+        assert_eq!(client_ip(&behind, client, &chain("1.2.3.4")), client);
     }
 }

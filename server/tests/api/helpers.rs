@@ -94,6 +94,9 @@ pub async fn spawn_app_behind(
     let mut settings = Settings::new(&base);
     settings.gateway_timeout = Duration::from_secs(5);
     settings.notification_retries = fast_retries();
+    // Every test client is 127.0.0.1 and many tests make many orders; the
+    // tests of the limits set their own.
+    settings.limits = paylet::limits::Limits::OFF;
     adjust(&mut settings);
     let widget_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
     let state = paylet::state(db.clone(), ServeOptions { widget_dir, settings });
