@@ -12,10 +12,12 @@ pub struct Found {
 }
 
 /// Every card number in `text`: a run of 13 to 19 digits, single spaces or
-/// dashes allowed between them, standing alone (no letter or digit right
-/// or `_` right before or after it), whose digits start with a brand's issuer range, have a
+/// dashes allowed between them, standing alone (no letter, digit or `_` right
+/// before or after it), whose digits start with a brand's issuer range, have a
 /// length that brand issues, and pass Luhn. Standing alone keeps digits inside
-/// hex hashes and longer ids out.
+/// hex hashes and longer ids out. A longer run of groups (`qty 2 4242 4242
+/// 4242 4242`) is searched for a number inside it that begins a group of four
+/// or is a group of its own, as card numbers are written.
 pub fn find_card_numbers(text: &str) -> Vec<Found> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
@@ -28,23 +30,55 @@ pub fn find_card_numbers(text: &str) -> Vec<Found> {
             i += 1;
             continue;
         }
-        // The run: digits with single separators between them.
-        let (mut end, mut digits) = (i, String::new());
+        // The run: groups of digits with single separators between them.
+        let (mut end, mut groups) = (i, vec![(i, i)]);
         while end < bytes.len() {
             if bytes[end].is_ascii_digit() {
-                digits.push(char::from(bytes[end]));
                 end += 1;
             } else if matches!(bytes[end], b' ' | b'-') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                groups.push((end + 1, end + 1));
                 end += 1;
             } else {
                 break;
             }
+            if let Some(last) = groups.last_mut() {
+                last.1 = end;
+            }
         }
         let alone = !bytes.get(end).copied().is_some_and(is_word);
-        if alone && !after_iban_start(&bytes[..i]) && is_card_number(&digits) {
-            found.push(Found { start: i, end });
+        if alone && !after_iban_start(&bytes[..i]) {
+            found.extend(numbers_in_run(bytes, &groups));
         }
         i = end.max(i + 1);
+    }
+    found
+}
+
+/// The card numbers spelled by `groups` (byte ranges of digits, in order,
+/// one separator apart): the whole run, or else the spans of whole groups
+/// inside it that begin with a group of four digits or are one group.
+fn numbers_in_run(bytes: &[u8], groups: &[(usize, usize)]) -> Vec<Found> {
+    let digits = |from: usize, to: usize| -> String {
+        groups[from..=to].iter().flat_map(|&(s, e)| bytes[s..e].iter().map(|&b| char::from(b))).collect()
+    };
+    let last = groups.len() - 1;
+    if is_card_number(&digits(0, last)) {
+        return vec![Found { start: groups[0].0, end: groups[last].1 }];
+    }
+    let mut found = Vec::new();
+    let mut first = 0;
+    while first <= last {
+        let four = groups[first].1 - groups[first].0 == 4;
+        let span = (first..=last)
+            .take_while(|&to| digits(first, to).len() <= 19)
+            .find(|&to| (four || to == first) && (first, to) != (0, last) && is_card_number(&digits(first, to)));
+        match span {
+            Some(to) => {
+                found.push(Found { start: groups[first].0, end: groups[to].1 });
+                first = to + 1;
+            }
+            None => first += 1,
+        }
     }
     found
 }
@@ -112,6 +146,9 @@ mod tests {
             r#"{"number":"4242-4242-4242-4242"}"#,
             "amex 3782 822463 10005.",
             "diners 3622 720627 1667",
+            "qty 2 4242 4242 4242 4242",
+            "4242 4242 4242 4242 12 pcs",
+            "ref 12 4242424242424242",
         ] {
             assert_eq!(find_card_numbers(text).len(), 1, "{text}");
         }
@@ -137,6 +174,7 @@ mod tests {
     fn masking_keeps_the_last_four_and_the_rest_of_the_text() {
         assert_eq!(mask_card_numbers("paid with 4242 4242 4242 4242 today"), "paid with **** **** **** 4242 today");
         assert_eq!(mask_card_numbers("no card here: 12345"), "no card here: 12345");
+        assert_eq!(mask_card_numbers("qty 2 4242 4242 4242 4242"), "qty 2 **** **** **** 4242");
     }
 
     /// xorshift64: the same "random" data on every run.
