@@ -15,6 +15,7 @@ mod error;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
+pub mod integrity;
 pub mod keys;
 pub mod limits;
 pub mod metrics;

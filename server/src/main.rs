@@ -19,7 +19,7 @@ use paylet::orders::{self, OrderFilter};
 use paylet::snippet::{self, Cart};
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::telemetry::{self, LogFormat};
-use paylet::{Error, ServeOptions, auth, keys, tls};
+use paylet::{Error, ServeOptions, auth, integrity, keys, tls};
 use paylet_api::{Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
 use paylet_sandbox::{Sandbox, SandboxConfig};
 use paylet_secret::KeyRing;
@@ -233,6 +233,45 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Payment-page integrity (PCI DSS 6.4.3, 11.6.1): the inventory of the
+    /// scripts the widget page runs, and a check of a live page against it.
+    Integrity {
+        #[command(subcommand)]
+        command: IntegrityCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum IntegrityCommand {
+    /// Print, as JSON, the manifest of the widget built in --widget-dir: every
+    /// script its page runs (and embed.js) with its SHA-384 and size, and the
+    /// page's Content-Security-Policy. Keep the one made from the release build
+    /// to check live pages against.
+    Manifest {
+        #[command(flatten)]
+        widget: WidgetArgs,
+    },
+    /// Fetch a live widget page, every script it runs and embed.js, as browsers
+    /// get them, and report each difference from the release: scripts added,
+    /// removed or changed, and headers missing or weakened. Exit status: 0 no
+    /// drift, 1 drift, 2 the check could not be made.
+    Check {
+        /// The widget page as the store's shoppers load it, e.g.
+        /// https://pay.example/widget/?store=st_…
+        #[arg(long)]
+        url: String,
+        /// The expected manifest: a file, or an https:// URL, from `paylet
+        /// integrity manifest`. Without it, the release built in --widget-dir is
+        /// the expectation.
+        #[arg(long, value_name = "FILE|URL")]
+        manifest: Option<String>,
+        /// The release build to expect when there is no --manifest [default: widget/dist].
+        #[arg(long, conflicts_with = "manifest")]
+        widget_dir: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -434,7 +473,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, file)) {
+    // Its own exit status: drift (1) is not a failure to check (2).
+    let command = match cli.command {
+        Command::Integrity { command } => return runtime.block_on(integrity_command(command, &file)),
+        command => command,
+    };
+    match runtime.block_on(run(command, file)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("paylet: {e}");
@@ -661,7 +705,67 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Integrity { .. } => unreachable!("`main` runs integrity commands"),
     }
+}
+
+async fn integrity_command(command: IntegrityCommand, file: &FileConfig) -> ExitCode {
+    let outcome = match command {
+        IntegrityCommand::Manifest { widget } => {
+            let dir = widget_dir(&widget, file);
+            integrity_manifest(&dir, &public_url(&widget, file, None, "http")).await.map(|manifest| {
+                println!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
+                ExitCode::SUCCESS
+            })
+        }
+        IntegrityCommand::Check { url, manifest, widget_dir, json } => {
+            integrity_check(&url, manifest.as_deref(), widget_dir, file).await.map(|report| {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+                } else {
+                    print!("{report}");
+                }
+                if report.clean { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            })
+        }
+    };
+    outcome.unwrap_or_else(|e| {
+        // The causes too: "I/O error" alone does not say which file or host.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            message.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        eprintln!("paylet: {message}");
+        ExitCode::from(2)
+    })
+}
+
+async fn integrity_manifest(dir: &std::path::Path, public_url: &str) -> Result<integrity::Manifest, Error> {
+    if !dir.join("index.html").is_file() {
+        return Err(Error::Config(format!("{} holds no built widget; run `cargo xtask widget`", dir.display())));
+    }
+    integrity::manifest(dir, public_url).await
+}
+
+/// The expectation is the release's own manifest, never what the checked
+/// server says about itself: a tampered server would vouch for its tampering.
+async fn integrity_check(
+    url: &str,
+    manifest: Option<&str>,
+    dir: Option<PathBuf>,
+    file: &FileConfig,
+) -> Result<integrity::Report, Error> {
+    let page = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("--url `{url}`: {e}")))?;
+    let expected = match manifest {
+        Some(source) => integrity::load_manifest(source).await?,
+        None => {
+            let dir = dir.or_else(|| file.widget_dir.clone()).unwrap_or_else(|| DEFAULT_WIDGET_DIR.into());
+            integrity_manifest(&dir, &page.origin().ascii_serialization()).await?
+        }
+    };
+    integrity::check(&page, &expected).await
 }
 
 fn embed_snippet(store: &StoreId, cart: &Cart<'_>, widget: &WidgetArgs, file: &FileConfig) -> String {

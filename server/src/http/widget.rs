@@ -5,14 +5,15 @@
 //! encoding, and answers ranges and conditional requests. Trunk puts a content
 //! hash in the names of the scripts, WASM and styles, so browsers keep those a
 //! year without asking again; the page, whose name never changes, is
-//! revalidated on every load and names the current ones.
+//! revalidated on every load and names the current ones. The inventory of
+//! the scripts the page runs is published at [`integrity::MANIFEST_PATH`].
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 use paylet_api::{OrderId, StoreId};
 use serde::Deserialize;
 use tower::ServiceExt;
@@ -20,8 +21,7 @@ use tower_http::services::ServeDir;
 
 use crate::app::AppState;
 use crate::snippet::EMBED_JS_PATH;
-use crate::stores::Store;
-use crate::{Error, orders, stores};
+use crate::{Error, integrity, orders, stores};
 
 /// For names that always mean the same bytes.
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route(EMBED_JS_PATH, get(embed_js_of_this_release))
         .route("/widget/", get(widget_page))
         .route("/widget/return", get(challenge_return))
+        .route(integrity::MANIFEST_PATH, get(integrity_manifest))
         .route("/widget/{*file}", get(widget_file))
 }
 
@@ -103,7 +104,9 @@ async fn widget_page(
         _ => None,
     };
     let page = tokio::fs::read_to_string(state.widget_dir.join("index.html")).await.unwrap_or_default();
-    let csp = HeaderValue::from_str(&widget_csp(&page, store.as_ref()))
+    let origin = page_origin(&state.settings.public_url, &request);
+    let script_src = integrity::page_script_src(&state.widget_dir, &origin, &page).await?;
+    let csp = HeaderValue::from_str(&integrity::widget_csp(&script_src, store.as_ref()))
         .map_err(|_| Error::Config("allowed origins do not fit in a header".into()))?;
     let mut response = serve(&state, "index.html", request).await?;
     let found = found(&response);
@@ -113,6 +116,31 @@ async fn widget_page(
     if found {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     }
+    Ok(response)
+}
+
+/// The origin the browser loaded the page from, for the CSP's URL pins: a
+/// server may be reached by another name than its public URL's. Anything but
+/// a plain `host[:port]` gets the public URL's origin.
+fn page_origin(public_url: &str, request: &Request) -> String {
+    let authority = request.uri().authority().map(|a| a.as_str());
+    let host = authority.or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()));
+    let scheme = public_url.split_once("://").map_or("http", |(scheme, _)| scheme);
+    host.and_then(|host| reqwest::Url::parse(&format!("{scheme}://{host}/")).ok())
+        .filter(|url| {
+            url.path() == "/" && url.username().is_empty() && url.password().is_none() && url.query().is_none()
+        })
+        .map_or_else(|| public_url.to_owned(), |url| url.origin().ascii_serialization())
+}
+
+/// The inventory of every script the widget page runs, with SHA-384s and the
+/// page's policy: public, so merchants and their tools can read it.
+async fn integrity_manifest(State(state): State<AppState>) -> Result<Response, Error> {
+    let manifest = integrity::manifest(&state.widget_dir, &state.settings.public_url).await?;
+    let mut response = Json(manifest).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::CACHE_CONTROL, NO_CACHE);
     Ok(response)
 }
 
@@ -144,48 +172,6 @@ async fn challenge_return(State(state): State<AppState>, Query(query): Query<Ret
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
     response.headers_mut().insert(header::CACHE_CONTROL, NO_CACHE);
     Ok(response)
-}
-
-/// The widget page's Content-Security-Policy: nothing but its own scripts
-/// (Trunk's inline start-up module pinned by its hash), styles and WASM; calls
-/// to itself and the store's gateway; the bank's 3-D Secure page in a frame
-/// (on any HTTPS origin, as banks' pages are, or the gateway's own) and the
-/// return from it; framed only by the store's origins; violations reported.
-fn widget_csp(page: &str, store: Option<&Store>) -> String {
-    let scripts: String = inline_scripts(page).map(|s| format!(" 'sha256-{}'", sha256_base64(s))).collect();
-    let gateway = store.and_then(|s| origin_of(&s.gateway.api_base)).map(|o| format!(" {o}")).unwrap_or_default();
-    let ancestors = match store {
-        Some(store) if !store.allowed_origins.is_empty() => store.allowed_origins.join(" "),
-        _ => "'none'".to_owned(),
-    };
-    // Anything refused is reported, so the merchant sees tampering attempts.
-    let report = store.map(|s| format!("; report-uri /v1/csp-reports/{}", s.id)).unwrap_or_default();
-    format!(
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{scripts}; style-src 'self'; \
-         connect-src 'self'{gateway}; frame-src 'self'{gateway} https:; base-uri 'none'; form-action 'none'; \
-         frame-ancestors {ancestors}{report}"
-    )
-}
-
-/// The bodies of the page's inline `<script>` elements, as the browser hashes them.
-fn inline_scripts(page: &str) -> impl Iterator<Item = &str> {
-    page.split("<script").skip(1).filter_map(|rest| {
-        let (open, body) = rest.split_once('>')?;
-        let (body, _) = body.split_once("</script>")?;
-        (!open.contains("src=")).then_some(body)
-    })
-}
-
-fn sha256_base64(text: &str) -> String {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> Option<String> {
-    let url = reqwest::Url::parse(url).ok()?;
-    Some(url.origin().ascii_serialization()).filter(|o| o != "null")
 }
 
 /// `file`, a path inside the widget directory, as `ServeDir` answers `request`
@@ -227,14 +213,6 @@ fn is_content_hashed(file: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inline_scripts_are_found_and_external_ones_skipped() {
-        let page = "<script src=\"/a.js\"></script><script type=\"module\">\nimport x;\n</script><p>";
-        assert_eq!(inline_scripts(page).collect::<Vec<_>>(), vec!["\nimport x;\n"]);
-        // `printf 'alert(1)' | openssl dgst -sha256 -binary | base64`
-        assert_eq!(sha256_base64("alert(1)"), "bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=");
-    }
 
     #[test]
     fn trunks_hashed_names_are_recognised() {

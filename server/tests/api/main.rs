@@ -12,6 +12,7 @@ mod fuzz;
 mod helpers;
 mod https;
 mod idempotency;
+mod integrity;
 mod limits;
 mod notifications;
 mod ops;

@@ -24,11 +24,17 @@ async fn the_widget_page_may_be_framed_only_by_the_stores_origins_and_runs_only_
         assert_eq!(directive(&csp, "default-src"), "'none'");
         assert_eq!(directive(&csp, "connect-src"), format!("'self' {}", app.sandbox_base));
         assert_eq!(directive(&csp, "style-src"), "'self'");
-        // Its own scripts, WASM, and Trunk's inline start-up module by its hash: nothing else.
+        // Trunk's inline start-up module by its hash, the module it imports by
+        // its exact URL (an import carries no integrity for a hash to match),
+        // WASM: nothing else, not even the rest of its own origin.
         let page = String::from_utf8(dist_bytes("index.html")).unwrap();
         let inline = page.split("<script type=\"module\">").nth(1).unwrap().split("</script>").next().unwrap();
-        let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sha2::Sha256::digest(inline));
-        assert_eq!(directive(&csp, "script-src"), format!("'self' 'wasm-unsafe-eval' 'sha256-{hash}'"));
+        let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sha2::Sha384::digest(inline));
+        let js = named_by_page(".js");
+        assert_eq!(
+            directive(&csp, "script-src"),
+            format!("'wasm-unsafe-eval' 'sha384-{hash}' {}/widget/{js}", app.base.trim_start_matches("http://"))
+        );
         assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     }
     let response = app.http.get(app.url("/widget/?store=st_unknown")).send().await.unwrap();
