@@ -131,10 +131,9 @@
   }
 
   window.Paylet = { mount: mount };
-  // `async` scripts can run before the page is parsed: wait for the containers.
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", mountAll);
-  } else {
-    mountAll();
-  }
+  // Frame the containers already parsed now, without waiting for the rest of
+  // the page (an `async` script can run while it is still loading), and any
+  // later ones once it is parsed.
+  mountAll();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
 })();

@@ -4,8 +4,8 @@
 //! `cargo xtask widget` wrote next to `X` when the browser accepts that
 //! encoding, and answers ranges and conditional requests. Trunk puts a content
 //! hash in the names of the scripts, WASM and styles, so browsers keep those a
-//! year without asking again; the page, whose name never changes, is
-//! revalidated on every load and names the current ones. The inventory of
+//! year without asking again; the page, whose name never changes, is kept a
+//! minute, then revalidated, and names the current ones. The inventory of
 //! the scripts the page runs is published at [`integrity::MANIFEST_PATH`].
 
 use axum::body::Body;
@@ -86,7 +86,15 @@ async fn serve_embed_js(state: &AppState, request: Request, cache: HeaderValue) 
 #[derive(Deserialize)]
 struct WidgetQuery {
     store: Option<String>,
+    session: Option<String>,
 }
+
+/// The widget page may be reused for a minute without asking: a shopper
+/// reloading the merchant's page gets the card fields sooner. A minute bounds
+/// how long a changed store (its allowed origins) or a new release takes to
+/// reach a browser that has the page; an upgrade keeps the previous release's
+/// hashed files at least that long (README, "The snippet").
+const PAGE_CACHE: HeaderValue = HeaderValue::from_static("private, max-age=60");
 
 /// The widget's page, framable only by the store's allowed origins.
 async fn widget_page(
@@ -112,9 +120,12 @@ async fn widget_page(
     let found = found(&response);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-    headers.insert(header::CACHE_CONTROL, NO_CACHE);
+    headers.insert(header::CACHE_CONTROL, PAGE_CACHE);
     if found {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        if let Some(links) = store.as_ref().and_then(|s| preloads(&s.id, query.session.as_deref())) {
+            headers.insert(header::LINK, links);
+        }
     }
     Ok(response)
 }
@@ -131,6 +142,19 @@ fn page_origin(public_url: &str, request: &Request) -> String {
             url.path() == "/" && url.username().is_empty() && url.password().is_none() && url.query().is_none()
         })
         .map_or_else(|| public_url.to_owned(), |url| url.origin().ascii_serialization())
+}
+
+/// What the widget fetches first, for the browser to fetch while the WASM
+/// loads: the store's checkout config, and the merchant's checkout session.
+fn preloads(store: &StoreId, session: Option<&str>) -> Option<HeaderValue> {
+    let mut links = vec![format!("</v1/stores/{store}/checkout-config>; rel=preload; as=fetch; crossorigin")];
+    // An id as the server issues them; anything else is left to the widget to refuse.
+    if let Some(session) =
+        session.filter(|s| s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
+        links.push(format!("</v1/checkout-sessions/{session}>; rel=preload; as=fetch; crossorigin"));
+    }
+    HeaderValue::from_str(&links.join(", ")).ok()
 }
 
 /// The inventory of every script the widget page runs, with SHA-384s and the

@@ -179,12 +179,14 @@ async fn the_file_itself_goes_to_browsers_that_take_neither() {
 }
 
 #[tokio::test]
-async fn the_widget_page_is_revalidated_on_every_load() {
+async fn the_widget_page_is_kept_a_minute_then_revalidated_and_preloads_the_config() {
     let app = spawn_app().await;
+    let config = format!("</v1/stores/{}/checkout-config>; rel=preload; as=fetch; crossorigin", app.store);
     for path in [format!("/widget/?store={}", app.store), format!("/widget/index.html?store={}", app.store)] {
         let response = get(&app, &path, Some(CHROME)).await;
         assert_eq!(response.status(), 200, "{path}");
-        assert_eq!(header(&response, "cache-control"), Some("no-cache"), "{path}");
+        assert_eq!(header(&response, "cache-control"), Some("private, max-age=60"), "{path}");
+        assert_eq!(header(&response, "link"), Some(config.as_str()), "{path}");
         assert_eq!(header(&response, "content-type"), Some("text/html; charset=utf-8"), "{path}");
         let csp = header(&response, "content-security-policy").unwrap().to_owned();
         assert_eq!(directive(&csp, "frame-ancestors"), SHOP_ORIGIN);
@@ -195,9 +197,18 @@ async fn the_widget_page_is_revalidated_on_every_load() {
         // The browser's revalidation: unchanged, so no body, and the same policy.
         let response = app.http.get(app.url(&path)).header("if-modified-since", &last_modified).send().await.unwrap();
         assert_eq!(response.status(), 304, "{path}");
-        assert_eq!(header(&response, "cache-control"), Some("no-cache"), "{path}");
+        assert_eq!(header(&response, "cache-control"), Some("private, max-age=60"), "{path}");
         assert_eq!(header(&response, "content-security-policy"), Some(&*csp));
+        assert_eq!(header(&response, "link"), Some(config.as_str()), "{path}");
     }
+    // A merchant's checkout session is preloaded too; a malformed id is not echoed.
+    let path = format!("/widget/?store={}&session=cs_abc123", app.store);
+    let links = header(&get(&app, &path, Some(CHROME)).await, "link").unwrap().to_owned();
+    assert_eq!(links, format!("{config}, </v1/checkout-sessions/cs_abc123>; rel=preload; as=fetch; crossorigin"));
+    let path = format!("/widget/?store={}&session=cs_x%3E%3B%20rel%3Dstylesheet", app.store);
+    assert_eq!(header(&get(&app, &path, Some(CHROME)).await, "link"), Some(config.as_str()));
+    // An unknown store's page preloads nothing.
+    assert_eq!(header(&get(&app, "/widget/?store=st_nope", Some(CHROME)).await, "link"), None);
     let response = get(&app, "/widget/", None).await;
     assert_eq!(header(&response, "content-encoding"), None);
     assert_eq!(response.bytes().await.unwrap(), dist_bytes("index.html"));
