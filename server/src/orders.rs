@@ -284,18 +284,24 @@ fn summary_from_row(id: &OrderId, row: &AnyRow) -> Result<OrderSummary, Error> {
 
 /// The full order for the widget.
 pub async fn load(db: &Db, summary: &OrderSummary) -> Result<Order, Error> {
-    let lines = lines(db, &summary.id, &summary.store_id, summary.total.currency()).await?;
+    let mut conn = db.reader().acquire().await?;
+    let lines = lines(&mut conn, &summary.id, &summary.store_id, summary.total.currency()).await?;
     Ok(Order { id: summary.id.clone(), status: summary.status, lines, total: summary.total, client_secret: None })
 }
 
-async fn lines(db: &Db, order: &OrderId, store: &StoreId, currency: Currency) -> Result<Vec<OrderLine>, Error> {
+async fn lines(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    store: &StoreId,
+    currency: Currency,
+) -> Result<Vec<OrderLine>, Error> {
     let rows = sqlx::query(
         "SELECT sku, name, quantity, unit_amount, total_amount FROM order_lines \
          WHERE order_id = $1 AND store_id = $2 ORDER BY line_no",
     )
     .bind(order.as_str())
     .bind(store.as_str())
-    .fetch_all(db.reader())
+    .fetch_all(conn)
     .await?;
     let money = |amount: i64| Money::new(amount, currency).map_err(|_| Error::Config("negative stored amount".into()));
     rows.iter()
@@ -592,7 +598,10 @@ pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetai
         id: id.clone(),
         status: summary.status,
         total: summary.total,
-        lines: lines(db, id, store, currency).await?,
+        // In the snapshot, on its connection: asking the pool for a second one
+        // while holding the first deadlocks once as many details are read at
+        // once as the pool has connections.
+        lines: lines(&mut read, id, store, currency).await?,
         customer: CustomerDetail {
             id: row.try_get("customer_id")?,
             email: row.try_get("customer_email")?,

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: load tests against release builds on loopback, with
-//! wrk (Debian's) as the load generator, and the widget's size and load time
-//! in headless Chromium. Figures go to BENCHMARKS.md by hand, with the command
+//! wrk (Debian's) or `paylet-bench` (bench/) as the load generator, and the
+//! widget's size and load time in headless Chromium. Figures go to BENCHMARKS.md by hand, with the command
 //! that produced them; nothing here asserts a speed. `fuzz` runs the
 //! cargo-fuzz targets in `fuzz/` for a bounded time each and fails on a crash.
 
@@ -14,7 +14,7 @@ use crate::compress::sibling;
 use crate::setup;
 use crate::steps::{Failure, cargo, output, postgres_url, run_step, workspace_root};
 
-const BENCHES: [&str; 5] = ["sandbox", "orders", "webhooks", "widget", "fuzz"];
+const BENCHES: [&str; 6] = ["sandbox", "orders", "webhooks", "load", "widget", "fuzz"];
 
 pub fn run(what: &str) -> Result<(), Failure> {
     let chosen: Vec<&str> = match what {
@@ -23,7 +23,9 @@ pub fn run(what: &str) -> Result<(), Failure> {
         other => {
             return Err(Failure::new(
                 "bench",
-                format!("unknown benchmark `{other}`; try `sandbox`, `orders`, `webhooks`, `widget`, `fuzz` or `all`"),
+                format!(
+                    "unknown benchmark `{other}`; try `sandbox`, `orders`, `webhooks`, `load`, `widget`, `fuzz` or `all`"
+                ),
             ));
         }
     };
@@ -43,6 +45,7 @@ pub fn run(what: &str) -> Result<(), Failure> {
             "sandbox" => sandbox()?,
             "orders" => orders()?,
             "webhooks" => webhooks()?,
+            "load" => load()?,
             "fuzz" => fuzz()?,
             _ => widget()?,
         }
@@ -210,18 +213,33 @@ fn on_each_backend(name: &str, one: impl Fn(&str, &str) -> Result<Vec<String>, F
     Ok(())
 }
 
-/// A store on `gateway_url` selling one $25 product; its id.
-fn bench_store(database_url: &str, gateway_url: &str, public_key: &str, secret_key: &str) -> Result<String, Failure> {
+/// A store on `gateway_url` selling one $25 product. With `webhooks_to`, the
+/// gateway (which must be running) is told to send its webhooks to that
+/// server; without, they stay off until `paylet store webhook`.
+fn bench_store(
+    database_url: &str,
+    gateway_url: &str,
+    public_key: &str,
+    secret_key: &str,
+    webhooks_to: Option<&str>,
+) -> Result<BenchStore, Failure> {
     #[rustfmt::skip]
-    let created = paylet(
-        &["store", "create", "--name", "Bench", "--origin", "http://localhost", "--currency", "USD",
-          "--gateway", "stripe", "--gateway-url", gateway_url, "--public-key", public_key,
-          "--secret-key", secret_key, "--no-webhook", "--json"],
-        database_url,
-    )?;
-    let store = store_id(&created)?;
-    paylet(&["product", "add", "--store", &store, "--sku", "TEE", "--name", "Tee", "--price", "25"], database_url)?;
+    let mut args = vec!["store", "create", "--name", "Bench", "--origin", "http://localhost", "--currency", "USD",
+                        "--gateway", "stripe", "--gateway-url", gateway_url, "--public-key", public_key,
+                        "--secret-key", secret_key, "--json"];
+    match webhooks_to {
+        Some(server) => args.extend(["--public-url", server]),
+        None => args.push("--no-webhook"),
+    }
+    let created = paylet(&args, database_url)?;
+    let store = BenchStore { id: json_field(&created, "store_id")?, admin_key: json_field(&created, "admin_key")? };
+    paylet(&["product", "add", "--store", &store.id, "--sku", "TEE", "--name", "Tee", "--price", "25"], database_url)?;
     Ok(store)
+}
+
+struct BenchStore {
+    id: String,
+    admin_key: String,
 }
 
 /// Seals the bench stores' secrets (a real deployment keeps its key out of the code).
@@ -247,7 +265,7 @@ fn paylet(args: &[&str], database_url: &str) -> Result<String, Failure> {
 /// Creates a store with one product, serves it, and runs both loads; returns
 /// one summary line per run.
 fn orders_on(backend: &str, database_url: &str, port: u16, rate: &str) -> Result<Vec<String>, Failure> {
-    let store = bench_store(database_url, "http://127.0.0.1:1", "pk_bench", "sk_bench")?;
+    let store = bench_store(database_url, "http://127.0.0.1:1", "pk_bench", "sk_bench", None)?.id;
     let listen = format!("127.0.0.1:{port}");
     let server = Server::start_with_env(
         "server",
@@ -276,19 +294,19 @@ fn paylet_bench(args: &[&str]) -> Result<String, Failure> {
     let out = String::from_utf8_lossy(&run.stdout).into_owned();
     print!("{out}");
     if !run.status.success() {
-        return Err(Failure::new("bench", "some requests failed; see the output above"));
+        return Err(Failure::new("bench", "some requests or checks failed; see the output above"));
     }
     Ok(out)
 }
 
-/// The `store_id` in `paylet store create --json` output.
-fn store_id(created: &str) -> Result<String, Failure> {
+/// A string field of `paylet store create --json` output.
+fn json_field(created: &str, name: &str) -> Result<String, Failure> {
     created
         .split('"')
-        .skip_while(|s| *s != "store_id")
+        .skip_while(|s| *s != name)
         .nth(2)
         .map(str::to_owned)
-        .ok_or_else(|| Failure::new("bench", format!("no store id in: {created}")))
+        .ok_or_else(|| Failure::new("bench", format!("no {name} in: {created}")))
 }
 
 /// Verified gateway webhooks per second, on SQLite and (with
@@ -308,7 +326,7 @@ fn webhooks() -> Result<(), Failure> {
 fn webhooks_on(backend: &str, database_url: &str, sandbox_port: u16, port: u16) -> Result<Vec<String>, Failure> {
     const SECRET: &str = "whsec_paylet_bench_secret";
     let gateway = format!("http://127.0.0.1:{sandbox_port}");
-    let store = bench_store(database_url, &gateway, "pk_test_paylet_demo", "sk_test_paylet_demo")?;
+    let store = bench_store(database_url, &gateway, "pk_test_paylet_demo", "sk_test_paylet_demo", None)?.id;
     paylet(&["store", "webhook", "--store", &store, "--secret", SECRET, "--overlap", "0s"], database_url)?;
     let listen = format!("127.0.0.1:{port}");
     let env =
@@ -321,6 +339,63 @@ fn webhooks_on(backend: &str, database_url: &str, sandbox_port: u16, port: u16) 
     let mut lines: Vec<String> = out.lines().map(|l| format!("{backend}: {}", l.trim())).collect();
     lines.push(format!("{backend}: peak server memory {}", server.peak_memory()));
     Ok(lines)
+}
+
+/// Shoppers checking out while the gateway's webhooks arrive, for
+/// `PAYLET_LOAD_SECONDS` (default 60): one server on SQLite, two on one
+/// Postgres database (with `PAYLET_TEST_POSTGRES_URL`); then an audit of every
+/// payment the gateway took against every order. The workload is described in
+/// `bench/src/load.rs`.
+fn load() -> Result<(), Failure> {
+    let seconds = seconds_from_env("PAYLET_LOAD_SECONDS", 60)?.to_string();
+    on_each_backend("load", |backend, database_url| {
+        let (first_port, instances) = if backend == SQLITE { (12941, 1) } else { (12951, 2) };
+        load_on(backend, database_url, first_port, instances, &seconds)
+    })
+}
+
+/// A sandbox on `first_port` and `instances` servers on the ports after it.
+fn load_on(
+    backend: &str,
+    database_url: &str,
+    first_port: u16,
+    instances: u16,
+    seconds: &str,
+) -> Result<Vec<String>, Failure> {
+    // A sandbox of its own, so the audit sees this run's payments only. A
+    // failed delivery is retried within seconds (not the default minute), so
+    // the run still settles; the load generator counts it as an error.
+    let gateway = format!("127.0.0.1:{first_port}");
+    let schedule = ["--webhook-retry-schedule", "1s,2s,5s"];
+    let _sandbox = Server::start("sandbox", &["sandbox", "--listen", &gateway, schedule[0], schedule[1]], first_port)?;
+    let gateway = format!("http://{gateway}");
+    let ports: Vec<u16> = (1..=instances).map(|i| first_port + i).collect();
+    let urls: Vec<String> = ports.iter().map(|port| format!("http://127.0.0.1:{port}")).collect();
+    // Every webhook goes to the first server: a store registers one URL.
+    let store = bench_store(database_url, &gateway, "pk_test_paylet_demo", "sk_test_paylet_demo", Some(&urls[0]))?;
+    let mut servers = Vec::new();
+    for (port, url) in ports.iter().zip(&urls) {
+        let listen = format!("127.0.0.1:{port}");
+        let env = [("PAYLET_DATABASE_URL", database_url), ("PAYLET_PUBLIC_URL", url), MASTER_KEY, RATE_LIMITS];
+        servers.push(Server::start_with_env("server", &["serve", "--listen", &listen], *port, &env)?);
+    }
+    #[rustfmt::skip]
+    let args = ["load", &urls.join(","), &store.id, "--sandbox", &gateway, "--admin-key", &store.admin_key,
+                "--connections", "32", "--seconds", seconds];
+    let out = paylet_bench(&args)?;
+    let mut lines: Vec<String> = out.lines().map(|l| format!("{backend}: {}", l.trim())).collect();
+    for (i, server) in servers.iter().enumerate() {
+        lines.push(format!("{backend}: peak memory of server {} {}", i + 1, server.peak_memory()));
+    }
+    Ok(lines)
+}
+
+/// A number of seconds from the environment variable `name`, or `default`.
+fn seconds_from_env(name: &str, default: u64) -> Result<u64, Failure> {
+    match std::env::var(name) {
+        Ok(s) => s.parse().map_err(|_| Failure::new("bench", format!("{name}={s} is not a number"))),
+        Err(_) => Ok(default),
+    }
 }
 
 /// A new, empty database next to `base`'s, for a clean run.
@@ -442,10 +517,7 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 fn fuzz() -> Result<(), Failure> {
     const STEP: &str = "fuzz";
     cargo_fuzz()?;
-    let seconds: u64 = match std::env::var("PAYLET_FUZZ_SECONDS") {
-        Ok(s) => s.parse().map_err(|_| Failure::new(STEP, format!("PAYLET_FUZZ_SECONDS={s} is not a number")))?,
-        Err(_) => 60,
-    };
+    let seconds = seconds_from_env("PAYLET_FUZZ_SECONDS", 60)?;
     let sanitizer = std::env::var("PAYLET_FUZZ_SANITIZER").unwrap_or_else(|_| "address".into());
     let dir = workspace_root().join("fuzz");
     let fuzz_cargo = || {

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(args.get(1).map_or("all", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox | orders | webhooks | widget | fuzz | all]>"
+                "usage: cargo xtask <setup [--tests] | widget | demo [paylet demo flags] | test | bench [sandbox | orders | webhooks | load | widget | fuzz | all]>"
             );
             return ExitCode::from(2);
         }

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use crate::accounts::Faults;
 use crate::ids::now_ms;
-use crate::state::Shared;
+use crate::state::{Shared, World};
+use crate::stripe::objects::IntentStatus;
 use crate::webhooks::DeliveryAttempt;
 
 /// One request as the sandbox saw it: enough to check who called what from
@@ -26,6 +27,30 @@ pub struct LoggedRequest {
     pub path: String,
     pub origin: Option<String>,
     pub status: u16,
+}
+
+/// A payment that took money, as `GET /_sandbox/accounts/{id}/payments` lists
+/// it: what an audit compares with the orders a merchant marked paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SucceededPayment {
+    /// `pi_…` (Stripe style) or the Square-style payment id.
+    pub id: String,
+    /// In the currency's minor unit.
+    pub amount: i64,
+    /// ISO 4217, upper case in both styles (Stripe style keeps it lower case).
+    pub currency: String,
+}
+
+/// The payments on `account_id` that took money (either style), oldest first.
+/// Bounded like every object: beyond the sandbox's capacity the oldest are gone.
+pub(crate) fn succeeded_payments(w: &World, account_id: &str) -> Vec<SucceededPayment> {
+    let stripe = (w.stripe.payment_intents.values())
+        .filter(|p| p.account_id == account_id && p.status == IntentStatus::Succeeded)
+        .map(|p| SucceededPayment { id: p.id.clone(), amount: p.amount, currency: p.currency.to_uppercase() });
+    let square = (w.square.payments.values())
+        .filter(|p| p.account_id == account_id && matches!(p.status.as_str(), "APPROVED" | "COMPLETED"))
+        .map(|p| SucceededPayment { id: p.id.clone(), amount: p.amount, currency: p.currency.to_uppercase() });
+    stripe.chain(square).collect()
 }
 
 pub(crate) async fn record(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
@@ -44,6 +69,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/_sandbox/requests", get(requests))
         .route("/_sandbox/accounts", post(create_account))
         .route("/_sandbox/accounts/{id}/faults", get(get_faults).put(put_faults))
+        .route("/_sandbox/accounts/{id}/payments", get(payments))
         .route("/_sandbox/deliveries", get(deliveries))
         .route("/_sandbox/webhook_endpoints/{id}/roll", post(roll_secret))
 }
@@ -94,6 +120,15 @@ async fn put_faults(State(shared): State<Arc<Shared>>, Path(id): Path<String>, b
     };
     let found = shared.write(|w| w.accounts.get_mut(&id).map(|a| a.faults = faults.clone()).is_some());
     if found { Json(faults).into_response() } else { error(StatusCode::NOT_FOUND, format!("No such account: {id}")) }
+}
+
+/// Every payment on the account that took money, for an audit after a load
+/// test: no real gateway lists them in one answer.
+async fn payments(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    match shared.read(|w| w.accounts.contains_key(&id).then(|| succeeded_payments(w, &id))) {
+        Some(payments) => Json(json!({ "data": payments })).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("No such account: {id}")),
+    }
 }
 
 #[derive(Deserialize)]

@@ -30,7 +30,7 @@ use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 
 pub use accounts::{Account, DEMO_ACCOUNT, Faults};
-pub use control::LoggedRequest;
+pub use control::{LoggedRequest, SucceededPayment};
 pub use webhooks::{DeliveryAttempt, default_retry_schedule, parse_retry_schedule};
 
 use state::{Shared, World};
@@ -116,15 +116,7 @@ impl Sandbox {
     /// Ids of the payments that took money on `account_id` (either style),
     /// oldest first: what an audit compares with the orders marked paid.
     pub fn succeeded_payments(&self, account_id: &str) -> Vec<String> {
-        self.shared.read(|w| {
-            let stripe = (w.stripe.payment_intents.values())
-                .filter(|p| p.account_id == account_id && p.status == stripe::objects::IntentStatus::Succeeded)
-                .map(|p| p.id.clone());
-            let square = (w.square.payments.values())
-                .filter(|p| p.account_id == account_id && matches!(p.status.as_str(), "APPROVED" | "COMPLETED"))
-                .map(|p| p.id.clone());
-            stripe.chain(square).collect()
-        })
+        self.shared.read(|w| control::succeeded_payments(w, account_id).into_iter().map(|p| p.id).collect())
     }
 
     pub fn router(&self) -> Router {
