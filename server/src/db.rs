@@ -40,6 +40,68 @@ impl Backend {
     }
 }
 
+/// A failure of the database itself rather than of one query: the client
+/// may try again once it passes, and nothing the request did was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// Unreachable, refusing connections, or locked by another process past
+    /// the busy timeout.
+    Unavailable,
+    /// The disk under the database is full.
+    StorageFull,
+}
+
+impl Outage {
+    /// Which outage `e` is, if it is one.
+    pub fn of(e: &sqlx::Error) -> Option<Outage> {
+        match e {
+            // No connection within the pool's acquire timeout: the database is
+            // down, or every connection is stuck behind a lock.
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Some(Outage::Unavailable),
+            sqlx::Error::Database(db) => {
+                let code = db.code()?;
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // An extended result code: its low byte is the primary code.
+                    match code.parse::<i64>().ok()? & 0xff {
+                        SQLITE_FULL => Some(Outage::StorageFull),
+                        SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_CANTOPEN => Some(Outage::Unavailable),
+                        _ => None,
+                    }
+                } else {
+                    // A Postgres SQLSTATE.
+                    match code.as_ref() {
+                        PG_DISK_FULL => Some(Outage::StorageFull),
+                        // Connection exceptions, too many connections, and a
+                        // server shutting down, starting up or crashed.
+                        state if state.starts_with("08") || state.starts_with("53") || state.starts_with("57P") => {
+                            Some(Outage::Unavailable)
+                        }
+                        _ => None,
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_FULL: i64 = 13;
+const SQLITE_CANTOPEN: i64 = 14;
+const PG_DISK_FULL: &str = "53100";
+
+/// How long a query waits for a connection before the request is answered
+/// 503: long enough to ride out a burst or a brief blip, short enough that
+/// the shopper hears back well inside the 60 s request limit (and a proxy's
+/// own timeout) while the database is down.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Db {
     /// A read-only transaction whose reads all see one moment, for views
     /// built from several queries.
@@ -74,7 +136,7 @@ pub struct Db {
 type Gate = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 enum WriteJob {
-    Batch { batch: Batch, done: oneshot::Sender<Result<(), sqlx::Error>> },
+    Batch { batch: Batch, done: oneshot::Sender<Result<(), Error>> },
     Work(Work),
 }
 
@@ -105,7 +167,7 @@ impl Db {
             let options = AnyConnectOptions::from_str(url)?;
             let pool = AnyPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await?;
             Ok(Db::new(Backend::Postgres, pool.clone(), pool))
@@ -131,11 +193,17 @@ impl Db {
             AnyPoolOptions::new()
                 .min_connections(min)
                 .max_connections(max)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 // A ping before each use would be one more hand-off to the
                 // connection's thread, doubling every query's cost; a local
                 // file has no connection to go stale.
                 .test_before_acquire(false)
+                // A connection sqlx believes is still inside a transaction is
+                // closed, not handed out: when SQLite rolls a failed COMMIT
+                // back by itself (a full disk, an I/O error), sqlx's own
+                // ROLLBACK then fails, and the connection would refuse every
+                // later BEGIN. (Reading the depth is no hand-off to the thread.)
+                .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         // WAL lets readers run while the writer commits; NORMAL sync is
@@ -339,9 +407,7 @@ impl Db {
                 let reply: Reply = Box::new(move |committed| {
                     let _ = done.send(match committed {
                         Ok(()) => outcome,
-                        Err(e) => {
-                            outcome.and(Err(Error::Database(sqlx::Error::Protocol(format!("commit failed: {e}")))))
-                        }
+                        Err(e) => outcome.and(Err(Error::shared(e))),
                     });
                 });
                 (ok, reply)
@@ -352,8 +418,10 @@ impl Db {
     }
 }
 
+/// The group writer is gone (the database was closed) or dropped the job
+/// unrun: nothing of it was written.
 fn closed() -> Error {
-    Error::Database(sqlx::Error::PoolClosed)
+    Error::DatabaseUnavailable("the database writer stopped before this write committed".into())
 }
 
 /// Copies the WAL back into the database file from a reader connection, so no
@@ -427,11 +495,7 @@ async fn group_writer(backend: Backend, pool: AnyPool, mut jobs: mpsc::Receiver<
     }
 }
 
-async fn commit_batches(
-    backend: Backend,
-    pool: &AnyPool,
-    group: Vec<(Batch, oneshot::Sender<Result<(), sqlx::Error>>)>,
-) {
+async fn commit_batches(backend: Backend, pool: &AnyPool, group: Vec<(Batch, oneshot::Sender<Result<(), Error>>)>) {
     let batches: Vec<&Batch> = group.iter().map(|(b, _)| b).collect();
     match commit(backend, pool, &batches).await {
         Ok(()) => {
@@ -440,11 +504,20 @@ async fn commit_batches(
             }
         }
         Err(e) if group.len() == 1 => {
-            let _ = group.into_iter().next().map(|(_, done)| done.send(Err(e)));
+            let _ = group.into_iter().next().map(|(_, done)| done.send(Err(e.into())));
+        }
+        // The database is down, locked or full: every batch would fail the
+        // same way, and retrying each alone would make the last caller wait
+        // out one busy timeout per batch before hearing so.
+        Err(e) if Outage::of(&e).is_some() => {
+            tracing::warn!(error = %e, batches = group.len(), "a group of writes failed: the database is unavailable");
+            for (_, done) in group {
+                let _ = done.send(Err(Error::shared(&e)));
+            }
         }
         Err(_) => {
             for (batch, done) in group {
-                let _ = done.send(commit(backend, pool, &[&batch]).await);
+                let _ = done.send(commit(backend, pool, &[&batch]).await.map_err(Error::from));
             }
         }
     }
@@ -518,6 +591,15 @@ pub fn millis(d: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outages_are_told_apart_from_bugs() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(Outage::of(&sqlx::Error::PoolTimedOut), Some(Outage::Unavailable));
+        assert_eq!(Outage::of(&sqlx::Error::Io(refused)), Some(Outage::Unavailable));
+        assert_eq!(Outage::of(&sqlx::Error::RowNotFound), None);
+        assert_eq!(Outage::of(&sqlx::Error::Protocol("unexpected message".into())), None);
+    }
 
     #[test]
     fn renumbers_placeholders() {

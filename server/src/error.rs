@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use paylet_api::{ErrorBody, ErrorDetail, ErrorType};
 use paylet_gateway::GatewayError;
 
+use crate::db::Outage;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A well-formed request with a wrong value: 422, naming the field.
@@ -42,14 +44,49 @@ pub enum Error {
     #[error(transparent)]
     Keys(#[from] paylet_secret::KeyError),
     #[error("database error")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
+    /// The database cannot be reached, or another process holds it locked past
+    /// the busy timeout: 503 with `Retry-After`. The request wrote nothing.
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(String),
+    /// The disk under the database is full: 507. The request wrote nothing;
+    /// reads still work.
+    #[error("the database's disk is full: {0}")]
+    StorageFull(String),
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("I/O error")]
     Io(#[from] std::io::Error),
 }
 
+/// How long a client is asked to wait after a 503 for an unavailable
+/// database: a lock held by another process or a database restarting is
+/// usually over within seconds.
+const DATABASE_RETRY_AFTER_SECS: u64 = 2;
+
+impl From<sqlx::Error> for Error {
+    /// An outage of the database (unreachable, locked, disk full) is told
+    /// apart from a bug, so the client hears "try again", not a bare 500.
+    fn from(e: sqlx::Error) -> Error {
+        match Outage::of(&e) {
+            Some(_) => Error::shared(&e),
+            None => Error::Database(e),
+        }
+    }
+}
+
 impl Error {
+    /// The error for each of several callers whose writes shared one failed
+    /// commit: an outage keeps its kind, anything else is a database error
+    /// carrying the commit's failure as text.
+    pub(crate) fn shared(e: &sqlx::Error) -> Error {
+        match Outage::of(e) {
+            Some(Outage::Unavailable) => Error::DatabaseUnavailable(e.to_string()),
+            Some(Outage::StorageFull) => Error::StorageFull(e.to_string()),
+            None => Error::Database(sqlx::Error::Protocol(format!("commit failed: {e}"))),
+        }
+    }
+
     pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Error {
         Error::Invalid { code, message: message.into(), field: Some(field.into()) }
     }
@@ -70,6 +107,8 @@ impl Error {
             Error::Gateway(GatewayError::Timeout | GatewayError::InProgress) => StatusCode::GATEWAY_TIMEOUT,
             Error::Gateway(GatewayError::Rejected { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Gateway(_) => StatusCode::BAD_GATEWAY,
+            Error::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             Error::Config(_) | Error::Keys(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -139,6 +178,18 @@ impl Error {
                 "The payment gateway is not available right now. Please try again.".into(),
                 None,
             ),
+            Error::DatabaseUnavailable(_) => detail(
+                ErrorType::ApiError,
+                "database_unavailable",
+                "The service is briefly unavailable. Please try again in a moment.".into(),
+                None,
+            ),
+            Error::StorageFull(_) => detail(
+                ErrorType::ApiError,
+                "storage_full",
+                "The service cannot save anything right now. Please try again later.".into(),
+                None,
+            ),
             Error::Config(_) | Error::Keys(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
                 detail(ErrorType::ApiError, "internal_error", "Something went wrong on our side.".into(), None)
             }
@@ -164,6 +215,9 @@ impl IntoResponse for Error {
             }
             Error::RateLimited { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            Error::DatabaseUnavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(DATABASE_RETRY_AFTER_SECS));
             }
             _ => {}
         }

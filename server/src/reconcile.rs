@@ -4,7 +4,13 @@
 //! claims the due ones (on Postgres with `FOR UPDATE SKIP LOCKED`, so several
 //! instances share the work and never check one item twice at once) and pushes
 //! the next check further out each time it finds nothing new.
+//!
+//! A claim is a lease: the claimed items' next check is moved to when the
+//! lease ends, and the worker renews it while their checks run. So while the
+//! worker lives nobody else takes them, however slow the gateway, and if it
+//! dies mid-round (a crash, `kill -9`) they come due again within seconds.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use paylet_api::OrderId;
@@ -12,15 +18,19 @@ use paylet_gateway::longest_call;
 use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
-use crate::db::{Arg, Backend, millis, now_millis};
+use crate::db::{Arg, Backend, Batch, millis, now_millis};
 use crate::payments::{self, Attempt, News, kind, status};
 use crate::stores::{self, Store};
 use crate::{Error, orders, refunds};
 
-/// Items claimed per round.
+/// Items claimed per round, and checked at once.
 const BATCH: i64 = 50;
-/// A claimed item is left to its worker this long.
-const LEASE_MS: i64 = 5 * 60_000;
+/// How long a claim holds without renewal: how soon a dead worker's items
+/// come due again.
+const LEASE: Duration = Duration::from_secs(6);
+/// How often a worker renews its leases: a few times per lease, so one late
+/// renewal (the database busy) does not lose it.
+const RENEW_EVERY: Duration = Duration::from_secs(2);
 /// A challenge or hosted page the shopper has not finished after this long is
 /// given up on (a later success at the gateway still counts).
 const ABANDONED_MS: i64 = 24 * 3600 * 1000;
@@ -52,36 +62,114 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// One round as of `now` (ms): checks every attempt and refund due by then.
-/// Returns how many were checked.
+/// One round as of `now` (ms): checks every attempt and refund due by then
+/// (up to [`BATCH`] of each), all at once, renewing their leases until each
+/// is done. Returns how many were checked.
+///
+/// One item failing (the gateway or the database briefly away) fails only
+/// itself: it is checked again at its next check, or when its lease ends.
 pub async fn run_once(state: &AppState, now: i64) -> Result<usize, Error> {
     let backend = state.db.backend();
     let next = now + millis(state.settings.reconcile_after);
-    let (attempts, refund_ids) = state.db.write(move |conn| Box::pin(claim(conn, backend, now))).await?;
+    let mut until = now + millis(LEASE);
+    let (attempts, refund_ids) = state.db.write(move |conn| Box::pin(claim(conn, backend, now, until))).await?;
     let count = attempts.len() + refund_ids.len();
+    let mut checks = tokio::task::JoinSet::new();
+    // The items still being checked, by their check's task.
+    let mut held = HashMap::new();
     for attempt in attempts {
-        let store = stores::find(&state.db, &store_of(state, &attempt.order_id).await?).await?;
-        if let Err(e) = self::attempt(state, &store, &attempt).await {
-            tracing::warn!(attempt = %attempt.id, error = %e, "could not reconcile a payment; will try again");
-        }
-        reschedule(state, "payment_attempts", &attempt.id, next).await?;
+        let (state, id) = (state.clone(), attempt.id.clone());
+        let task = checks.spawn(async move {
+            if let Err(e) = check_attempt(&state, &attempt).await {
+                tracing::warn!(attempt = %attempt.id, error = %e, "could not reconcile a payment; will try again");
+            }
+            reschedule(&state, PAYMENTS, &attempt.id, next).await
+        });
+        held.insert(task.id(), (PAYMENTS, id));
     }
     for refund in refund_ids {
-        if let Err(e) = refunds::reconcile(state, &refund).await {
-            tracing::warn!(refund = %refund, error = %e, "could not reconcile a refund; will try again");
+        let (state, id) = (state.clone(), refund.clone());
+        let task = checks.spawn(async move {
+            if let Err(e) = refunds::reconcile(&state, &refund).await {
+                tracing::warn!(refund = %refund, error = %e, "could not reconcile a refund; will try again");
+            }
+            reschedule(&state, REFUNDS, &refund, next).await
+        });
+        held.insert(task.id(), (REFUNDS, id));
+    }
+    let started = tokio::time::Instant::now();
+    let mut renew = tokio::time::interval_at(started + RENEW_EVERY, RENEW_EVERY);
+    loop {
+        tokio::select! {
+            done = checks.join_next_with_id() => match done {
+                None => break,
+                Some(Ok((task, rescheduled))) => {
+                    held.remove(&task);
+                    if let Err(e) = rescheduled {
+                        // Checked again when its lease ends.
+                        tracing::warn!(error = %e, "could not schedule a reconciled item's next check");
+                    }
+                }
+                Some(Err(e)) => {
+                    held.remove(&e.id());
+                    tracing::error!(error = %e, "a reconciliation check failed to finish");
+                }
+            },
+            _ = renew.tick() => {
+                let renewed = now + millis(started.elapsed() + LEASE);
+                match renew_leases(state, held.values(), until, renewed).await {
+                    Ok(()) => until = renewed,
+                    Err(e) => tracing::warn!(error = %e, "could not renew reconciliation leases"),
+                }
+            }
         }
-        reschedule(state, "refunds", &refund, next).await?;
     }
     Ok(count)
+}
+
+const PAYMENTS: &str = "payment_attempts";
+const REFUNDS: &str = "refunds";
+
+/// Moves the lease of the items still being checked from `until` to
+/// `renewed`. An item whose next check is no longer `until` has been
+/// rescheduled or settled by its check, or taken by another worker after a
+/// lease was lost: it is left alone.
+async fn renew_leases<'a>(
+    state: &AppState,
+    held: impl Iterator<Item = &'a (&'static str, String)>,
+    until: i64,
+    renewed: i64,
+) -> Result<(), Error> {
+    let mut batch = Batch::default();
+    let mut any = false;
+    for (table, id) in held {
+        let sql = format!("UPDATE {table} SET check_at = $1 WHERE id = $2 AND check_at = $3");
+        batch.add(sql, vec![Arg::Int(renewed), Arg::Text(id.clone()), Arg::Int(until)]);
+        any = true;
+    }
+    if !any {
+        return Ok(());
+    }
+    state.db.write_batch(batch).await
+}
+
+/// Checks one claimed attempt with its store's gateway.
+async fn check_attempt(state: &AppState, attempt: &Attempt) -> Result<(), Error> {
+    let store = stores::find(&state.db, &store_of(state, &attempt.order_id).await?).await?;
+    self::attempt(state, &store, attempt).await
 }
 
 async fn store_of(state: &AppState, order: &OrderId) -> Result<paylet_api::StoreId, Error> {
     Ok(orders::summary(&state.db, order).await?.store_id)
 }
 
-/// Takes the due items for this worker for [`LEASE_MS`].
-async fn claim(conn: &mut AnyConnection, backend: Backend, now: i64) -> Result<(Vec<Attempt>, Vec<String>), Error> {
-    let lease = now + LEASE_MS;
+/// Takes the due items for this worker until `lease` (ms).
+async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    now: i64,
+    lease: i64,
+) -> Result<(Vec<Attempt>, Vec<String>), Error> {
     let [a, b, c] = status::UNSETTLED;
     let attempts = sqlx::query(&format!(
         "UPDATE payment_attempts SET check_at = $1 WHERE id IN (SELECT id FROM payment_attempts \

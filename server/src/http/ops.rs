@@ -1,5 +1,7 @@
 //! Endpoints for whoever runs Paylet: liveness, readiness, metrics.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -13,15 +15,22 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can serve: its database answers.
+/// A readiness probe gives up after a second or so; a database that takes
+/// longer than this to answer `SELECT 1` is as good as down.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The process can serve: its database answers, within [`READY_TIMEOUT`]
+/// (while it is down, a connection would otherwise be awaited for the pool's
+/// whole acquire timeout).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match sqlx::query("SELECT 1").execute(state.db.reader()).await {
-        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready: database unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": "database" })))
-        }
-    }
+    let answer = tokio::time::timeout(READY_TIMEOUT, sqlx::query("SELECT 1").execute(state.db.reader())).await;
+    let error = match answer {
+        Ok(Ok(_)) => return (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {READY_TIMEOUT:?}"),
+    };
+    tracing::warn!(error, "not ready: database unavailable");
+    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": "database" })))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -8,6 +8,7 @@
 mod admin;
 mod card_guard;
 mod cli;
+mod faults;
 mod fuzz;
 mod helpers;
 mod https;
