@@ -68,12 +68,25 @@ impl From<sqlx::Error> for Error {
     /// An outage of the database (unreachable, locked, disk full) is told
     /// apart from a bug, so the client hears "try again", not a bare 500.
     fn from(e: sqlx::Error) -> Error {
-        match Outage::of(&e) {
-            Some(_) => Error::shared(&e),
-            None => Error::Database(e),
+        if Outage::of(&e).is_some() {
+            return Error::shared(&e);
         }
+        // Postgres text cannot hold NUL, which JSON can carry as `\u0000`:
+        // the client's text, not our bug. Nothing of the request is written.
+        if let sqlx::Error::Database(db) = &e
+            && db.code().as_deref() == Some(PG_BAD_CHARACTER)
+        {
+            return Error::BadRequest {
+                code: "invalid_text",
+                message: "Text may not contain NUL (\\u0000) characters.".into(),
+            };
+        }
+        Error::Database(e)
     }
 }
+
+/// Postgres's `character_not_in_repertoire`, as for a NUL in text.
+const PG_BAD_CHARACTER: &str = "22021";
 
 impl Error {
     /// The error for each of several callers whose writes shared one failed

@@ -500,3 +500,21 @@ async fn signed_webhooks_with_arbitrary_events_never_get_a_5xx() {
         assert!(count.load(Ordering::Relaxed) >= 128);
     }
 }
+
+/// Found by the property tests on Postgres, whose text cannot hold NUL: JSON
+/// carries it as `\u0000`, in a report or in a signed webhook's event id.
+#[tokio::test]
+async fn a_nul_character_in_text_is_refused_or_kept_never_a_5xx() {
+    let app = spawn_app().await;
+    let report = json!({ "csp-report": { "document-uri": "https://shop.example/\u{0}", "blocked-uri": "inline" } });
+    let (status, body) = app.post_json(&format!("/v1/csp-reports/{}", app.store), &report).await;
+    match status {
+        204 => {}
+        400 => {
+            crate::helpers::error(&body, "invalid_text");
+        }
+        other => panic!("{other}: {body}"),
+    }
+    let (status, _) = app.get("/healthz").await;
+    assert_eq!(status, 200);
+}
