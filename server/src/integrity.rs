@@ -140,10 +140,16 @@ trait Files {
 struct LocalFiles<'a> {
     dir: &'a Path,
     origin: &'a Url,
+    /// Read script text only (for its imports), not the WASM: what the CSP
+    /// needs, on every page load.
+    scripts_only: bool,
 }
 
 impl Files for LocalFiles<'_> {
     async fn read(&mut self, url: &Url) -> Result<Option<Vec<u8>>, Error> {
+        if self.scripts_only && url.path().ends_with(".wasm") {
+            return Ok(None);
+        }
         let Some(path) = local_path(self.dir, self.origin, url) else { return Ok(None) };
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(Some(bytes)),
@@ -452,7 +458,8 @@ fn script_src(found: &[Found], origin: &Url) -> String {
 /// public URL's.
 pub async fn page_script_src(widget_dir: &Path, origin: &str, page: &str) -> Result<String, Error> {
     let page_url = page_url(origin)?;
-    let found = walk(&mut LocalFiles { dir: widget_dir, origin: &page_url }, &page_url, page).await?;
+    let mut files = LocalFiles { dir: widget_dir, origin: &page_url, scripts_only: true };
+    let found = walk(&mut files, &page_url, page).await?;
     Ok(script_src(&found, &page_url))
 }
 
@@ -516,7 +523,7 @@ pub async fn manifest(widget_dir: &Path, public_url: &str) -> Result<Manifest, E
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotFound("widget build")),
         Err(e) => return Err(e.into()),
     };
-    let mut files = LocalFiles { dir: widget_dir, origin: &page_url };
+    let mut files = LocalFiles { dir: widget_dir, origin: &page_url, scripts_only: false };
     let mut found = walk(&mut files, &page_url, &page).await?;
     let embed_js = page_url.join(EMBED_JS_PATH).map_err(|e| Error::Config(e.to_string()))?;
     if let Some(bytes) = files.read(&embed_js).await? {
