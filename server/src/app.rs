@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::db::Db;
 use crate::idempotency::InFlight;
-use crate::limits::Limits;
+use crate::limits::{Counts, Limits};
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -19,6 +19,8 @@ pub struct AppState {
     pub widget_dir: PathBuf,
     pub metrics: Arc<Metrics>,
     pub in_flight: InFlight,
+    /// Abuse-limit counts, when this process keeps them (SQLite).
+    pub counts: Counts,
     pub settings: Arc<Settings>,
 }
 

@@ -66,6 +66,7 @@ pub fn state(db: Db, options: ServeOptions) -> AppState {
         widget_dir: options.widget_dir,
         metrics,
         in_flight: InFlight::default(),
+        counts: limits::Counts::default(),
         settings: Arc::new(options.settings),
     }
 }

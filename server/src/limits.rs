@@ -1,21 +1,25 @@
 //! Abuse limits (card-testing defence): how many orders and payment attempts
-//! one client address, one store and one order may make per minute. Counters
-//! live in the database, so every instance on one Postgres database enforces
-//! one limit. A request over a limit gets 429 with `Retry-After`.
+//! one client address, one store and one order may make per minute. On
+//! Postgres the counters live in the database, so every instance on one
+//! database enforces one limit; on SQLite, whose file is served by one
+//! process, they live in that process's memory, which costs an order nothing
+//! on the single writer. A request over a limit gets 429 with `Retry-After`.
 //!
-//! The windows are fixed minutes: simple, one row per subject, and at worst a
-//! burst of twice a limit across a minute's boundary. The order's decline lock
-//! (`payments::MAX_DECLINES`) is the other brake.
+//! The windows are fixed minutes: simple, one count per subject, and at worst
+//! a burst of twice a limit across a minute's boundary. The order's decline
+//! lock (`payments::MAX_DECLINES`) is the other brake.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use paylet_api::{OrderId, StoreId};
 use serde::Deserialize;
 use sqlx::Row;
 
 use crate::Error;
-use crate::db::{Arg, Batch, Db, now_millis};
+use crate::app::AppState;
+use crate::db::{Backend, Db, now_millis};
 
 const WINDOW_MS: i64 = 60_000;
 
@@ -83,8 +87,8 @@ pub enum Action<'a> {
 /// Counts the request against every limit it falls under; refuses it with
 /// [`Error::RateLimited`] if it is over any of them. A refused request still
 /// counts: a script that keeps trying stays refused.
-pub async fn check(db: &Db, limits: &Limits, client: IpAddr, action: Action<'_>) -> Result<(), Error> {
-    let client = subject_of(client);
+pub async fn check(state: &AppState, client: IpAddr, action: Action<'_>) -> Result<(), Error> {
+    let (limits, client) = (&state.settings.limits, subject_of(client));
     let counters: Vec<(String, u32, &'static str)> = match action {
         Action::CreateOrder { store } => vec![
             (format!("ip:{client}:orders"), limits.orders_per_ip, "orders from your network"),
@@ -102,44 +106,71 @@ pub async fn check(db: &Db, limits: &Limits, client: IpAddr, action: Action<'_>)
     }
     let now = now_millis();
     let window = now - now.rem_euclid(WINDOW_MS);
-    let mut batch = Batch::default();
-    for (subject, ..) in &counters {
-        // One statement, so two instances never lose a count.
-        batch.add(
-            "INSERT INTO rate_counters (subject, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (subject, window_start) DO UPDATE SET hits = rate_counters.hits + 1",
-            vec![Arg::Text(subject.clone()), Arg::Int(window)],
-        );
-    }
-    // A batch rides along with the other writes of the moment (a group
-    // commit on SQLite), where a write job of its own would be one more turn
-    // of the single writer per request.
-    db.write_batch(batch).await?;
-    // Read after the commit: every request sees at least its own count, so a
-    // limit is never exceeded; two requests crossing it at the same moment
-    // may both be refused.
-    let placeholders: Vec<String> = (0..counters.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "SELECT subject, hits FROM rate_counters WHERE window_start = $1 AND subject IN ({})",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query(&sql).bind(window);
-    for (subject, ..) in &counters {
-        query = query.bind(subject.as_str());
-    }
-    let mut hits = HashMap::new();
-    for row in query.fetch_all(db.reader()).await? {
-        hits.insert(row.try_get::<String, _>("subject")?, row.try_get::<i64, _>("hits")?);
-    }
+    let subjects: Vec<&str> = counters.iter().map(|(subject, ..)| subject.as_str()).collect();
+    let hits = match state.db.backend() {
+        Backend::Sqlite => state.counts.add(window, &subjects),
+        Backend::Postgres => add_in_database(&state.db, window, &subjects).await?,
+    };
     let retry_after = u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(1).max(1);
-    let over = |(subject, limit, _): &&(String, u32, &str)| hits.get(subject).is_some_and(|&h| h > i64::from(*limit));
-    match counters.iter().find(over) {
-        Some((_, _, what)) => Err(Error::RateLimited {
+    let over = |((_, limit, _), hits): &(&(String, u32, &str), i64)| *hits > i64::from(*limit);
+    match counters.iter().zip(hits).find(over) {
+        Some(((_, _, what), _)) => Err(Error::RateLimited {
             message: format!("Too many {what}. Please try again in {retry_after} seconds."),
             retry_after,
         }),
         None => Ok(()),
     }
+}
+
+/// This process's counts of the current window, for SQLite.
+#[derive(Clone, Default)]
+pub struct Counts(Arc<Mutex<(i64, HashMap<String, i64>)>>);
+
+impl Counts {
+    /// Adds one to each subject's count in `window`; returns the new counts.
+    fn add(&self, window: i64, subjects: &[&str]) -> Vec<i64> {
+        let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (current, hits) = &mut *counts;
+        if *current != window {
+            // A new minute: the last one's counts are done with.
+            *current = window;
+            hits.clear();
+        }
+        subjects
+            .iter()
+            .map(|subject| {
+                let count = hits.entry((*subject).to_owned()).or_insert(0);
+                *count += 1;
+                *count
+            })
+            .collect()
+    }
+}
+
+/// Adds one to each subject's count in `window` in the database, shared by
+/// every instance; returns the counts after.
+async fn add_in_database(db: &Db, window: i64, subjects: &[&str]) -> Result<Vec<i64>, Error> {
+    let subjects: Vec<String> = subjects.iter().map(|s| (*s).to_owned()).collect();
+    db.write(move |conn| {
+        Box::pin(async move {
+            let mut hits = Vec::with_capacity(subjects.len());
+            for subject in subjects {
+                // One statement, so two instances never lose a count.
+                let row = sqlx::query(
+                    "INSERT INTO rate_counters (subject, window_start, hits) VALUES ($1, $2, 1) \
+                     ON CONFLICT (subject, window_start) DO UPDATE SET hits = rate_counters.hits + 1 \
+                     RETURNING hits",
+                )
+                .bind(subject)
+                .bind(window)
+                .fetch_one(&mut *conn)
+                .await?;
+                hits.push(row.try_get::<i64, _>("hits")?);
+            }
+            Ok(hits)
+        })
+    })
+    .await
 }
 
 /// An IPv4 address, or an IPv6 address's /64: one network hands out a whole
@@ -177,6 +208,14 @@ mod tests {
         assert!(limits.set("orders_per_ip").is_err());
         limits.set("off").unwrap();
         assert_eq!(limits, Limits::OFF);
+    }
+
+    #[test]
+    fn counts_add_up_within_a_minute_and_start_again_in_the_next() {
+        let counts = Counts::default();
+        assert_eq!(counts.add(60_000, &["ip:a", "store:s"]), vec![1, 1]);
+        assert_eq!(counts.add(60_000, &["ip:b", "store:s"]), vec![1, 2]);
+        assert_eq!(counts.add(120_000, &["ip:a", "store:s"]), vec![1, 1]);
     }
 
     #[test]

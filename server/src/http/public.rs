@@ -52,7 +52,7 @@ pub async fn create_order(
     request: IdempotentJson<CreateOrderRequest>,
 ) -> Result<Response, Error> {
     let store = stores::find(&state.db, &store_id(&store)?).await?;
-    limits::check(&state.db, &state.settings.limits, client, Action::CreateOrder { store: &store.id }).await?;
+    limits::check(&state, client, Action::CreateOrder { store: &store.id }).await?;
     let scope = format!("POST /v1/stores/{}/orders", store.id);
     let (state, value) = (&state, &request.value);
     respond(state, Phase::Atomic, &scope, &request, |claim| async move {
@@ -113,7 +113,7 @@ pub async fn pay(
 /// after 3-D Secure finishes one and is not counted again.
 async fn limit_payments(state: &AppState, client: IpAddr, order: &OrderId) -> Result<(), Error> {
     let store = orders::summary(&state.db, order).await?.store_id;
-    limits::check(&state.db, &state.settings.limits, client, Action::Pay { store: &store, order }).await
+    limits::check(state, client, Action::Pay { store: &store, order }).await
 }
 
 pub async fn confirm_payment(
