@@ -60,12 +60,14 @@ pub async fn receive(
                 code: "invalid_signature",
                 message: "The webhook signature does not verify.".into(),
             },
-            WebhookError::Malformed(_) => Error::BadRequest {
-                code: "malformed_event",
-                message: "The webhook body is not an event this endpoint can read.".into(),
-            },
+            WebhookError::Malformed(_) => malformed_event(),
         }
     })?;
+    // Gateways' ids and type names are short; a long one could not be a key
+    // (Postgres indexes at most about 2.7 KB).
+    if event.id.len() > MAX_NAME || event.kind.len() > MAX_NAME {
+        return Err(malformed_event());
+    }
     let (backend, store_id) = (state.db.backend(), store.id.clone());
     let payload = String::from_utf8_lossy(body).into_owned();
     let receipt = state
@@ -74,6 +76,15 @@ pub async fn receive(
         .await?;
     state.metrics.webhooks.with_label_values(&[if receipt.duplicate { "duplicate" } else { "new" }]).inc();
     Ok(receipt)
+}
+
+const MAX_NAME: usize = 255;
+
+fn malformed_event() -> Error {
+    Error::BadRequest {
+        code: "malformed_event",
+        message: "The webhook body is not an event this endpoint can read.".into(),
+    }
 }
 
 /// Stores the event once and applies it; a duplicate changes nothing.

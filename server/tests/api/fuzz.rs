@@ -518,3 +518,30 @@ async fn a_nul_character_in_text_is_refused_or_kept_never_a_5xx() {
     let (status, _) = app.get("/healthz").await;
     assert_eq!(status, 200);
 }
+
+/// A signed event whose id is longer than any gateway's could not be a key on
+/// Postgres (index entries are at most about 2.7 KB): refused on both.
+#[tokio::test]
+async fn a_signed_event_with_an_overlong_id_is_refused_not_a_5xx() {
+    let app = spawn_app().await;
+    let order = app.order().await;
+    let store = stores::find(&app.db, &app.store).await.unwrap();
+    let (secret, url) = (store.webhook.secret.clone().unwrap(), store.webhook.url.clone().unwrap());
+    // Random letters: a repeated one would compress under the limit.
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let id: String = (0..5000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + u8::try_from(x % 26).unwrap())
+        })
+        .collect();
+    let event = events(GatewayStyle::Stripe, order["id"].as_str().unwrap(), &id).swap_remove(0);
+    let body = event.to_string().into_bytes();
+    let signature = paylet_webhook::stripe::header(&[&secret], now_millis() / 1000, &body).unwrap();
+    let response = app.http.post(&url).header("stripe-signature", signature).body(body).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    crate::helpers::error(&response.json().await.unwrap(), "malformed_event");
+    assert_eq!(app.order_status(&order).await, "pending", "nothing applied");
+}
