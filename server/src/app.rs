@@ -19,7 +19,8 @@ pub struct AppState {
     pub widget_dir: PathBuf,
     pub metrics: Arc<Metrics>,
     pub in_flight: InFlight,
-    /// Abuse-limit counts, when this process keeps them (SQLite).
+    /// Abuse-limit counts, when this process keeps them (SQLite; on Postgres
+    /// they are in the database).
     pub counts: Counts,
     pub settings: Arc<Settings>,
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::app::AppState;
+use crate::db::Backend;
 use crate::{idempotency, limits, notifications, reconcile};
 
 /// Running workers; dropping this stops them.
@@ -12,12 +13,16 @@ pub struct Workers(Vec<JoinHandle<()>>);
 
 impl Workers {
     pub fn spawn(state: &AppState) -> Workers {
-        Workers(vec![
+        let mut workers = vec![
             tokio::spawn(notifications::run(state.clone())),
             tokio::spawn(reconcile::run(state.clone())),
             tokio::spawn(expire_idempotency_keys(state.clone())),
-            tokio::spawn(expire_rate_counters(state.clone())),
-        ])
+        ];
+        // On SQLite the abuse-limit counts live in memory (`limits::Counts`).
+        if state.db.backend() == Backend::Postgres {
+            workers.push(tokio::spawn(expire_rate_counters(state.clone())));
+        }
+        Workers(workers)
     }
 }
 
@@ -41,7 +46,7 @@ async fn expire_idempotency_keys(state: AppState) {
     }
 }
 
-/// Rate-limit windows that have ended are deleted every minute.
+/// Rate-limit windows that have ended are deleted from the database every minute.
 async fn expire_rate_counters(state: AppState) {
     loop {
         tokio::time::sleep(Duration::from_secs(60)).await;
