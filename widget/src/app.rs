@@ -71,13 +71,6 @@ fn Loader(params: Params, locale: Locale) -> impl IntoView {
     spawn_local(async move {
         loaded.set(Some(load(&request, t).await));
     });
-    // The browser's first currency format loads its locale data, some 10 ms:
-    // done while the config is on its way, not when the summary is drawn.
-    if let Ok(usd) = paylet_api::Currency::parse("USD") {
-        spawn_local(async move {
-            money::format(Money::zero(usd), locale);
-        });
-    }
     move || match loaded.get() {
         None => view! { <main class="paylet"><p class="loading" aria-busy="true">{t.loading}</p></main> }.into_any(),
         Some(Err(message)) => view! { <Notice message=message /> }.into_any(),

@@ -140,6 +140,16 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     writer.finish().unwrap()
 }
 
+/// The text of each script the page runs from its own markup.
+fn inline_scripts(page: &str) -> Vec<&str> {
+    page.split("<script")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>'))
+        .filter(|(tag, _)| !tag.contains("src="))
+        .map(|(_, body)| body.split("</script>").next().unwrap())
+        .collect()
+}
+
 /// The built JavaScript with one byte changed, as a skimmer's edit would.
 fn tampered_js(original: &[u8]) -> Vec<u8> {
     let mut bytes = original.to_vec();
@@ -155,13 +165,17 @@ async fn the_manifest_lists_every_script_the_page_runs_with_the_hash_of_the_byte
     assert_eq!(manifest["release"], env!("CARGO_PKG_VERSION"));
     assert_eq!(manifest["public_url"], app.base);
 
-    // Trunk's start-up module, by the hash of its text in the page.
+    // The page's own scripts (Trunk's start-up module among them), by the hashes of their text.
     let page = page();
-    let inline = page.split("<script type=\"module\">").nth(1).unwrap().split("</script>").next().unwrap();
+    let listed_inline: Vec<_> = scripts(&manifest).iter().filter(|s| s["url"] == "inline").cloned().collect();
+    assert_eq!(listed_inline.len(), inline_scripts(&page).len(), "{manifest:#}");
+    for text in inline_scripts(&page) {
+        let listed = listed_inline.iter().find(|s| s["integrity"] == sha384(text.as_bytes()));
+        let listed = listed.unwrap_or_else(|| panic!("the inline script {text:?} is not in {manifest:#}"));
+        assert_eq!(listed["csp"], "hash");
+    }
+    assert!(listed_inline.iter().any(|s| s["loaded_by"] == serde_json::json!(["inline_module"])), "{manifest:#}");
     let entry = |url: &str| scripts(&manifest).iter().find(|s| s["url"] == url).cloned();
-    let start_up = scripts(&manifest).iter().find(|s| s["url"] == "inline").expect("the inline start-up module");
-    assert_eq!(start_up["integrity"], sha384(inline.as_bytes()));
-    assert_eq!(start_up["csp"], "hash");
 
     // Every script and WASM file the page names, and embed.js, each with the
     // hash and length of the bytes the server sends for it.
@@ -236,7 +250,8 @@ async fn the_csp_pins_the_module_on_the_host_the_browser_loaded_the_page_from() 
         let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
         let module = format!("{pinned}/widget/{js}");
         assert!(sources(&csp, "script-src").contains(&module), "{host}: {csp}");
-        assert_eq!(sources(&csp, "script-src").len(), 3, "{csp}");
+        // 'wasm-unsafe-eval', a hash per inline script, and the module.
+        assert_eq!(sources(&csp, "script-src").len(), 2 + inline_scripts(&page()).len(), "{csp}");
     }
 }
 
