@@ -23,8 +23,16 @@
 // coming back would, and so Chromium can store what it caches in the
 // background, such as compiled WASM), then the page is reloaded and timed.
 // The first two cold loads after the browser starts are not counted.
+//
+// The floor: the same loads with the widget page replaced by a blank page
+// whose first script says `ready` (the same server, origin and snippet). It is
+// what any checkout in a cross-site frame pays before its own code runs here:
+// the frame's navigation, its renderer process, and the messages between them.
 
-import { rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startStack, launchBrowser } from "../lib/stack.js";
 
 const args = process.argv.slice(2);
@@ -172,12 +180,27 @@ function breakdown(byName) {
   return lines;
 }
 
-const stack = await startStack({ profile: "release", recordRequests: false });
-let browser;
-try {
-  browser = await launchBrowser();
+// widget/dist with a blank page in place of the widget's, for the floor.
+function blankWidgetDir() {
+  const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "widget", "dist");
+  const dir = mkdtempSync(join(tmpdir(), "paylet-floor-"));
+  for (const file of readdirSync(dist).filter((f) => !f.startsWith("index.html"))) {
+    symlinkSync(join(dist, file), join(dir, file));
+  }
+  writeFileSync(join(dir, "index.html"), `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>blank</title>
+<script type="module">
+parent.postMessage({ paylet: JSON.stringify({ type: "ready" }) }, new URLSearchParams(location.search).get("parent"));
+</script>
+</head><body></body></html>
+`);
+  return dir;
+}
+
+// Cold and warm samples of one stack's shop page; the first two cold loads are not counted.
+async function sampleAll(browser, stack, label) {
   const url = `${stack.shop}/?item=${encodeURIComponent(ITEM)}`;
-  log(`widget load: ${url}, ${SAMPLES} cold and ${SAMPLES} warm samples`);
+  log(`${label}: ${url}, ${SAMPLES} cold and ${SAMPLES} warm samples`);
   for (let i = 0; i < 2; i++) await cold(browser, url);
   const runs = { cold: [], warm: [] };
   for (let i = 0; i < SAMPLES; i++) {
@@ -185,15 +208,34 @@ try {
     runs.warm.push(await warm(browser, url));
     log(`  sample ${i + 1}: cold ${ms(runs.cold.at(-1).total)}, warm ${ms(runs.warm.at(-1).total)}`);
   }
+  return runs;
+}
+
+async function withStack(options, use) {
+  const stack = await startStack({ profile: "release", recordRequests: false, ...options });
+  try {
+    return await use(stack);
+  } finally {
+    await stack.stop();
+    rmSync(stack.dir, { recursive: true, force: true });
+  }
+}
+
+const browser = await launchBrowser();
+const floorDir = blankWidgetDir();
+try {
+  const runs = await withStack({}, (stack) => sampleAll(browser, stack, "widget load"));
+  const floor = await withStack({ widgetDir: floorDir }, (stack) => sampleAll(browser, stack, "floor, a blank widget page"));
   const lines = [
     ...summary("cold", runs.cold, BUDGET.cold),
     ...summary("warm", runs.warm, BUDGET.warm),
     ...breakdown(runs),
+    ...summary("floor cold (a blank page in the frame)", floor.cold, BUDGET.cold).slice(0, 1),
+    ...summary("floor warm (a blank page in the frame)", floor.warm, BUDGET.warm).slice(0, 1),
     `browser: ${browser.version()}`,
   ];
   console.log(lines.join("\n"));
 } finally {
-  await browser?.close();
-  await stack.stop();
-  rmSync(stack.dir, { recursive: true, force: true });
+  await browser.close();
+  rmSync(floorDir, { recursive: true, force: true });
 }

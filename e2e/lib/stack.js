@@ -16,7 +16,8 @@ export const ARTIFACTS = join(ROOT, "e2e", "artifacts");
 // `profile` picks the build (`target/<profile>/paylet`); the benchmark runs the
 // release build without the recorder, which writes every request to a file.
 // `tls` ({ cert, key }: PEM files) serves the Paylet server over HTTPS.
-export async function startStack({ profile = "debug", recordRequests = true, tls } = {}) {
+// `widgetDir` serves another widget build than widget/dist.
+export async function startStack({ profile = "debug", recordRequests = true, tls, widgetDir = join(ROOT, "widget", "dist") } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "paylet-e2e-"));
   const files = {
     recorder: join(dir, "requests.log"),
@@ -31,7 +32,7 @@ export async function startStack({ profile = "debug", recordRequests = true, tls
       "--sandbox-listen", "127.0.0.1:0",
       "--listen", "127.0.0.1:0",
       "--shop-listen", "127.0.0.1:0",
-      "--widget-dir", join(ROOT, "widget", "dist"),
+      "--widget-dir", widgetDir,
       // Every test shopper is 127.0.0.1: the per-address limits would
       // stop a file's tests, not a card tester.
       "--rate-limit", "orders_per_ip=1000,payments_per_ip=1000",
