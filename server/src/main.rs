@@ -510,10 +510,18 @@ fn widget_dir(widget: &WidgetArgs, file: &FileConfig) -> PathBuf {
     widget.widget_dir.clone().or_else(|| file.widget_dir.clone()).unwrap_or_else(|| DEFAULT_WIDGET_DIR.into())
 }
 
-fn public_url(widget: &WidgetArgs, file: &FileConfig, listen: Option<SocketAddr>, scheme: &str) -> String {
+/// The public URL given, else the listen address, over `https` when `tls`.
+fn public_url(widget: &WidgetArgs, file: &FileConfig, listen: Option<SocketAddr>, tls: bool) -> String {
     widget.public_url.clone().or_else(|| file.public_url.clone()).unwrap_or_else(|| {
+        let scheme = if tls { "https" } else { "http" };
         format!("{scheme}://{}", listen.or(file.listen).map_or_else(|| DEFAULT_LISTEN.to_owned(), |l| l.to_string()))
     })
+}
+
+/// Whether `serve` would listen with TLS, for commands that print or register
+/// its URLs (snippets, webhooks): they have no `--tls-cert` flag of their own.
+fn serves_tls(file: &FileConfig) -> bool {
+    file.tls_cert.is_some() || std::env::var_os("PAYLET_TLS_CERT").is_some()
 }
 
 fn store_id(raw: &str) -> Result<StoreId, Error> {
@@ -544,8 +552,7 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
                 (None, None) => None,
                 _ => return Err(Error::Config("give both a TLS certificate and its key".into())),
             };
-            let scheme = if tls.is_some() { "https" } else { "http" };
-            let mut settings = Settings::new(&public_url(&widget, &file, Some(listen), scheme));
+            let mut settings = Settings::new(&public_url(&widget, &file, Some(listen), tls.is_some()));
             settings.transport = Transport {
                 tls: tls.is_some(),
                 trusted_proxies: if https.trusted_proxies.is_empty() {
@@ -713,7 +720,7 @@ async fn integrity_command(command: IntegrityCommand, file: &FileConfig) -> Exit
     let outcome = match command {
         IntegrityCommand::Manifest { widget } => {
             let dir = widget_dir(&widget, file);
-            integrity_manifest(&dir, &public_url(&widget, file, None, "http")).await.map(|manifest| {
+            integrity_manifest(&dir, &public_url(&widget, file, None, serves_tls(file))).await.map(|manifest| {
                 println!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
                 ExitCode::SUCCESS
             })
@@ -773,7 +780,7 @@ fn embed_snippet(store: &StoreId, cart: &Cart<'_>, widget: &WidgetArgs, file: &F
     if embed_js.is_none() {
         eprintln!("paylet: the widget is not built, so the snippet has no integrity hash; run `cargo xtask widget`");
     }
-    snippet::html(&public_url(widget, file, None, "http"), store, cart, embed_js.as_deref())
+    snippet::html(&public_url(widget, file, None, serves_tls(file)), store, cart, embed_js.as_deref())
 }
 
 async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), Error> {
@@ -822,7 +829,7 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             };
             if !no_webhook {
                 let http = paylet_gateway::http_client(Duration::from_secs(30));
-                new.register_webhook(&http, &public_url(&widget, file, None, "http")).await?;
+                new.register_webhook(&http, &public_url(&widget, file, None, serves_tls(file))).await?;
             }
             let store = stores::put(&db, new).await?;
             let webhook_url = store.webhook.url.clone();
@@ -854,7 +861,7 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
         StoreCommand::Webhook { store, secret, overlap, database, widget } => {
             let (db, _) = connect(database, file).await?;
             let store = stores::find(&db, &store_id(&store)?).await?;
-            let base = public_url(&widget, file, None, "http");
+            let base = public_url(&widget, file, None, serves_tls(file));
             let updated = match secret {
                 Some(secret) => {
                     let url = store.webhook_url(&base);

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{MASTER_KEY, TestApp, spawn_app};
 
 async fn json(app: &TestApp, args: &[&str]) -> Value {
     let (ok, out, err) = app.cli(args).await;
@@ -179,6 +179,29 @@ async fn settings_come_from_flags_then_environment_then_paylet_toml() {
     {
         assert!(help.contains(documented), "serve --help mentions {documented}");
     }
+}
+
+#[tokio::test]
+async fn a_snippet_names_the_https_url_serve_would_listen_on_with_tls() {
+    let app = spawn_app().await;
+    // No public URL anywhere: the snippet is for the listen address, with the
+    // scheme `serve` would use given this file.
+    std::fs::write(
+        app.dir.path().join("paylet.toml"),
+        "listen = \"127.0.0.1:8443\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paylet"))
+        .args(["snippet", "--store", app.store.as_str(), "--items", "TEE:1"])
+        .env_remove("PAYLET_PUBLIC_URL")
+        .env("PAYLET_DATABASE_URL", &app.database_url)
+        .env("PAYLET_MASTER_KEY", MASTER_KEY)
+        .current_dir(app.dir.path())
+        .output()
+        .unwrap();
+    let snippet = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(snippet.contains(r#"src="https://127.0.0.1:8443/embed/"#), "{snippet}");
 }
 
 #[tokio::test]
