@@ -104,8 +104,19 @@ export async function gatewayPayments(stack, orderId) {
   return taken;
 }
 
-export function screenshot(page, name) {
-  return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+// A full-page capture resizes the view while it shoots, and the widget's frame,
+// drawn by another process, was caught mid-relayout: shifted or narrow. So the
+// view is made as tall as the page first, every frame paints at that size, and
+// the shot is of the view.
+export async function screenshot(page, name) {
+  const before = page.viewportSize();
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: before.width, height: Math.max(height, before.height) });
+  for (const frame of page.frames()) {
+    await frame.evaluate(() => new Promise((painted) => requestAnimationFrame(() => requestAnimationFrame(painted))));
+  }
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  await page.setViewportSize(before);
 }
 
 const require = createRequire(import.meta.url);
