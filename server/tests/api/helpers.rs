@@ -534,3 +534,13 @@ impl Receiver {
         panic!("expected {n} messages, got {}", self.received().len());
     }
 }
+
+/// The text of each script the page runs from its own markup.
+pub fn inline_scripts(page: &str) -> Vec<&str> {
+    page.split("<script")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('>'))
+        .filter(|(tag, _)| !tag.contains("src=") && !tag.contains("application/json"))
+        .map(|(_, body)| body.split("</script>").next().unwrap())
+        .collect()
+}

@@ -11,7 +11,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha384};
 use tokio::net::TcpListener;
 
-use crate::helpers::{TestApp, connect, spawn_app};
+use crate::helpers::{TestApp, connect, inline_scripts, spawn_app};
 
 const EMBED_JS: &str = concat!("/embed/v", env!("CARGO_PKG_VERSION"), "/embed.js");
 
@@ -138,16 +138,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut writer = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     writer.write_all(bytes).unwrap();
     writer.finish().unwrap()
-}
-
-/// The text of each script the page runs from its own markup.
-fn inline_scripts(page: &str) -> Vec<&str> {
-    page.split("<script")
-        .skip(1)
-        .filter_map(|rest| rest.split_once('>'))
-        .filter(|(tag, _)| !tag.contains("src="))
-        .map(|(_, body)| body.split("</script>").next().unwrap())
-        .collect()
 }
 
 /// The built JavaScript with one byte changed, as a skimmer's edit would.

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use paylet::snippet::{self, Cart};
 use sha2::Digest;
 
-use crate::helpers::{SHOP_ORIGIN, TestApp, spawn_app};
+use crate::helpers::{SHOP_ORIGIN, TestApp, inline_scripts, spawn_app};
 
 /// The directive `name` of a Content-Security-Policy, without its name.
 fn directive<'a>(csp: &'a str, name: &str) -> &'a str {
@@ -24,17 +24,26 @@ async fn the_widget_page_may_be_framed_only_by_the_stores_origins_and_runs_only_
         assert_eq!(directive(&csp, "default-src"), "'none'");
         assert_eq!(directive(&csp, "connect-src"), format!("'self' {}", app.sandbox_base));
         assert_eq!(directive(&csp, "style-src"), "'self'");
-        // Trunk's inline start-up module by its hash, the module it imports by
-        // its exact URL (an import carries no integrity for a hash to match),
-        // WASM: nothing else, not even the rest of its own origin.
+        // The page's own scripts (Trunk's start-up module among them) by their
+        // hashes, the module it imports by its exact URL (an import carries no
+        // integrity for a hash to match), WASM: nothing else, not even the rest
+        // of its own origin.
         let page = String::from_utf8(dist_bytes("index.html")).unwrap();
-        let inline = page.split("<script type=\"module\">").nth(1).unwrap().split("</script>").next().unwrap();
-        let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sha2::Sha384::digest(inline));
+        let hashes: Vec<String> = inline_scripts(&page)
+            .iter()
+            .map(|text| {
+                let hash = sha2::Sha384::digest(text);
+                format!("'sha384-{}'", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, hash))
+            })
+            .collect();
         let js = named_by_page(".js");
-        assert_eq!(
-            directive(&csp, "script-src"),
-            format!("'wasm-unsafe-eval' 'sha384-{hash}' {}/widget/{js}", app.base.trim_start_matches("http://"))
-        );
+        let mut sources: Vec<&str> = directive(&csp, "script-src").split(' ').collect();
+        sources.sort_unstable();
+        let module = format!("{}/widget/{js}", app.base.trim_start_matches("http://"));
+        let mut expected: Vec<&str> =
+            hashes.iter().map(String::as_str).chain(["'wasm-unsafe-eval'", &module]).collect();
+        expected.sort_unstable();
+        assert_eq!(sources, expected, "{path}");
         assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     }
     let response = app.http.get(app.url("/widget/?store=st_unknown")).send().await.unwrap();
