@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
-use crate::db::{Backend, now_millis};
+use crate::db::{Backend, Db, now_millis};
 use crate::payments::{self, News, kind, status};
 use crate::{Error, refunds, stores};
 
@@ -79,6 +79,45 @@ pub async fn receive(
 }
 
 const MAX_NAME: usize = 255;
+
+/// An event the gateway sent about an order this store does not have (a
+/// payment made elsewhere with the store's account, or a forged reference),
+/// kept for a person to look at.
+#[derive(Debug, Serialize)]
+pub struct UnmatchedEvent {
+    pub event_id: String,
+    pub event_type: String,
+    pub received_at: i64,
+    /// The event as the gateway sent it (its body was verified).
+    pub payload: serde_json::Value,
+}
+
+/// The store's most recent unmatched events, newest first.
+pub async fn unmatched(db: &Db, store: &StoreId, limit: i64) -> Result<Vec<UnmatchedEvent>, Error> {
+    let rows = sqlx::query(
+        "SELECT event_id, event_type, received_at, payload FROM gateway_events \
+         WHERE store_id = $1 AND outcome = $2 ORDER BY received_at DESC, event_id LIMIT $3",
+    )
+    .bind(store.as_str())
+    .bind(outcome::UNKNOWN_ORDER)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let payload: Option<String> = row.try_get("payload")?;
+            Ok(UnmatchedEvent {
+                event_id: row.try_get("event_id")?,
+                event_type: row.try_get("event_type")?,
+                received_at: row.try_get("received_at")?,
+                // A verified event is JSON; anything else is shown as text.
+                payload: payload
+                    .map(|text| serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
 
 fn malformed_event() -> Error {
     Error::BadRequest {

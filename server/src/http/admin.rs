@@ -22,6 +22,7 @@ use crate::idempotency::Phase;
 use crate::orders::{self, OrderFilter};
 use crate::refunds;
 use crate::stores::{self, Store};
+use crate::webhooks;
 
 /// The store whose admin key the request carries.
 pub struct Admin {
@@ -161,6 +162,14 @@ pub async fn list_csp_reports(
     admin: Admin,
 ) -> Result<Json<List<csp_reports::StoredReport>>, Error> {
     let data = csp_reports::recent(&state.db, &admin.store.id, 100).await?;
+    Ok(Json(List { data, next_cursor: None }))
+}
+
+pub async fn list_unmatched_events(
+    State(state): State<AppState>,
+    admin: Admin,
+) -> Result<Json<List<webhooks::UnmatchedEvent>>, Error> {
+    let data = webhooks::unmatched(&state.db, &admin.store.id, 100).await?;
     Ok(Json(List { data, next_cursor: None }))
 }
 

@@ -245,15 +245,32 @@ async fn an_event_for_an_unknown_order_is_stored_and_acknowledged() {
     let (status, receipt) = send_signed(&app, &secret, event.to_string().into_bytes(), 0).await;
     assert_eq!(status, 200, "{receipt}");
     assert_eq!(receipt["duplicate"], false);
-    let row = sqlx::query("SELECT outcome, payload FROM gateway_events WHERE event_id = 'evt_unknown'")
-        .fetch_one(app.db.reader())
-        .await
-        .unwrap();
-    assert_eq!(row.get::<String, _>("outcome"), "unknown_order");
-    assert!(row.get::<Option<String>, _>("payload").unwrap().contains("pi_elsewhere"));
-    // The same event again is a duplicate, still acknowledged.
+    // The merchant finds it, as the gateway sent it.
+    let (status, list) = app.admin(reqwest::Method::GET, "/v1/admin/gateway-events/unmatched", None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["data"][0]["event_id"], "evt_unknown");
+    assert_eq!(list["data"][0]["event_type"], "payment_intent.succeeded");
+    assert_eq!(list["data"][0]["payload"], event);
+    // The same event again is a duplicate, still acknowledged, listed once.
     let (status, receipt) = send_signed(&app, &secret, event.to_string().into_bytes(), 0).await;
     assert_eq!((status, &receipt["duplicate"]), (200, &json!(true)));
+    let (_, list) = app.admin(reqwest::Method::GET, "/v1/admin/gateway-events/unmatched", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+    // An event about one of the store's own orders is not listed.
+    let order = app.order().await;
+    let token = app.tokenize("4242424242424242").await;
+    assert_eq!(app.pay(&order, &token).await.0, 200);
+    let intent = json!({ "id": "pi_other", "object": "payment_intent", "status": "succeeded",
+                         "metadata": { "paylet_reference": order["id"] } });
+    let own = json!({ "id": "evt_own", "type": "payment_intent.succeeded", "data": { "object": intent } });
+    assert_eq!(send_signed(&app, &secret, own.to_string().into_bytes(), 0).await.0, 200);
+    let (_, list) = app.admin(reqwest::Method::GET, "/v1/admin/gateway-events/unmatched", None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+    // Another store's admin key sees none of it.
+    let (_, other_key) = app.other_store().await;
+    let (_, list) = app.admin_as(&other_key, reqwest::Method::GET, "/v1/admin/gateway-events/unmatched", None).await;
+    assert_eq!(list["data"], json!([]), "{list}");
 }
 
 /// Stands between the gateway and two server instances and turns every
