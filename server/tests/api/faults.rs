@@ -185,10 +185,12 @@ async fn gateway_fault(style: GatewayStyle, fault: GatewayFault) -> usize {
     .await;
     let shop = Shop::new(&app, &app.base);
     let (faults, code) = match fault {
-        // Three failures per shopper: with the adapter's two retries, a
-        // shopper's tries all fail (unless reconciliation, retrying the failed
-        // charges meanwhile, used up some of the failures).
-        GatewayFault::Failing => (json!({ "charge_fail_next": 3 * SHOPPERS }), "gateway_unavailable"),
+        // More failures than the shoppers' tries (three each, with the
+        // adapter's two retries) and reconciliation's retries of the failed
+        // charges can use up before the gateway recovers: three per shopper
+        // were sometimes all used up by reconciliation, and no shopper was
+        // told the gateway failed.
+        GatewayFault::Failing => (json!({ "charge_fail_next": 20 * SHOPPERS }), "gateway_unavailable"),
         // Answered after 4 s: three tries of 1 s with waits of 0.2 s and 1 s
         // between all give up (the later two find the first still running).
         GatewayFault::Slow => (json!({ "charge_latency_ms": 4000 }), "gateway_timeout"),
