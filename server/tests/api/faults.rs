@@ -173,7 +173,7 @@ enum GatewayFault {
 /// Shoppers paying through a gateway with `fault`, for `style`: each is
 /// paid or told cleanly what went wrong, those who try again are charged
 /// once, and in the end every order is paid exactly once. Returns how many
-/// shoppers were told the gateway failed.
+/// shoppers were told what the fault is (502 failing, 504 slow).
 async fn gateway_fault(style: GatewayStyle, fault: GatewayFault) -> usize {
     const SHOPPERS: usize = 25;
     let app = spawn_app_with(style, |s| {
@@ -202,10 +202,12 @@ async fn gateway_fault(style: GatewayStyle, fault: GatewayFault) -> usize {
     let checkouts = checkouts(&app, &shop, SHOPPERS).await;
     let mut told = 0;
     for (_, _, answer) in &checkouts {
-        told += usize::from(answer.0 != 200);
-        assert_clean_gateway_answer(style, answer, &[code]);
+        told += usize::from(answer.1["error"]["code"] == code);
+        // A failing gateway's answer can also come too late on a loaded
+        // machine (a try over the 5 s timeout): a clean 504 as well.
+        assert_clean_gateway_answer(style, answer, &[code, "gateway_timeout"]);
     }
-    assert!(told > 0, "{style:?} {fault:?}: some shoppers were told the gateway failed");
+    assert!(told > 0, "{style:?} {fault:?}: some shoppers were told {code}");
 
     // The impatient press "Pay" again at once, while the gateway still fails
     // or their charges are still running.
