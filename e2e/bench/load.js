@@ -31,9 +31,8 @@
 
 import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startStack, launchBrowser } from "../lib/stack.js";
+import { join } from "node:path";
+import { WIDGET_DIST, startStack, launchBrowser } from "../lib/stack.js";
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -182,10 +181,9 @@ function breakdown(byName) {
 
 // widget/dist with a blank page in place of the widget's, for the floor.
 function blankWidgetDir() {
-  const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "widget", "dist");
   const dir = mkdtempSync(join(tmpdir(), "paylet-floor-"));
-  for (const file of readdirSync(dist).filter((f) => !f.startsWith("index.html"))) {
-    symlinkSync(join(dist, file), join(dir, file));
+  for (const file of readdirSync(WIDGET_DIST).filter((f) => !f.startsWith("index.html"))) {
+    symlinkSync(join(WIDGET_DIST, file), join(dir, file));
   }
   writeFileSync(join(dir, "index.html"), `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>blank</title>
@@ -211,7 +209,8 @@ async function sampleAll(browser, stack, label) {
   return runs;
 }
 
-async function withStack(options, use) {
+// Runs `use` against a release `paylet demo`, stopped and removed after.
+async function withDemo(options, use) {
   const stack = await startStack({ profile: "release", recordRequests: false, ...options });
   try {
     return await use(stack);
@@ -224,8 +223,8 @@ async function withStack(options, use) {
 const browser = await launchBrowser();
 const floorDir = blankWidgetDir();
 try {
-  const runs = await withStack({}, (stack) => sampleAll(browser, stack, "widget load"));
-  const floor = await withStack({ widgetDir: floorDir }, (stack) => sampleAll(browser, stack, "floor, a blank widget page"));
+  const runs = await withDemo({}, (stack) => sampleAll(browser, stack, "widget load"));
+  const floor = await withDemo({ widgetDir: floorDir }, (stack) => sampleAll(browser, stack, "floor, a blank widget page"));
   const lines = [
     ...summary("cold", runs.cold, BUDGET.cold),
     ...summary("warm", runs.warm, BUDGET.warm),

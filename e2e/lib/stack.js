@@ -12,12 +12,13 @@ import { chromium } from "playwright-core";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const ARTIFACTS = join(ROOT, "e2e", "artifacts");
+export const WIDGET_DIST = join(ROOT, "widget", "dist");
 
 // `profile` picks the build (`target/<profile>/paylet`); the benchmark runs the
 // release build without the recorder, which writes every request to a file.
 // `tls` ({ cert, key }: PEM files) serves the Paylet server over HTTPS.
 // `widgetDir` serves another widget build than widget/dist.
-export async function startStack({ profile = "debug", recordRequests = true, tls, widgetDir = join(ROOT, "widget", "dist") } = {}) {
+export async function startStack({ profile = "debug", recordRequests = true, tls, widgetDir = WIDGET_DIST } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "paylet-e2e-"));
   const files = {
     recorder: join(dir, "requests.log"),

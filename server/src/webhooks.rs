@@ -94,12 +94,14 @@ pub struct UnmatchedEvent {
 
 /// The store's most recent unmatched events, newest first.
 pub async fn unmatched(db: &Db, store: &StoreId, limit: i64) -> Result<Vec<UnmatchedEvent>, Error> {
+    // `outcome::UNKNOWN_ORDER` as a literal: with a bound value, Postgres's
+    // generic plans cannot use the partial index `gateway_events_unmatched`
+    // and read all of the store's events.
     let rows = sqlx::query(
         "SELECT event_id, event_type, received_at, payload FROM gateway_events \
-         WHERE store_id = $1 AND outcome = $2 ORDER BY received_at DESC, event_id LIMIT $3",
+         WHERE store_id = $1 AND outcome = 'unknown_order' ORDER BY received_at DESC, event_id LIMIT $2",
     )
     .bind(store.as_str())
-    .bind(outcome::UNKNOWN_ORDER)
     .bind(limit)
     .fetch_all(db.reader())
     .await?;

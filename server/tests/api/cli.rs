@@ -185,23 +185,31 @@ async fn settings_come_from_flags_then_environment_then_paylet_toml() {
 async fn a_snippet_names_the_https_url_serve_would_listen_on_with_tls() {
     let app = spawn_app().await;
     // No public URL anywhere: the snippet is for the listen address, with the
-    // scheme `serve` would use given this file.
-    std::fs::write(
-        app.dir.path().join("paylet.toml"),
-        "listen = \"127.0.0.1:8443\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paylet"))
-        .args(["snippet", "--store", app.store.as_str(), "--items", "TEE:1"])
-        .env_remove("PAYLET_PUBLIC_URL")
-        .env("PAYLET_DATABASE_URL", &app.database_url)
-        .env("PAYLET_MASTER_KEY", MASTER_KEY)
-        .current_dir(app.dir.path())
-        .output()
-        .unwrap();
-    let snippet = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(snippet.contains(r#"src="https://127.0.0.1:8443/embed/"#), "{snippet}");
+    // scheme `serve` would use given the file and the environment.
+    let snippet = |toml: &str, tls_cert_env: Option<&str>| {
+        std::fs::write(app.dir.path().join("paylet.toml"), format!("listen = \"127.0.0.1:8443\"\n{toml}")).unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paylet"));
+        command
+            .args(["snippet", "--store", app.store.as_str(), "--items", "TEE:1"])
+            .env_remove("PAYLET_PUBLIC_URL")
+            .env_remove("PAYLET_TLS_CERT")
+            .env("PAYLET_DATABASE_URL", &app.database_url)
+            .env("PAYLET_MASTER_KEY", MASTER_KEY)
+            .current_dir(app.dir.path());
+        if let Some(cert) = tls_cert_env {
+            command.env("PAYLET_TLS_CERT", cert);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let https = r#"src="https://127.0.0.1:8443/embed/"#;
+    let from_file = snippet("tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n", None);
+    assert!(from_file.contains(https), "{from_file}");
+    let from_env = snippet("", Some("cert.pem"));
+    assert!(from_env.contains(https), "{from_env}");
+    let plain = snippet("", None);
+    assert!(plain.contains(r#"src="http://127.0.0.1:8443/embed/"#), "{plain}");
 }
 
 #[tokio::test]

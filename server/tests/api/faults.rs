@@ -187,9 +187,7 @@ async fn gateway_fault(style: GatewayStyle, fault: GatewayFault) -> usize {
     let (faults, code) = match fault {
         // More failures than the shoppers' tries (three each, with the
         // adapter's two retries) and reconciliation's retries of the failed
-        // charges can use up before the gateway recovers: three per shopper
-        // were sometimes all used up by reconciliation, and no shopper was
-        // told the gateway failed.
+        // charges can use up before the gateway recovers.
         GatewayFault::Failing => (json!({ "charge_fail_next": 20 * SHOPPERS }), "gateway_unavailable"),
         // Answered after 4 s: three tries of 1 s with waits of 0.2 s and 1 s
         // between all give up (the later two find the first still running).

@@ -544,3 +544,10 @@ pub fn inline_scripts(page: &str) -> Vec<&str> {
         .map(|(_, body)| body.split("</script>").next().unwrap())
         .collect()
 }
+
+/// `sha384-…`: an SRI hash, as integrity attributes and CSP hash sources name it.
+pub fn sha384(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(bytes)))
+}

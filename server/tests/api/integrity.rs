@@ -6,12 +6,10 @@ use std::future::pending;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha384};
 use tokio::net::TcpListener;
 
-use crate::helpers::{TestApp, connect, inline_scripts, spawn_app};
+use crate::helpers::{TestApp, connect, inline_scripts, sha384, spawn_app};
 
 const EMBED_JS: &str = concat!("/embed/v", env!("CARGO_PKG_VERSION"), "/embed.js");
 
@@ -22,10 +20,6 @@ fn dist() -> PathBuf {
 fn page() -> String {
     std::fs::read_to_string(dist().join("index.html"))
         .unwrap_or_else(|e| panic!("widget/dist/index.html: {e}; run `cargo xtask widget`"))
-}
-
-fn sha384(bytes: &[u8]) -> String {
-    format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(Sha384::digest(bytes)))
 }
 
 /// The file in widget/dist the built page names whose name ends with `suffix`.

@@ -1,9 +1,8 @@
 use std::path::PathBuf;
 
 use paylet::snippet::{self, Cart};
-use sha2::Digest;
 
-use crate::helpers::{SHOP_ORIGIN, TestApp, inline_scripts, spawn_app};
+use crate::helpers::{SHOP_ORIGIN, TestApp, inline_scripts, sha384, spawn_app};
 
 /// The directive `name` of a Content-Security-Policy, without its name.
 fn directive<'a>(csp: &'a str, name: &str) -> &'a str {
@@ -29,13 +28,8 @@ async fn the_widget_page_may_be_framed_only_by_the_stores_origins_and_runs_only_
         // integrity for a hash to match), WASM: nothing else, not even the rest
         // of its own origin.
         let page = String::from_utf8(dist_bytes("index.html")).unwrap();
-        let hashes: Vec<String> = inline_scripts(&page)
-            .iter()
-            .map(|text| {
-                let hash = sha2::Sha384::digest(text);
-                format!("'sha384-{}'", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, hash))
-            })
-            .collect();
+        let hashes: Vec<String> =
+            inline_scripts(&page).iter().map(|text| format!("'{}'", sha384(text.as_bytes()))).collect();
         let js = named_by_page(".js");
         let mut sources: Vec<&str> = directive(&csp, "script-src").split(' ').collect();
         sources.sort_unstable();
