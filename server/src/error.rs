@@ -19,8 +19,9 @@ pub enum Error {
     /// A request the endpoint cannot read at all (malformed JSON, missing header): 400.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
-    #[error("expected a JSON body with `Content-Type: application/json`")]
-    UnsupportedMediaType,
+    /// A body of another media type than the endpoint reads (its name): 415.
+    #[error("expected a body with `Content-Type: {0}`")]
+    UnsupportedMediaType(&'static str),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("the request headers are too large")]
@@ -108,7 +109,7 @@ impl Error {
         match self {
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -145,7 +146,7 @@ impl Error {
                 detail(kind, code, message.clone(), field.clone())
             }
             Error::BadRequest { code, message } => detail(ErrorType::InvalidRequestError, code, message.clone(), None),
-            Error::UnsupportedMediaType => {
+            Error::UnsupportedMediaType(_) => {
                 detail(ErrorType::InvalidRequestError, "unsupported_media_type", self.to_string(), None)
             }
             Error::MethodNotAllowed => {

@@ -32,6 +32,9 @@ pub struct Limits {
     pub payments_per_ip: u32,
     pub payments_per_store: u32,
     pub payments_per_order: u32,
+    /// CSP violation reports: anyone can post them.
+    pub reports_per_ip: u32,
+    pub reports_per_store: u32,
 }
 
 impl Default for Limits {
@@ -44,6 +47,9 @@ impl Default for Limits {
             payments_per_ip: 30,
             payments_per_store: 3000,
             payments_per_order: 10,
+            // A page load with a skimmer on it reports a few refusals.
+            reports_per_ip: 20,
+            reports_per_store: 1200,
         }
     }
 }
@@ -55,6 +61,8 @@ impl Limits {
         payments_per_ip: 0,
         payments_per_store: 0,
         payments_per_order: 0,
+        reports_per_ip: 0,
+        reports_per_store: 0,
     };
 
     /// Applies `name=N` (a field of [`Limits`]) or `off` (every limit off).
@@ -71,6 +79,8 @@ impl Limits {
             "payments_per_ip" => &mut self.payments_per_ip,
             "payments_per_store" => &mut self.payments_per_store,
             "payments_per_order" => &mut self.payments_per_order,
+            "reports_per_ip" => &mut self.reports_per_ip,
+            "reports_per_store" => &mut self.reports_per_store,
             other => return Err(format!("`{other}` is not a limit; see `paylet serve --help`")),
         };
         *field = value;
@@ -80,45 +90,93 @@ impl Limits {
 
 /// What a client is about to do, and to whom.
 pub enum Action<'a> {
-    CreateOrder { store: &'a StoreId },
-    Pay { store: &'a StoreId, order: &'a OrderId },
+    CreateOrder {
+        store: &'a StoreId,
+    },
+    /// A payment attempt on an order the client has proved it may pay (its
+    /// client secret checked), so nobody can use up another's order.
+    Pay {
+        store: &'a StoreId,
+        order: &'a OrderId,
+    },
+    /// A browser's CSP violation report.
+    Report {
+        store: &'a StoreId,
+    },
 }
 
-/// Counts the request against every limit it falls under; refuses it with
-/// [`Error::RateLimited`] if it is over any of them. A refused request still
-/// counts: a script that keeps trying stays refused.
+/// One limit a request falls under.
+struct Counter {
+    subject: String,
+    limit: u32,
+    what: &'static str,
+}
+
+/// Counts the request against the limits it falls under, narrowest first
+/// (its address, then its order, then its store), and refuses it with
+/// [`Error::RateLimited`] at the first it is over. Counting stops there: a
+/// request refused for its address never counts against the store, so one
+/// client far past its limit leaves every other client its whole budget. The
+/// refused request still counts against the limit that refused it, so a
+/// script that keeps trying stays refused.
 pub async fn check(state: &AppState, client: IpAddr, action: Action<'_>) -> Result<(), Error> {
     let (limits, client) = (&state.settings.limits, subject_of(client));
-    let counters: Vec<(String, u32, &'static str)> = match action {
+    let counter = |subject: String, limit: u32, what: &'static str| Counter { subject, limit, what };
+    let counters: Vec<Counter> = match action {
         Action::CreateOrder { store } => vec![
-            (format!("ip:{client}:orders"), limits.orders_per_ip, "orders from your network"),
-            (format!("store:{store}:orders"), limits.orders_per_store, "orders at this store"),
+            counter(format!("ip:{client}:orders"), limits.orders_per_ip, "orders from your network"),
+            counter(format!("store:{store}:orders"), limits.orders_per_store, "orders at this store"),
         ],
         Action::Pay { store, order } => vec![
-            (format!("ip:{client}:payments"), limits.payments_per_ip, "payment attempts from your network"),
-            (format!("store:{store}:payments"), limits.payments_per_store, "payment attempts at this store"),
-            (format!("order:{order}:payments"), limits.payments_per_order, "payment attempts for this order"),
+            counter(format!("ip:{client}:payments"), limits.payments_per_ip, "payment attempts from your network"),
+            counter(format!("order:{order}:payments"), limits.payments_per_order, "payment attempts for this order"),
+            counter(format!("store:{store}:payments"), limits.payments_per_store, "payment attempts at this store"),
+        ],
+        Action::Report { store } => vec![
+            counter(format!("ip:{client}:reports"), limits.reports_per_ip, "reports from your network"),
+            counter(format!("store:{store}:reports"), limits.reports_per_store, "reports for this store"),
         ],
     };
-    let counters: Vec<_> = counters.into_iter().filter(|(_, limit, _)| *limit > 0).collect();
+    let counters: Vec<Counter> = counters.into_iter().filter(|c| c.limit > 0).collect();
     if counters.is_empty() {
         return Ok(());
     }
     let now = now_millis();
     let window = now - now.rem_euclid(WINDOW_MS);
-    let subjects: Vec<&str> = counters.iter().map(|(subject, ..)| subject.as_str()).collect();
-    let hits = match state.db.backend() {
-        Backend::Sqlite => state.counts.add(window, &subjects),
-        Backend::Postgres => add_in_database(&state.db, window, &subjects).await?,
-    };
+    let refused = count(state, window, &counters).await?;
     let retry_after = u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(1).max(1);
-    let over = |((_, limit, _), hits): &(&(String, u32, &str), i64)| *hits > i64::from(*limit);
-    match counters.iter().zip(hits).find(over) {
-        Some(((_, _, what), _)) => Err(Error::RateLimited {
+    match refused.map(|i| counters[i].what) {
+        Some(what) => Err(Error::RateLimited {
             message: format!("Too many {what}. Please try again in {retry_after} seconds."),
             retry_after,
         }),
         None => Ok(()),
+    }
+}
+
+/// How often a shopper's `refresh` may ask the gateway about an order.
+const REFRESH_EVERY_MS: i64 = 2_000;
+
+/// Whether the gateway may be asked about `order` now: once per
+/// [`REFRESH_EVERY_MS`] per order, across instances, however many clients
+/// ask; the others are answered from the database. Each call to the gateway
+/// spends the store's own rate limit there, which its real shoppers need.
+pub async fn may_refresh(state: &AppState, order: &OrderId) -> Result<bool, Error> {
+    let now = now_millis();
+    let slot = now.div_euclid(REFRESH_EVERY_MS);
+    let counter = Counter { subject: format!("order:{order}:refresh:{slot}"), limit: 1, what: "" };
+    Ok(count(state, now - now.rem_euclid(WINDOW_MS), &[counter]).await?.is_none())
+}
+
+/// Counts `counters` in `window` where this backend keeps its counts; the
+/// index of the first one over its limit.
+async fn count(state: &AppState, window: i64, counters: &[Counter]) -> Result<Option<usize>, Error> {
+    match state.db.backend() {
+        Backend::Sqlite => Ok(state.counts.count(window, counters)),
+        Backend::Postgres => {
+            let counters = counters.iter().map(|c| (c.subject.clone(), c.limit)).collect();
+            count_in_database(&state.db, window, counters).await
+        }
     }
 }
 
@@ -127,8 +185,9 @@ pub async fn check(state: &AppState, client: IpAddr, action: Action<'_>) -> Resu
 pub struct Counts(Arc<Mutex<(i64, HashMap<String, i64>)>>);
 
 impl Counts {
-    /// Adds one to each subject's count in `window`; returns the new counts.
-    fn add(&self, window: i64, subjects: &[&str]) -> Vec<i64> {
+    /// Adds one to each counter's count in `window`, in order, up to and
+    /// including the first that goes over its limit; returns that one's index.
+    fn count(&self, window: i64, counters: &[Counter]) -> Option<usize> {
         let mut counts = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (current, hits) = &mut *counts;
         if *current != window {
@@ -136,26 +195,21 @@ impl Counts {
             *current = window;
             hits.clear();
         }
-        subjects
-            .iter()
-            .map(|subject| {
-                let count = hits.entry((*subject).to_owned()).or_insert(0);
-                *count += 1;
-                *count
-            })
-            .collect()
+        counters.iter().position(|c| {
+            let count = hits.entry(c.subject.clone()).or_insert(0);
+            *count += 1;
+            *count > i64::from(c.limit)
+        })
     }
 }
 
-/// Adds one to each subject's count in `window` in the database, shared by
-/// every instance; returns the counts after.
-async fn add_in_database(db: &Db, window: i64, subjects: &[&str]) -> Result<Vec<i64>, Error> {
-    let subjects: Vec<String> = subjects.iter().map(|s| (*s).to_owned()).collect();
+/// [`Counts::count`] in the database, shared by every instance. Each count is
+/// one statement, so two instances never lose one; every request counts its
+/// subjects in the same order, so two never wait on each other's rows.
+async fn count_in_database(db: &Db, window: i64, counters: Vec<(String, u32)>) -> Result<Option<usize>, Error> {
     db.write(move |conn| {
         Box::pin(async move {
-            let mut hits = Vec::with_capacity(subjects.len());
-            for subject in subjects {
-                // One statement, so two instances never lose a count.
+            for (i, (subject, limit)) in counters.into_iter().enumerate() {
                 let row = sqlx::query(
                     "INSERT INTO rate_counters (subject, window_start, hits) VALUES ($1, $2, 1) \
                      ON CONFLICT (subject, window_start) DO UPDATE SET hits = rate_counters.hits + 1 \
@@ -165,9 +219,11 @@ async fn add_in_database(db: &Db, window: i64, subjects: &[&str]) -> Result<Vec<
                 .bind(window)
                 .fetch_one(&mut *conn)
                 .await?;
-                hits.push(row.try_get::<i64, _>("hits")?);
+                if row.try_get::<i64, _>("hits")? > i64::from(limit) {
+                    return Ok(Some(i));
+                }
             }
-            Ok(hits)
+            Ok(None)
         })
     })
     .await
@@ -210,12 +266,22 @@ mod tests {
         assert_eq!(limits, Limits::OFF);
     }
 
+    fn counters(ip: &str) -> [Counter; 2] {
+        [
+            Counter { subject: format!("ip:{ip}"), limit: 1, what: "" },
+            Counter { subject: "store:s".into(), limit: 2, what: "" },
+        ]
+    }
+
     #[test]
-    fn counts_add_up_within_a_minute_and_start_again_in_the_next() {
+    fn counts_stop_at_the_first_limit_refused_and_start_again_each_minute() {
         let counts = Counts::default();
-        assert_eq!(counts.add(60_000, &["ip:a", "store:s"]), vec![1, 1]);
-        assert_eq!(counts.add(60_000, &["ip:b", "store:s"]), vec![1, 2]);
-        assert_eq!(counts.add(120_000, &["ip:a", "store:s"]), vec![1, 1]);
+        assert_eq!(counts.count(60_000, &counters("a")), None);
+        // `a` is over its own limit: the store does not count it.
+        assert_eq!(counts.count(60_000, &counters("a")), Some(0));
+        assert_eq!(counts.count(60_000, &counters("b")), None);
+        assert_eq!(counts.count(60_000, &counters("c")), Some(1));
+        assert_eq!(counts.count(120_000, &counters("a")), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use paylet_api::{
     ConfirmPaymentRequest, Decline, HostedSessionRequest, HostedSessionResponse, Money, NextAction, OrderId,
-    OrderStatus, PayRequest, PaymentResult,
+    OrderStatus, PayRequest, PaymentMethod, PaymentResult,
 };
 use paylet_gateway::{
     ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedStatus, PaymentState,
@@ -350,6 +350,7 @@ pub async fn pay(state: &AppState, order_id: &OrderId, request: &PayRequest) -> 
     validate_token(&request.token)?;
     let order = orders::find_for_client(&state.db, order_id, &request.client_secret).await?;
     let store = stores::find(&state.db, &order.store_id).await?;
+    require_method(&store, PaymentMethod::Card)?;
     for _ in 0..2 {
         match begin_card(state, &order, &request.token).await? {
             Begin::Answer(result) => return Ok(result),
@@ -358,6 +359,18 @@ pub async fn pay(state: &AppState, order_id: &OrderId, request: &PayRequest) -> 
         }
     }
     Err(in_progress())
+}
+
+/// Only the ways to pay the store enabled: each one spends its gateway
+/// account's requests and opens its own ways to be abused.
+fn require_method(store: &Store, method: PaymentMethod) -> Result<(), Error> {
+    if store.payment_methods.contains(&method) {
+        return Ok(());
+    }
+    Err(Error::Conflict {
+        code: "payment_method_not_enabled",
+        message: format!("This store does not take `{}` payments.", method.as_str()),
+    })
 }
 
 fn in_progress() -> Error {
@@ -539,6 +552,7 @@ pub async fn hosted_session(
 ) -> Result<HostedSessionResponse, Error> {
     let order = orders::find_for_client(&state.db, order_id, &request.client_secret).await?;
     let store = stores::find(&state.db, &order.store_id).await?;
+    require_method(&store, PaymentMethod::Hosted)?;
     let back = checked_return_url(&store, &request.return_url)?;
     let mut attempt = None;
     for _ in 0..2 {

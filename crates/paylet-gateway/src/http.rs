@@ -21,8 +21,8 @@ pub(crate) struct Reply {
     pub body: Vec<u8>,
 }
 
-/// Sends `build()`'s request; 5xx, 409 (the same key still in flight), timeouts
-/// and connection failures are retried. That is safe because every call
+/// Sends `build()`'s request; 5xx, 409 (the same key still in flight), 429
+/// (the account's rate limit), timeouts and connection failures are retried. That is safe because every call
 /// Paylet makes is a GET or carries an idempotency key: a repeat can never
 /// charge or refund twice. The last failure is returned as an error; any other
 /// answer as a [`Reply`].
@@ -50,6 +50,8 @@ async fn attempt(request: RequestBuilder) -> Result<Reply, GatewayError> {
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(GatewayError::Authentication),
         StatusCode::CONFLICT => Err(GatewayError::InProgress),
+        // Never a decline: the gateway did nothing, and asks to be asked later.
+        StatusCode::TOO_MANY_REQUESTS => Err(GatewayError::RateLimited),
         _ => Ok(Reply { status, body }),
     }
 }

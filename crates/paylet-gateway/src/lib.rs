@@ -128,6 +128,8 @@ pub enum GatewayError {
     Authentication,
     #[error("the gateway is still processing the same request")]
     InProgress,
+    #[error("the gateway's rate limit for this account is used up for now")]
+    RateLimited,
     #[error("the gateway rejected the request ({code}): {message}")]
     Rejected { code: String, message: String },
     #[error("unexpected response from the gateway: {0}")]
@@ -144,6 +146,7 @@ impl GatewayError {
                 | GatewayError::Unreachable(_)
                 | GatewayError::ServerError { .. }
                 | GatewayError::InProgress
+                | GatewayError::RateLimited
         )
     }
 }

@@ -42,6 +42,9 @@ pub struct Faults {
     pub charge_latency_ms: u64,
     /// The next N charge calls fail with HTTP 500 before doing anything.
     pub charge_fail_next: u32,
+    /// The next N charge calls are refused with HTTP 429 (the account's rate
+    /// limit) before doing anything, after any `charge_fail_next`.
+    pub charge_rate_limit_next: u32,
 }
 
 /// Keys of the account every sandbox starts with, so `paylet demo` and README

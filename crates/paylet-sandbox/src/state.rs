@@ -72,8 +72,15 @@ impl World {
             return ChargeFault::default();
         };
         let faults = &mut account.faults;
-        let fail = faults.charge_fail_next > 0;
-        faults.charge_fail_next = faults.charge_fail_next.saturating_sub(1);
+        let fail = if faults.charge_fail_next > 0 {
+            faults.charge_fail_next -= 1;
+            Some(Failure::ServerError)
+        } else if faults.charge_rate_limit_next > 0 {
+            faults.charge_rate_limit_next -= 1;
+            Some(Failure::RateLimited)
+        } else {
+            None
+        };
         ChargeFault { fail, latency: Duration::from_millis(faults.charge_latency_ms) }
     }
 }
@@ -87,8 +94,17 @@ impl World {
 
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct ChargeFault {
-    pub fail: bool,
+    /// How this charge fails before doing anything, if it does.
+    pub fail: Option<Failure>,
     pub latency: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// HTTP 500.
+    ServerError,
+    /// HTTP 429: the account is over its rate limit.
+    RateLimited,
 }
 
 impl ChargeFault {

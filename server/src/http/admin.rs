@@ -156,12 +156,13 @@ pub struct List<T> {
     next_cursor: Option<String>,
 }
 
-/// What browsers reported the widget page's CSP refused, newest first.
+/// What browsers reported the widget page's CSP refused, in groups, the most
+/// recently reported first.
 pub async fn list_csp_reports(
     State(state): State<AppState>,
     admin: Admin,
-) -> Result<Json<List<csp_reports::StoredReport>>, Error> {
-    let data = csp_reports::recent(&state.db, &admin.store.id, 100).await?;
+) -> Result<Json<List<csp_reports::ReportGroup>>, Error> {
+    let data = csp_reports::groups(&state.db, &admin.store.id).await?;
     Ok(Json(List { data, next_cursor: None }))
 }
 

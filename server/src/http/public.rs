@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use paylet_api::{
     CheckoutConfig, CheckoutSessionView, ClientSecret, ConfirmPaymentRequest, CreateOrderRequest, HostedSessionRequest,
@@ -79,7 +79,8 @@ pub async fn get_order(
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<Order>, Error> {
     let mut summary = orders::find_for_client(&state.db, &order_id(&order)?, &query.client_secret).await?;
-    if query.refresh && matches!(summary.status, OrderStatus::Pending | OrderStatus::RequiresAction) {
+    let unsettled = matches!(summary.status, OrderStatus::Pending | OrderStatus::RequiresAction);
+    if query.refresh && unsettled && limits::may_refresh(&state, &summary.id).await? {
         let store = stores::find(&state.db, &summary.store_id).await?;
         for attempt in payments::unsettled(&state.db, &summary.id).await? {
             // The stored status is still an answer; reconciliation asks again later.
@@ -99,7 +100,7 @@ pub async fn pay(
     request: IdempotentJson<PayRequest>,
 ) -> Result<Response, Error> {
     let id = order_id(&order)?;
-    limit_payments(&state, client, &id).await?;
+    limit_payments(&state, client, &id, &request.value.client_secret).await?;
     let scope = format!("POST /v1/orders/{id}/payments");
     respond(&state, Phase::Claimed, &scope, &request, |_| async {
         let result = payments::pay(&state, &id, &request.value).await?;
@@ -109,19 +110,23 @@ pub async fn pay(
     .await
 }
 
-/// A card payment and a hosted page are both payment attempts; confirming
-/// after 3-D Secure finishes one and is not counted again.
-async fn limit_payments(state: &AppState, client: IpAddr, order: &OrderId) -> Result<(), Error> {
-    let store = orders::summary(&state.db, order).await?.store_id;
+/// A card payment, a confirmation after 3-D Secure and a hosted page each
+/// ask the gateway, so each counts as a payment attempt. Only once the client
+/// secret is checked: a stranger who knows an order's id cannot use up its
+/// budget.
+async fn limit_payments(state: &AppState, client: IpAddr, order: &OrderId, secret: &ClientSecret) -> Result<(), Error> {
+    let store = orders::find_for_client(&state.db, order, secret).await?.store_id;
     limits::check(state, client, Action::Pay { store: &store, order }).await
 }
 
 pub async fn confirm_payment(
     State(state): State<AppState>,
     Path(order): Path<String>,
+    ClientIp(client): ClientIp,
     request: IdempotentJson<ConfirmPaymentRequest>,
 ) -> Result<Response, Error> {
     let id = order_id(&order)?;
+    limit_payments(&state, client, &id, &request.value.client_secret).await?;
     let scope = format!("POST /v1/orders/{id}/payments/confirm");
     respond(&state, Phase::Claimed, &scope, &request, |_| async {
         let result = payments::confirm(&state, &id, &request.value).await?;
@@ -138,7 +143,7 @@ pub async fn hosted_session(
     request: IdempotentJson<HostedSessionRequest>,
 ) -> Result<Response, Error> {
     let id = order_id(&order)?;
-    limit_payments(&state, client, &id).await?;
+    limit_payments(&state, client, &id, &request.value.client_secret).await?;
     let scope = format!("POST /v1/orders/{id}/hosted-session");
     respond(&state, Phase::Claimed, &scope, &request, |_| async {
         Ok((StatusCode::OK, payments::hosted_session(&state, &id, &request.value).await?))
@@ -156,14 +161,29 @@ pub async fn gateway_webhook(
     Ok(Json(webhooks::receive(&state, &store_id(&store)?, &gateway, &headers, &body).await?))
 }
 
+/// The most a report may weigh: a browser's are well under 1 KB.
+const REPORT_LIMIT: usize = 8 * 1024;
+
 /// A browser's report that the widget page's CSP refused something. Known
-/// stores only; the body is the browser's `application/csp-report` JSON.
+/// stores only; the body is the browser's `application/csp-report` JSON (what
+/// browsers send to a `report-uri`), of bounded size, and limited per address
+/// and store: anyone can post one.
 pub async fn csp_report(
     State(state): State<AppState>,
     Path(store): Path<String>,
+    ClientIp(client): ClientIp,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, Error> {
     let store = stores::find(&state.db, &store_id(&store)?).await?;
+    let mime = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next());
+    if !mime.is_some_and(|m| m.trim().eq_ignore_ascii_case("application/csp-report")) {
+        return Err(Error::UnsupportedMediaType("application/csp-report"));
+    }
+    if body.len() > REPORT_LIMIT {
+        return Err(Error::PayloadTooLarge);
+    }
+    limits::check(&state, client, Action::Report { store: &store.id }).await?;
     let report = super::extract::parse::<csp_reports::ReportBody>(&body)?;
     csp_reports::record(&state.db, &store.id, report).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -35,15 +35,39 @@ async fn away_from_a_minutes_end() {
 /// POSTs `body` to `base` + `path` as the client at `client`; the status, the
 /// `Retry-After` header and the body.
 async fn post_as(app: &TestApp, base: &str, client: &str, path: &str, body: &Value) -> (u16, Option<u64>, Value) {
-    let response = app.http.post(format!("{base}{path}")).header("x-forwarded-for", client).json(body).send().await;
-    let response = response.unwrap();
+    answer(app.http.post(format!("{base}{path}")).header("x-forwarded-for", client).json(body)).await
+}
+
+/// A client whose connections come from `address`, one of 127.0.0.0/8: a
+/// distinct shopper or attacker, with no proxy in between.
+fn client_at(address: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(address.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+/// POSTs `body` to the app from `client`.
+async fn post_from(app: &TestApp, client: &reqwest::Client, path: &str, body: &Value) -> (u16, Option<u64>, Value) {
+    answer(client.post(app.url(path)).json(body)).await
+}
+
+/// The status, the `Retry-After` header and the body.
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Option<u64>, Value) {
+    let response = request.send().await.unwrap();
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
     (response.status().as_u16(), retry_after, response.json().await.unwrap())
 }
 
+fn order_body() -> Value {
+    json!({ "items": [{ "sku": "TEE", "quantity": 1 }], "customer": { "email": "ada@example.com" } })
+}
+
+/// An app with `limits` that trusts no proxy: each client is its address.
+async fn app_seeing_addresses(limits: Limits) -> TestApp {
+    away_from_a_minutes_end().await;
+    spawn_app_with(GatewayStyle::Stripe, |s| s.limits = limits).await
+}
+
 async fn create_order_as(app: &TestApp, base: &str, client: &str) -> (u16, Option<u64>, Value) {
-    let body = json!({ "items": [{ "sku": "TEE", "quantity": 1 }], "customer": { "email": "ada@example.com" } });
-    post_as(app, base, client, &format!("/v1/stores/{}/orders", app.store), &body).await
+    post_as(app, base, client, &format!("/v1/stores/{}/orders", app.store), &order_body()).await
 }
 
 async fn pay_as(app: &TestApp, client: &str, order: &Value, number: &str) -> (u16, Option<u64>, Value) {
@@ -147,4 +171,79 @@ async fn serve_refuses_an_unknown_limit() {
     let (ok, _, err) = app.cli(&["serve", "--listen", "127.0.0.1:0", "--rate-limit", "payments_per_moon=3"]).await;
     assert!(!ok);
     assert!(err.contains("payments_per_moon"), "{err}");
+}
+
+#[tokio::test]
+async fn a_flood_of_refused_orders_from_one_address_does_not_close_the_store_to_others() {
+    let app = app_seeing_addresses(Limits { orders_per_ip: 3, orders_per_store: 10, ..Limits::default() }).await;
+    let path = format!("/v1/stores/{}/orders", app.store);
+    let flooder = client_at("127.0.0.20");
+    let mut created = 0;
+    for _ in 0..300 {
+        let (status, ..) = post_from(&app, &flooder, &path, &order_body()).await;
+        created += usize::from(status == 201);
+    }
+    assert_eq!(created, 3, "the flooder gets its own address's budget and no more");
+    // Every other address still has its whole budget, and the store takes
+    // their orders: 3 + 3 + 3 is within its 10.
+    for address in ["127.0.0.21", "127.0.0.22"] {
+        let shopper = client_at(address);
+        for _ in 0..3 {
+            let (status, _, body) = post_from(&app, &shopper, &path, &order_body()).await;
+            assert_eq!(status, 201, "{address}: {body}");
+        }
+    }
+    assert_eq!(orders_in_store(&app).await, 9);
+}
+
+#[tokio::test]
+async fn payment_attempts_with_a_wrong_client_secret_do_not_lock_the_order() {
+    let app = app_seeing_addresses(Limits { payments_per_order: 2, ..Limits::default() }).await;
+    let order = app.order().await;
+    let path = format!("/v1/orders/{}/payments", order["id"].as_str().unwrap());
+    let attacker = client_at("127.0.0.30");
+    for guess in 0..20 {
+        let token = app.tokenize("4242424242424242").await;
+        let body = json!({ "client_secret": format!("cs_wrong{guess}"), "token": token });
+        let (status, _, body) = post_from(&app, &attacker, &path, &body).await;
+        assert_eq!(status, 404, "{body}");
+    }
+    let token = app.tokenize("4242424242424242").await;
+    let body = json!({ "client_secret": order["client_secret"], "token": token });
+    let (status, _, result) = post_from(&app, &client_at("127.0.0.31"), &path, &body).await;
+    assert_eq!((status, &result["status"]), (200, &json!("paid")), "{result}");
+}
+
+#[tokio::test]
+async fn an_address_past_its_payment_limit_does_not_use_up_the_orders_budget() {
+    let app = app_seeing_addresses(Limits { payments_per_ip: 2, payments_per_order: 3, ..Limits::default() }).await;
+    let order = app.order().await;
+    let path = format!("/v1/orders/{}/payments", order["id"].as_str().unwrap());
+    // Someone with the order's secret (a script on the shop's page) tries
+    // again and again from one address.
+    let script = client_at("127.0.0.40");
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        let body = json!({ "client_secret": order["client_secret"], "token": app.tokenize(DECLINED).await });
+        statuses.push(post_from(&app, &script, &path, &body).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 429, 429, 429, 429, 429, 429, 429, 429]);
+    // Only the two it was allowed counted against the order: the shopper has one left.
+    let body = json!({ "client_secret": order["client_secret"], "token": app.tokenize("4242424242424242").await });
+    let (status, _, result) = post_from(&app, &client_at("127.0.0.41"), &path, &body).await;
+    assert_eq!((status, &result["status"]), (200, &json!("paid")), "{result}");
+}
+
+#[tokio::test]
+async fn confirming_again_and_again_is_limited_like_paying() {
+    let app = app_seeing_addresses(Limits { payments_per_order: 2, ..Limits::default() }).await;
+    let order = app.order().await;
+    let path = format!("/v1/orders/{}/payments/confirm", order["id"].as_str().unwrap());
+    let script = client_at("127.0.0.50");
+    let body = json!({ "client_secret": order["client_secret"] });
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(post_from(&app, &script, &path, &body).await.0);
+    }
+    assert_eq!(statuses, [409, 409, 429, 429], "nothing to confirm, then over the order's limit");
 }

@@ -254,3 +254,65 @@ async fn confirm_without_a_challenge_is_a_clear_409() {
     assert_eq!(status, 409, "{body}");
     error(&body, "nothing_to_confirm");
 }
+
+#[tokio::test]
+async fn a_gateway_rate_limit_is_retried_under_the_same_key_never_a_decline() {
+    for style in STYLES {
+        let app = spawn_app_with(style, |_| {}).await;
+        let order = app.order().await;
+        // Two 429s, then the gateway takes the charge: the adapter waits and
+        // asks again under the same idempotency key.
+        app.faults(json!({ "charge_rate_limit_next": 2 })).await;
+        let (status, result) = app.pay(&order, &app.tokenize("4242424242424242").await).await;
+        assert_eq!((status, &result["status"]), (200, &json!("paid")), "{style:?}: {result}");
+        assert_eq!(app.payments_taken(), 1, "{style:?}");
+
+        // Limited for longer than the retries wait: "try again", the order
+        // still pending and no decline counted; the next try pays.
+        let order = app.order().await;
+        app.faults(json!({ "charge_rate_limit_next": 3 })).await;
+        let (status, body) = app.pay(&order, &app.tokenize("4242424242424242").await).await;
+        assert_eq!(status, 502, "{style:?}: {body}");
+        error(&body, "gateway_unavailable");
+        assert_eq!(app.order_status(&order).await, "pending");
+        let (status, result) = app.pay(&order, &app.tokenize("4242424242424242").await).await;
+        assert_eq!((status, &result["status"]), (200, &json!("paid")), "{style:?}: {result}");
+        assert_eq!(app.payments_taken(), 2, "{style:?}");
+    }
+}
+
+#[tokio::test]
+async fn refreshing_an_order_in_a_loop_asks_the_gateway_at_most_once_per_two_seconds() {
+    let app = spawn_app().await;
+    let order = app.order().await;
+    app.hosted_page(&order).await;
+    let asked = || app.sandbox.request_log().iter().filter(|r| r.method == "GET").count();
+    let before = asked();
+    for _ in 0..30 {
+        assert_eq!(app.refreshed_status(&order).await, "pending");
+    }
+    // At most two: the loop may run across one two-second boundary.
+    assert!(asked() - before <= 2, "{} gateway calls for 30 refreshes", asked() - before);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let before = asked();
+    app.refreshed_status(&order).await;
+    assert_eq!(asked() - before, 1, "after the pause the gateway is asked again");
+}
+
+#[tokio::test]
+async fn a_store_without_the_hosted_page_opens_none() {
+    let app = spawn_app().await;
+    // A card-only store on the same server.
+    let (store, key) = app.other_store().await;
+    let product = json!({ "sku": "TEE", "name": "Tee", "price": { "amount": 2500, "currency": "USD" } });
+    assert_eq!(app.admin_as(&key, reqwest::Method::POST, "/v1/admin/products", Some(&product)).await.0, 201);
+    let body = json!({ "items": [{ "sku": "TEE", "quantity": 1 }], "customer": { "email": "ada@example.com" } });
+    let (status, order) = app.post_json(&format!("/v1/stores/{store}/orders"), &body).await;
+    assert_eq!(status, 201, "{order}");
+    let body = json!({ "client_secret": order["client_secret"], "return_url": "https://other.example/checkout" });
+    let (status, body) =
+        app.post_json(&format!("/v1/orders/{}/hosted-session", order["id"].as_str().unwrap()), &body).await;
+    assert_eq!(status, 409, "{body}");
+    error(&body, "payment_method_not_enabled");
+    assert!(app.sandbox.request_log().iter().all(|r| !r.path.contains("checkout")), "the gateway was not asked");
+}

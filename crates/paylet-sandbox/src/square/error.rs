@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::cards::{CardProblem, Decline};
 use crate::idempotency::NotStored;
+use crate::state::Failure;
 
 /// Square's error response: `{"errors": [{"category", "code", "detail", "field"}]}`,
 /// with the FAILED `payment` alongside when a charge was declined.
@@ -107,14 +108,22 @@ impl SquareError {
         .field("idempotency_key")
     }
 
-    /// An injected failure (`charge_fail_next`).
-    pub(crate) fn internal() -> SquareError {
-        SquareError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "API_ERROR",
-            "INTERNAL_SERVER_ERROR",
-            "An internal error has occurred. (Injected by the Paylet sandbox.)",
-        )
+    /// An injected failure (`charge_fail_next`, `charge_rate_limit_next`).
+    pub(crate) fn injected(failure: Failure) -> SquareError {
+        match failure {
+            Failure::ServerError => SquareError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "API_ERROR",
+                "INTERNAL_SERVER_ERROR",
+                "An internal error has occurred. (Injected by the Paylet sandbox.)",
+            ),
+            Failure::RateLimited => SquareError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMIT_ERROR",
+                "RATE_LIMITED",
+                "Too many requests. (Injected by the Paylet sandbox.)",
+            ),
+        }
     }
 
     /// A request that ran and failed against the state of things (a refund too

@@ -89,8 +89,8 @@ pub(crate) async fn create(
         );
     }
     let fault = shared.write(|w| w.charge_fault(&account.id));
-    if fault.fail {
-        return Err(SquareError::internal());
+    if let Some(failure) = fault.fail {
+        return Err(SquareError::injected(failure));
     }
     let result = shared.write(|w| {
         if let Some(order) = &b.order_id

@@ -4,6 +4,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::idempotency::NotStored;
+use crate::state::Failure;
 
 /// Stripe's error object, `{"error": {"type", "code", "message", "param", …}}`,
 /// with Stripe's HTTP status for each kind. Keys that do not apply are omitted,
@@ -162,13 +163,22 @@ impl StripeError {
         StripeError::invalid("Idempotency keys are limited to 255 characters.")
     }
 
-    /// An injected failure (`charge_fail_next`): Stripe's generic API error.
-    pub(crate) fn api_error() -> StripeError {
-        StripeError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "api_error",
-            "An unknown error occurred while processing your request. (Injected by the Paylet sandbox.)",
-        )
+    /// An injected failure: Stripe's generic API error (`charge_fail_next`),
+    /// or its rate-limit error (`charge_rate_limit_next`).
+    pub(crate) fn injected(failure: Failure) -> StripeError {
+        match failure {
+            Failure::ServerError => StripeError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                "An unknown error occurred while processing your request. (Injected by the Paylet sandbox.)",
+            ),
+            Failure::RateLimited => StripeError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_request_error",
+                "Request rate limit exceeded. (Injected by the Paylet sandbox.)",
+            )
+            .code("rate_limit"),
+        }
     }
 
     /// A card problem (`type: card_error`, HTTP 402).

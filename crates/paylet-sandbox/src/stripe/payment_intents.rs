@@ -55,8 +55,8 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
     }
 
     let fault = if confirm { shared.write(|w| w.charge_fault(&account.id)) } else { Default::default() };
-    if fault.fail {
-        return Err(StripeError::api_error());
+    if let Some(failure) = fault.fail {
+        return Err(StripeError::injected(failure));
     }
     let key = req.idempotency_key();
     let result = shared.write(|w| {
@@ -105,8 +105,8 @@ pub(crate) async fn confirm(
     allowed.push("return_url");
     req.params.reject_unknown(&allowed)?;
     let fault = shared.write(|w| w.charge_fault(&account.id));
-    if fault.fail {
-        return Err(StripeError::api_error());
+    if let Some(failure) = fault.fail {
+        return Err(StripeError::injected(failure));
     }
     let key = req.idempotency_key();
     let result = shared.write(|w| {
