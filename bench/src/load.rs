@@ -217,7 +217,8 @@ pub async fn run(o: &Options, http: &reqwest::Client, run_id: u128) -> ExitCode 
         }
     };
     check(settle(o, http).await);
-    check(webhooks_received(http, &servers, results.elapsed).await);
+    let metrics: Vec<String> = o.metrics.split(',').map(|s| s.trim_end_matches('/').to_owned()).collect();
+    check(webhooks_received(http, &metrics, results.elapsed).await);
     check(audit(o, http, &servers[0], paid).await);
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
@@ -248,11 +249,11 @@ async fn settle(o: &Options, http: &reqwest::Client) -> Result<String, String> {
     }
 }
 
-/// How many webhooks the servers answered, from their `/metrics`; fails if
-/// any answer was not 2xx.
-async fn webhooks_received(http: &reqwest::Client, servers: &[String], elapsed: Duration) -> Result<String, String> {
+/// How many webhooks the servers answered, from their `/metrics` (at each
+/// one's metrics address); fails if any answer was not 2xx.
+async fn webhooks_received(http: &reqwest::Client, metrics: &[String], elapsed: Duration) -> Result<String, String> {
     let (mut each, mut refused) = (Vec::new(), 0);
-    for server in servers {
+    for server in metrics {
         let metrics = answer_text(http, &format!("{server}/metrics")).await.map_err(|e| format!("webhooks: {e}"))?;
         let mut received = 0;
         // http_requests_total{method="POST",route="/v1/webhooks/{store}/{gateway}",status="200"} 1234

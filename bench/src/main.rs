@@ -37,7 +37,7 @@ use tokio::sync::Semaphore;
 use crate::shopper::Order;
 
 const USAGE: &str = "usage: paylet-bench orders|webhooks|load URL STORE [--connections N] [--rate R] [--seconds S] \
-                     [--sandbox URL --secret WHSEC --orders N] [--sandbox URL --admin-key KEY [--account ACCT]] \
+                     [--sandbox URL --secret WHSEC --orders N] [--sandbox URL --admin-key KEY --metrics URLS [--account ACCT]] \
                      [--timeline]";
 
 struct Options {
@@ -56,6 +56,8 @@ struct Options {
     admin_key: String,
     /// `load`: the sandbox account the store charges through.
     account: String,
+    /// `load`: each server's metrics address (`paylet serve --metrics-listen`), comma separated.
+    metrics: String,
 }
 
 fn parse() -> Result<Options, String> {
@@ -76,6 +78,7 @@ fn parse() -> Result<Options, String> {
         orders: 2000,
         admin_key: String::new(),
         account: "acct_demo".into(),
+        metrics: String::new(),
     };
     while let Some(flag) = args.next() {
         if flag == "--timeline" {
@@ -93,14 +96,15 @@ fn parse() -> Result<Options, String> {
             "--secret" => o.secret = text,
             "--admin-key" => o.admin_key = text,
             "--account" => o.account = text,
+            "--metrics" => o.metrics = text,
             other => return Err(format!("unknown flag {other}")),
         }
     }
     if o.scenario == "webhooks" && (o.sandbox.is_empty() || o.secret.is_empty()) {
         return Err("webhooks needs --sandbox and --secret".into());
     }
-    if o.scenario == "load" && (o.sandbox.is_empty() || o.admin_key.is_empty() || o.rate != 0) {
-        return Err("load needs --sandbox and --admin-key, and runs closed loop only".into());
+    if o.scenario == "load" && (o.sandbox.is_empty() || o.admin_key.is_empty() || o.metrics.is_empty() || o.rate != 0) {
+        return Err("load needs --sandbox, --admin-key and --metrics, and runs closed loop only".into());
     }
     Ok(o)
 }

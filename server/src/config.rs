@@ -14,6 +14,8 @@ use crate::telemetry::LogFormat;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/paylet.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_WIDGET_DIR: &str = "widget/dist";
+/// Loopback: Prometheus scrapes from the same host or through a tunnel.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
 /// The keys `paylet.toml` may hold, each also a flag and a variable.
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +45,8 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     /// `--redirect-http`, `PAYLET_REDIRECT_HTTP`.
     pub redirect_http: Option<SocketAddr>,
+    /// `--metrics-listen`, `PAYLET_METRICS_LISTEN`: an address, or `off`.
+    pub metrics_listen: Option<String>,
     /// `--trusted-proxy`, `PAYLET_TRUSTED_PROXIES`.
     #[serde(default)]
     pub trusted_proxies: Vec<std::net::IpAddr>,

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use paylet::app::{Settings, Transport};
 use paylet::backup::{self, Outcome};
 use paylet::catalog::{self, Product, Sku};
-use paylet::config::{DEFAULT_LISTEN, DEFAULT_WIDGET_DIR, FileConfig};
+use paylet::config::{DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN, DEFAULT_WIDGET_DIR, FileConfig};
 use paylet::db::Db;
 use paylet::demo::{self, DemoOptions};
 use paylet::http::recorder::Recorder;
@@ -129,6 +129,10 @@ enum Command {
         payments: PaymentArgs,
         #[command(flatten)]
         https: HttpsArgs,
+        /// Serve Prometheus `/metrics` here, never on the public address; `off` for none
+        /// [default: 127.0.0.1:9464].
+        #[arg(long, env = "PAYLET_METRICS_LISTEN", value_name = "ADDR|off")]
+        metrics_listen: Option<String>,
         /// TEST ONLY: append every request received, bodies included, to FILE.
         #[arg(long, value_name = "FILE")]
         record_requests: Option<PathBuf>,
@@ -534,7 +538,7 @@ fn print_json(value: &serde_json::Value) {
 
 async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
     match command {
-        Command::Serve { listen, database, widget, payments, https, record_requests } => {
+        Command::Serve { listen, database, widget, payments, https, metrics_listen, record_requests } => {
             let (db, _) = connect(database, &file).await?;
             // Refuses to start without keys that open every store's secrets. It does
             // not re-seal: instances still on the old keys could then open nothing.
@@ -562,6 +566,13 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
                 },
             };
             let redirect_http = https.redirect_http.or(file.redirect_http);
+            let metrics_listen = match metrics_listen.or(file.metrics_listen.clone()).as_deref() {
+                Some("off") => None,
+                Some(addr) => Some(addr.parse::<SocketAddr>().map_err(|e| {
+                    Error::Config(format!("--metrics-listen: `{addr}` is not an address or `off`: {e}"))
+                })?),
+                None => DEFAULT_METRICS_LISTEN.parse().ok(),
+            };
             let https_required = settings.transport.tls || !settings.transport.trusted_proxies.is_empty();
             if (https_required || redirect_http.is_some()) && !settings.public_url.starts_with("https://") {
                 return Err(Error::Config(format!(
@@ -599,13 +610,22 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
                 )
                 .await
             };
+            let metrics = async {
+                let Some(addr) = metrics_listen else { return Ok(()) };
+                let listener = TcpListener::bind(addr).await.map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("metrics on {addr} (see --metrics-listen): {e}"))
+                })?;
+                tracing::info!(address = %listener.local_addr()?, "metrics listening");
+                paylet::serve(listener, paylet::http::metrics_router(state.clone()), paylet::stopped(stopped.clone()))
+                    .await
+            };
             let server = paylet::serve_tcp(listener, tls, app, paylet::stopped(stopped.clone()));
             let signal = async {
                 shutdown_signal().await;
                 let _ = stop.send(());
                 Ok(())
             };
-            tokio::try_join!(server, redirect, signal)?;
+            tokio::try_join!(server, redirect, metrics, signal)?;
             drop(workers);
             db.close().await;
             Ok(())

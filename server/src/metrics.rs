@@ -1,9 +1,12 @@
-//! Prometheus metrics at `/metrics`: requests by route and status, latency by
-//! route, orders created, payment outcomes and gateway webhooks.
+//! Prometheus metrics: requests by route and status, latency by route, orders
+//! created, payment outcomes and gateway webhooks. Served at `/metrics` on
+//! their own listener (`paylet serve --metrics-listen`, loopback by default),
+//! never on the public one.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
@@ -56,14 +59,32 @@ impl Metrics {
 }
 
 /// Counts and times each request under its route template (never the raw
-/// path, which would hold ids and make a series per order).
+/// path, which would hold ids and make a series per order) and its method.
+/// Every label comes from a closed set, whatever a client sends: each new
+/// value would be a new series kept for the life of the process.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let m = &state.metrics;
     m.latency.with_label_values(&[&route]).observe(started.elapsed().as_secs_f64());
-    m.requests.with_label_values(&[&method, &route, response.status().as_str()]).inc();
+    m.requests.with_label_values(&[method, &route, response.status().as_str()]).inc();
     response
+}
+
+/// The standard methods by name; any other (HTTP allows made-up ones) is `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }

@@ -374,14 +374,19 @@ fn load_on(
     // Every webhook goes to the first server: a store registers one URL.
     let store = bench_store(database_url, &gateway, "pk_test_paylet_demo", "sk_test_paylet_demo", Some(&urls[0]))?;
     let mut servers = Vec::new();
+    let mut metrics = Vec::new();
     for (port, url) in ports.iter().zip(&urls) {
         let listen = format!("127.0.0.1:{port}");
+        // Each instance's metrics on an address of its own, as on separate hosts.
+        let metrics_listen = format!("127.0.0.1:{}", port + 100);
         let env = [("PAYLET_DATABASE_URL", database_url), ("PAYLET_PUBLIC_URL", url), MASTER_KEY, RATE_LIMITS];
-        servers.push(Server::start_with_env("server", &["serve", "--listen", &listen], *port, &env)?);
+        let args = ["serve", "--listen", &listen, "--metrics-listen", &metrics_listen];
+        servers.push(Server::start_with_env("server", &args, *port, &env)?);
+        metrics.push(format!("http://{metrics_listen}"));
     }
     #[rustfmt::skip]
     let args = ["load", &urls.join(","), &store.id, "--sandbox", &gateway, "--admin-key", &store.admin_key,
-                "--connections", "32", "--seconds", seconds];
+                "--metrics", &metrics.join(","), "--connections", "32", "--seconds", seconds];
     let out = paylet_bench(&args)?;
     let mut lines: Vec<String> = out.lines().map(|l| format!("{backend}: {}", l.trim())).collect();
     for (i, server) in servers.iter().enumerate() {

@@ -73,7 +73,6 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         .merge(widget::router())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .fallback(|| async { Error::NotFound("route") })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
@@ -104,6 +103,12 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         Some(recorder) => app.layer(axum::middleware::from_fn_with_state(recorder, recorder::record)),
         None => app,
     }
+}
+
+/// What `paylet serve --metrics-listen` answers: `/metrics` for Prometheus,
+/// on an address apart from the public one, so the internet never sees it.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(ops::metrics)).fallback(|| async { Error::NotFound("route") }).with_state(state)
 }
 
 /// What `paylet serve --redirect-http` answers on its plain-HTTP port.

@@ -725,6 +725,8 @@ impl Serve {
             .env("PAYLET_WIDGET_DIR", widget_dir)
             // Every shopper of these tests is 127.0.0.1.
             .env("PAYLET_RATE_LIMITS", "off")
+            // Tests run side by side: one metrics port would be taken twice.
+            .env("PAYLET_METRICS_LISTEN", "off")
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .current_dir(app.dir.path())
             .stdout(Stdio::null())

@@ -303,6 +303,8 @@ impl TestApp {
             .args(args)
             .env("PAYLET_DATABASE_URL", &self.database_url)
             .env("PAYLET_PUBLIC_URL", &self.base)
+            // Tests run side by side: one metrics port would be taken twice.
+            .env("PAYLET_METRICS_LISTEN", "off")
             .env("RUST_LOG", "warn")
             .current_dir(self.dir.path())
             .output()

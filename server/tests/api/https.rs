@@ -86,6 +86,8 @@ fn paylet_serve(dir: &Path, args: &[&str]) -> Command {
         .args(args)
         .env("PAYLET_DATABASE_URL", format!("sqlite://{}/paylet.db", dir.display()))
         .env("PAYLET_MASTER_KEY", MASTER_KEY)
+        // Tests run side by side: one metrics port would be taken twice.
+        .env("PAYLET_METRICS_LISTEN", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -193,4 +195,21 @@ async fn only_a_trusted_proxys_forwarded_proto_counts() {
         .unwrap();
     assert_eq!(spoofed.status(), StatusCode::NOT_FOUND);
     assert!(!spoofed.headers().contains_key(STRICT_TRANSPORT_SECURITY));
+}
+
+#[tokio::test]
+async fn serve_keeps_metrics_off_the_public_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics_port) = (free_port(), free_port());
+    let listen = format!("127.0.0.1:{port}");
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let _server =
+        Server(paylet_serve(dir.path(), &["--listen", &listen, "--metrics-listen", &metrics]).spawn().unwrap());
+    let http = reqwest::Client::new();
+    wait_until_up(&http, &format!("http://{listen}/healthz")).await;
+    let public = http.get(format!("http://{listen}/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let private = http.get(format!("http://{metrics}/metrics")).send().await.unwrap();
+    assert_eq!(private.status(), StatusCode::OK);
+    assert!(private.text().await.unwrap().contains(r#"route="/healthz""#));
 }
