@@ -465,11 +465,13 @@ pub async fn page_script_src(widget_dir: &Path, origin: &str, page: &str) -> Res
 
 /// The widget page's Content-Security-Policy: only the scripts in
 /// `script_src`, its own styles; calls to itself and the store's gateway; the
-/// bank's 3-D Secure page in a frame (on any HTTPS origin, as banks' pages
-/// are, or the gateway's own) and the return from it; framed only by the
-/// store's origins; violations reported.
+/// gateway's 3-D Secure challenge in a frame and the return from it (no other
+/// page: a frame is a way to show the shopper a fake form); framed only by
+/// the store's origins; violations reported.
 pub fn widget_csp(script_src: &str, store: Option<&Store>) -> String {
-    let gateway = store.and_then(|s| origin_of(&s.gateway.api_base)).map(|o| format!(" {o}")).unwrap_or_default();
+    let api = store.and_then(|s| origin_of(&s.gateway.api_base));
+    let gateway = api.as_ref().map(|o| format!(" {o}")).unwrap_or_default();
+    let challenges: String = api.iter().flat_map(|o| challenge_origins(o)).map(|o| format!(" {o}")).collect();
     let ancestors = match store {
         Some(store) if !store.allowed_origins.is_empty() => store.allowed_origins.join(" "),
         _ => "'none'".to_owned(),
@@ -478,9 +480,20 @@ pub fn widget_csp(script_src: &str, store: Option<&Store>) -> String {
     let report = store.map(|s| format!("; report-uri /v1/csp-reports/{}", s.id)).unwrap_or_default();
     format!(
         "default-src 'none'; script-src {script_src}; style-src 'self'; \
-         connect-src 'self'{gateway}; frame-src 'self'{gateway} https:; base-uri 'none'; form-action 'none'; \
+         connect-src 'self'{gateway}; frame-src 'self'{challenges}; base-uri 'none'; form-action 'none'; \
          frame-ancestors {ancestors}{report}"
     )
+}
+
+/// Where a gateway whose API is at `api` (an origin) shows its 3-D Secure
+/// challenge: Stripe's live API at `hooks.stripe.com` (its `redirect_to_url`,
+/// which frames the bank itself); any other, the sandbox among them, at its
+/// API's own origin.
+fn challenge_origins(api: &str) -> Vec<String> {
+    match api {
+        "https://api.stripe.com" => vec!["https://hooks.stripe.com".to_owned()],
+        other => vec![other.to_owned()],
+    }
 }
 
 /// `scheme://host[:port]` of a URL.

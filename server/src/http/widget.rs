@@ -36,16 +36,37 @@ pub fn router() -> Router<AppState> {
         .route("/widget/return", get(challenge_return))
         .route(integrity::MANIFEST_PATH, get(integrity_manifest))
         .route("/widget/{*file}", get(widget_file))
+        .layer(axum::middleware::map_response(no_page_without_a_policy))
+}
+
+/// What every answer here that has no policy of its own gets: nothing may
+/// frame it and, were a browser to open it as a document, nothing in it runs.
+/// Scripts, WASM and styles are not documents, so it changes nothing for them;
+/// a page reached by a spelling no handler expected is inert.
+const INERT: HeaderValue = HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; sandbox");
+
+/// Decides by what is answered, not by how its path was spelled: only the
+/// handlers that build a page's policy ([`widget_page`], [`challenge_return`])
+/// serve framable HTML; anything else is [`INERT`].
+async fn no_page_without_a_policy(mut response: Response) -> Response {
+    response.headers_mut().entry(header::CONTENT_SECURITY_POLICY).or_insert(INERT);
+    response
 }
 
 /// The widget's scripts, WASM and styles. Its page goes through [`widget_page`]
 /// under either name, so it is never served without its `frame-ancestors`.
+/// A file is named only as the widget directory spells it: another spelling
+/// of the same file (`./index.html`, `//index.html`, an encoded slash) is no
+/// name of it.
 async fn widget_file(
     State(state): State<AppState>,
     Path(file): Path<String>,
     query: Query<WidgetQuery>,
     request: Request,
 ) -> Result<Response, Error> {
+    if !is_plain_path(&file) {
+        return Err(Error::NotFound("file"));
+    }
     if file == "index.html" {
         return widget_page(State(state), query, request).await;
     }
@@ -217,6 +238,15 @@ async fn serve(state: &AppState, file: &str, request: Request) -> Result<Respons
     Ok(response)
 }
 
+/// A relative path as the build writes them: non-empty segments of letters,
+/// digits, `-`, `_` and `.`, none of them `.` or `..`.
+fn is_plain_path(file: &str) -> bool {
+    file.split('/').all(|segment| {
+        !matches!(segment, "" | "." | "..")
+            && segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    })
+}
+
 /// The file was there: its bytes, part of them, or "not modified".
 fn found(response: &Response) -> bool {
     response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED
@@ -244,6 +274,18 @@ mod tests {
         assert!(is_content_hashed("paylet-widget-1f2e3d4c5b6a7988_bg.wasm"));
         assert!(is_content_hashed("style-9a8b7c6d5e4f3a2.css"));
         assert!(is_content_hashed("paylet-widget-1f2e3d4c5b6a7988_bg.wasm.br"));
+    }
+
+    #[test]
+    fn only_plain_paths_name_files() {
+        for file in ["index.html", "snippets/paylet-widget-1f2e/inline0.js", "style-9a8b.css.br"] {
+            assert!(is_plain_path(file), "{file}");
+        }
+        for file in
+            ["./index.html", "/index.html", "a//index.html", "../index.html", "x/./index.html", "index.html\\", ""]
+        {
+            assert!(!is_plain_path(file), "{file}");
+        }
     }
 
     #[test]

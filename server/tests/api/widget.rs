@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use paylet::snippet::{self, Cart};
 
-use crate::helpers::{SHOP_ORIGIN, TestApp, inline_scripts, sha384, spawn_app};
+use crate::helpers::{SHOP_ORIGIN, TestApp, inline_scripts, sha384, spawn_app, spawn_app_with};
 
 /// The directive `name` of a Content-Security-Policy, without its name.
 fn directive<'a>(csp: &'a str, name: &str) -> &'a str {
@@ -22,6 +22,9 @@ async fn the_widget_page_may_be_framed_only_by_the_stores_origins_and_runs_only_
         assert_eq!(directive(&csp, "frame-ancestors"), SHOP_ORIGIN, "{path}");
         assert_eq!(directive(&csp, "default-src"), "'none'");
         assert_eq!(directive(&csp, "connect-src"), format!("'self' {}", app.sandbox_base));
+        // The gateway's challenge page and the return from it: no other page
+        // may be framed to show the shopper a form.
+        assert_eq!(directive(&csp, "frame-src"), format!("'self' {}", app.sandbox_base));
         assert_eq!(directive(&csp, "style-src"), "'self'");
         // The page's own scripts (Trunk's start-up module among them) by their
         // hashes, the module it imports by its exact URL (an import carries no
@@ -303,24 +306,168 @@ async fn what_the_widget_pages_csp_refused_is_reported_to_the_merchant() {
     assert_eq!(status, 401);
 }
 
-#[tokio::test]
-async fn a_flood_of_reports_keeps_only_the_newest_per_store() {
-    let app = spawn_app().await;
-    let store = paylet_api::StoreId::parse(app.store.as_str()).unwrap();
-    let kept = paylet::csp_reports::KEPT_PER_STORE;
-    for i in 0..kept + 3 {
-        let body = serde_json::from_value(serde_json::json!({ "csp-report": {
-            "document-uri": "https://pay.example/widget/", "effective-directive": "script-src-elem",
-            "blocked-uri": format!("https://evil.example/{i}.js"),
-        }}))
+/// A report of a refused script at `blocked`, as Chromium sends it, from
+/// the client at `address`; the status.
+async fn report_from(app: &TestApp, address: &str, blocked: &str) -> u16 {
+    let client =
+        reqwest::Client::builder().local_address(address.parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let report = serde_json::json!({ "csp-report": {
+        "document-uri": format!("{}/widget/?store={}", app.base, app.store),
+        "effective-directive": "script-src-elem", "blocked-uri": blocked,
+    }});
+    let response = client
+        .post(app.url(&format!("/v1/csp-reports/{}", app.store)))
+        .header("content-type", "application/csp-report")
+        .body(report.to_string())
+        .send()
+        .await
         .unwrap();
-        paylet::csp_reports::record(&app.db, &store, body).await.unwrap();
+    response.status().as_u16()
+}
+
+async fn report_groups(app: &TestApp) -> Vec<serde_json::Value> {
+    let (status, list) = app.admin(reqwest::Method::GET, "/v1/admin/csp-reports", None).await;
+    assert_eq!(status, 200, "{list}");
+    list["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_flood_of_forged_reports_cannot_push_out_the_report_of_a_real_skimmer() {
+    let app = spawn_app().await; // no limits: the flood comes from everywhere
+    assert_eq!(report_from(&app, "127.0.0.60", "https://skimmer.example/s.js").await, 204);
+    for i in 0..1000 {
+        let address = format!("127.0.1.{}", i % 250);
+        assert_eq!(report_from(&app, &address, &format!("https://forged.example/{i}.js")).await, 204);
     }
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM csp_reports").fetch_one(app.db.reader()).await.unwrap();
-    assert_eq!(count, kept);
-    // The last one is among those kept (several can share a millisecond, so
-    // which of the first ones went is not asserted).
-    let kept_uris: Vec<String> =
-        paylet::csp_reports::recent(&app.db, &store, kept).await.unwrap().into_iter().map(|r| r.blocked_uri).collect();
-    assert!(kept_uris.contains(&format!("https://evil.example/{}.js", kept + 2)));
+    // The same forged report over and over is one group, counted.
+    for _ in 0..50 {
+        report_from(&app, "127.0.0.61", "https://forged.example/again.js").await;
+    }
+    let groups = report_groups(&app).await;
+    assert!(groups.len() as i64 <= paylet::csp_reports::GROUPS_PER_STORE, "{} groups", groups.len());
+    let real = groups.iter().find(|g| g["blocked_uri"] == "https://skimmer.example/s.js");
+    assert!(real.is_some_and(|g| g["count"] == 1 && g["first_seen"].is_i64()), "the real report is still listed");
+    let again = groups.iter().find(|g| g["blocked_uri"] == "https://forged.example/again.js").unwrap();
+    assert_eq!(again["count"], 50);
+}
+
+#[tokio::test]
+async fn reports_are_limited_per_address_typed_and_bounded() {
+    let app = spawn_app_with(paylet_api::GatewayStyle::Stripe, |s| s.limits.reports_per_ip = 3).await;
+    let statuses = reports_from(&app, "127.0.0.70", 5).await;
+    assert_eq!(statuses, [204, 204, 204, 429, 429]);
+    assert_eq!(
+        report_from(&app, "127.0.0.71", "https://other.example/x.js").await,
+        204,
+        "another address is not held up"
+    );
+
+    let path = app.url(&format!("/v1/csp-reports/{}", app.store));
+    let report = serde_json::json!({ "csp-report": { "blocked-uri": "https://evil.example/x.js" } }).to_string();
+    let as_json = app.http.post(&path).header("content-type", "application/json").body(report).send().await.unwrap();
+    assert_eq!(as_json.status(), 415);
+    let huge = serde_json::json!({ "csp-report": { "blocked-uri": "x".repeat(9000) } }).to_string();
+    let huge = app.http.post(&path).header("content-type", "application/csp-report").body(huge).send().await.unwrap();
+    assert_eq!(huge.status(), 413);
+}
+
+/// `n` reports from `address`, one after another; their statuses.
+async fn reports_from(app: &TestApp, address: &str, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in 0..n {
+        statuses.push(report_from(app, address, &format!("https://evil.example/{i}.js")).await);
+    }
+    statuses
+}
+
+/// GETs `path` exactly as written, as curl with `--path-as-is` would: no
+/// client normalises away the dot segments, doubled slashes or escapes an
+/// attacker sends. The status, the lowercased headers and the body.
+async fn raw_get(app: &TestApp, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, headers, answer[split + 4..].to_vec())
+}
+
+#[tokio::test]
+async fn the_payment_page_cannot_be_framed_through_another_spelling_of_its_path() {
+    let app = spawn_app().await;
+    let query = format!("?store={}", app.store);
+    let (_, headers, _) = raw_get(&app, &format!("/widget/{query}")).await;
+    let header =
+        |headers: &[(String, String)], name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let page_policy = header(&headers, "content-security-policy").unwrap();
+    let spellings = [
+        "/widget/index.html",
+        "/widget/./index.html",
+        "/widget/.%2Findex.html",
+        "/widget/%2Findex.html",
+        "/widget//index.html",
+        "/widget///index.html",
+        "/widget/%2e/index.html",
+        "/widget/%2E%2Findex.html",
+        "/widget/x/../index.html",
+        "/widget/x/%2e%2e/index.html",
+        "/widget/x%2F..%2Findex.html",
+        "/widget/snippets/../index.html",
+        "/widget/../widget/index.html",
+        "/widget/%2e%2e/widget/index.html",
+        "/./widget/index.html",
+        "//widget/index.html",
+        "/widget/%69ndex.html",
+        "/widget/index%2ehtml",
+        "/widget/INDEX.HTML",
+        "/widget/Index.html",
+        "/widget/index.HTML",
+        "/widget/index.html.",
+        "/widget/index.html..",
+        "/widget/index.html%20",
+        "/widget/index.html/",
+        "/widget/index.html%2F",
+        "/widget/index.html%00",
+        "/widget/index.html;.js",
+        "/widget/index.html%3B.js",
+        "/widget/%5Cindex.html",
+        "/widget/.%5Cindex.html",
+        "/widget/index.htm",
+        "/widget/index.html.br",
+        "/widget/index.html.gz",
+        "/widget/index",
+        "/widget//",
+        "/widget/.",
+        "/widget/%2e",
+        "/widget/%252Findex.html",
+        "/%77idget/index.html",
+        "/WIDGET/index.html",
+        "/widget/index.html#x",
+        "/widget/index.html?x=1&",
+    ];
+    for spelling in spellings {
+        let path = if spelling.contains('?') { spelling.to_owned() } else { format!("{spelling}{query}") };
+        let (status, headers, body) = raw_get(&app, &path).await;
+        if !(200..300).contains(&status) && status != 304 {
+            continue; // refused
+        }
+        let policy = header(&headers, "content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: {status} without a policy ({} bytes)", body.len()));
+        let framers = directive(&policy, "frame-ancestors");
+        assert!(
+            policy == page_policy || framers == "'none'",
+            "{path}: answered {status} with a policy other than the page's or none: {policy}"
+        );
+    }
 }
