@@ -4,11 +4,14 @@ use crate::db::{Arg, Batch};
 use crate::{Error, ids};
 use paylet_api::StoreId;
 
-/// Adds the customer to `batch`, created or renamed as needed.
+/// Adds the customer to `batch` if new. Anyone can place an order with any
+/// email, so an order never renames a customer the store knows: it only
+/// gives a name to one that had none. The order keeps the name it was placed
+/// with.
 pub fn upsert(batch: &mut Batch, store: &StoreId, email: &Email, name: Option<&str>, now: i64) {
     batch.add(
         "INSERT INTO customers (id, store_id, email, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
-         ON CONFLICT (store_id, email) DO UPDATE SET name = COALESCE(excluded.name, customers.name), \
+         ON CONFLICT (store_id, email) DO UPDATE SET name = COALESCE(customers.name, excluded.name), \
          updated_at = excluded.updated_at",
         vec![
             Arg::Text(format!("cus_{}", ids::random_string(20))),

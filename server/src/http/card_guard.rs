@@ -49,11 +49,43 @@ pub async fn refuse_card_data(request: Request, next: Next) -> Response {
     }
 }
 
-/// Whether `bytes`, as sent or URL-decoded (`%34`, `+` for a space), spell a
-/// card number.
+/// Whether `bytes` spell a card number as sent, URL-decoded (`%34`, `+` for
+/// a space), or as JSON strings once their escapes are read (`\u0034`): the
+/// guard looks at what the handlers will see, not only at the bytes. (The
+/// scanner itself reads digits of every script and the separators people
+/// type.)
 fn carries_card_number(bytes: &[u8]) -> bool {
     let found = |text: &str| !find_card_numbers(text).is_empty();
-    found(&String::from_utf8_lossy(bytes)) || form_urlencoded::parse(bytes).any(|(k, v)| found(&k) || found(&v))
+    found(&String::from_utf8_lossy(bytes))
+        || form_urlencoded::parse(bytes).any(|(k, v)| found(&k) || found(&v))
+        || json_strings(bytes).iter().any(|s| found(s))
+}
+
+/// Every key and string value in `bytes`, if they are JSON with an escape in
+/// them; without one, each string is already in the bytes as sent.
+fn json_strings(bytes: &[u8]) -> Vec<String> {
+    if !bytes.contains(&b'\\') {
+        return Vec::new();
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Vec::new(); // not JSON: no handler will read it as such
+    };
+    let mut strings = Vec::new();
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::String(s) => strings.push(s),
+            serde_json::Value::Array(items) => stack.extend(items),
+            serde_json::Value::Object(fields) => {
+                for (key, value) in fields {
+                    strings.push(key);
+                    stack.push(value);
+                }
+            }
+            _ => {}
+        }
+    }
+    strings
 }
 
 #[cfg(test)]
@@ -66,5 +98,13 @@ mod tests {
         assert!(carries_card_number(b"card%5Bnumber%5D=4242+4242+4242+4242"));
         assert!(carries_card_number(b"n=%34%32%34%32%34%32%34%32%34%32%34%32%34%32%34%32"));
         assert!(!carries_card_number(b"token=tok_4242424242424242&q=%"));
+    }
+
+    #[test]
+    fn finds_numbers_behind_json_escapes() {
+        assert!(carries_card_number(br#"{"name":"\u0034242424242424242"}"#));
+        assert!(carries_card_number(br#"{"name":"4242\u00204242\u00204242\u00204242"}"#));
+        assert!(carries_card_number(br#"{"a":[{"\u00344242424242424242":1}]}"#));
+        assert!(!carries_card_number(br#"{"name":"Ada \"Lovelace\"","n":"tok_4242424242424242"}"#));
     }
 }

@@ -1,8 +1,13 @@
 //! Card numbers never get in: wherever a request carries one, it is refused
 //! with 422 before anything is stored.
 
-use serde_json::json;
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::TestCaseError;
+use serde_json::{Value, json};
+use tokio::runtime::Handle;
 
+use crate::fuzz::{endpoints, run};
 use crate::helpers::{error, spawn_app};
 
 #[tokio::test]
@@ -100,4 +105,136 @@ async fn oversized_headers_and_deeply_nested_json_get_clear_errors() {
         app.post_json(&format!("/v1/stores/{}/orders", app.store), &json!({ "items": body, "customer": {} })).await;
     assert_eq!(status, 400, "{answer}");
     error(&answer, "json_too_deep");
+}
+
+/// The zero of each set of digits the spellings use: ASCII, full-width,
+/// Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali, Thai and
+/// mathematical bold. Each digit of a number may come from any of them.
+const ZEROS: [u32; 8] = [0x30, 0xFF10, 0x660, 0x6F0, 0x966, 0x9E6, 0xE50, 0x1D7CE];
+
+/// What people and keyboards put between digit groups: spaces of several
+/// widths, dashes and dots; or nothing.
+const SEPARATORS: [&str; 10] =
+    ["", " ", "\u{a0}", "\u{2009}", "\u{202f}", "\u{3000}", "-", "\u{2013}", "\u{2212}", "."];
+
+/// A valid Visa, Mastercard, Amex or Discover number.
+fn card_number() -> impl Strategy<Value = String> {
+    (0usize..4, proptest::collection::vec(0u8..10, 18)).prop_map(|(brand, body)| {
+        let (prefix, len) = [("4", 16), ("51", 16), ("37", 15), ("6011", 16)][brand];
+        let mut digits: String = prefix.to_owned();
+        digits.extend(body.iter().map(|d| char::from(b'0' + d)));
+        digits.truncate(len - 1);
+        (b'0'..=b'9').map(|c| format!("{digits}{}", char::from(c))).find(|n| paylet_card::luhn_valid(n)).unwrap()
+    })
+}
+
+/// `number` as a person might write it: each digit in a script chosen by
+/// `scripts`, groups of four parted by `separator`, inside some words.
+fn spelled(number: &str, scripts: &[usize], separator: &str, words: (&str, &str)) -> String {
+    let mut out = words.0.to_owned();
+    for (i, digit) in number.bytes().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push_str(separator);
+        }
+        let zero = ZEROS[scripts[i % scripts.len()] % ZEROS.len()];
+        out.push(char::from_u32(zero + u32::from(digit - b'0')).unwrap());
+    }
+    out.push_str(words.1);
+    out
+}
+
+/// `text` as a JSON string literal with the characters `escaped` picks
+/// written as `\uXXXX` escapes (surrogate pairs beyond the BMP).
+fn json_literal(text: &str, escaped: &[bool]) -> String {
+    let mut out = String::from('"');
+    for (i, c) in text.chars().enumerate() {
+        if escaped[i % escaped.len()] {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The pre-order positions of the string values in `value`.
+fn string_slots(value: &Value) -> usize {
+    match value {
+        Value::String(_) => 1,
+        Value::Array(items) => items.iter().map(string_slots).sum(),
+        Value::Object(map) => map.values().map(string_slots).sum(),
+        _ => 0,
+    }
+}
+
+/// Replaces string value number `slot` (pre-order) of `value` with `with`.
+fn replace_string(value: &mut Value, slot: &mut usize, with: &str) -> bool {
+    match value {
+        Value::String(s) => {
+            if *slot == 0 {
+                *s = with.to_owned();
+                return true;
+            }
+            *slot -= 1;
+            false
+        }
+        Value::Array(items) => items.iter_mut().any(|v| replace_string(v, slot, with)),
+        Value::Object(map) => map.values_mut().any(|v| replace_string(v, slot, with)),
+        _ => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_number_in_any_script_spacing_or_json_escape_in_any_string_field_is_refused() {
+    let app = spawn_app().await;
+    let endpoints = endpoints(&app).await;
+    let before = stored(&app).await;
+    let handle = Handle::current();
+    let words = prop::sample::select(vec![("", ""), ("card ", ""), ("Ada ", " Lovelace"), ("n:", ".")]);
+    let strategy = (
+        0..endpoints.len(),
+        any::<Index>(),
+        card_number(),
+        proptest::collection::vec(0usize..ZEROS.len(), 1..5),
+        prop::sample::select(SEPARATORS.to_vec()),
+        words,
+        proptest::collection::vec(any::<bool>(), 1..6),
+    );
+    run(&app, 192, strategy, |(endpoint, slot, number, scripts, separator, words, escaped)| {
+        let endpoint = &endpoints[endpoint];
+        let mut body = endpoint.template.clone();
+        let mut slot = slot.index(string_slots(&body));
+        const MARK: &str = "@@card@@";
+        replace_string(&mut body, &mut slot, MARK);
+        let text = spelled(&number, &scripts, separator, words);
+        let body = body.to_string().replace(&format!("\"{MARK}\""), &json_literal(&text, &escaped));
+        handle.block_on(async {
+            let mut request = app.http.request(endpoint.method.clone(), app.url(&endpoint.path));
+            if endpoint.admin {
+                request = request.bearer_auth(&app.admin_key);
+            }
+            let response = request.header("content-type", "application/json").body(body.clone()).send().await;
+            let response = response.map_err(|e| TestCaseError::fail(format!("no answer: {e}")))?;
+            let status = response.status().as_u16();
+            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            prop_assert_eq!(status, 422, "{} {}: {} got {}", endpoint.method, endpoint.path, body, answer);
+            prop_assert_eq!(&answer["error"]["code"], "card_data_rejected", "{}", answer);
+            Ok(())
+        })
+    });
+    assert_eq!(stored(&app).await, before, "nothing was stored");
+}
+
+/// How many rows each table a public or admin request writes to holds.
+async fn stored(app: &crate::helpers::TestApp) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in ["orders", "customers", "csp_reports", "products", "checkout_sessions", "refunds"] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        counts.push(sqlx::query_scalar::<_, i64>(&sql).fetch_one(app.db.reader()).await.unwrap());
+    }
+    counts
 }

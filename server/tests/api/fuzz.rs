@@ -21,17 +21,17 @@ use tokio::runtime::Handle;
 use crate::helpers::{SHOP_ORIGIN, TestApp, spawn_app, spawn_app_with};
 
 /// An endpoint that reads a body, and a valid body for it.
-struct Endpoint {
-    method: Method,
-    path: String,
-    admin: bool,
-    template: Value,
+pub struct Endpoint {
+    pub method: Method,
+    pub path: String,
+    pub admin: bool,
+    pub template: Value,
 }
 
 /// Every endpoint that reads a JSON body, with a valid body for each: on an
 /// order waiting for payment, a paid order for refunds, and the store's
 /// catalog.
-async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
+pub async fn endpoints(app: &TestApp) -> Vec<Endpoint> {
     let pending = app.order().await;
     let paid = app.order().await;
     let token = app.tokenize("4242424242424242").await;
@@ -366,7 +366,7 @@ async fn send(app: &TestApp, endpoints: &[Endpoint], request: &Request) -> Resul
 
 /// Runs `cases` requests drawn from `strategy` against `app`, then checks the
 /// server still answers.
-fn run<S: Strategy>(app: &TestApp, cases: u32, strategy: S, one: impl Fn(S::Value) -> Result<(), TestCaseError>)
+pub fn run<S: Strategy>(app: &TestApp, cases: u32, strategy: S, one: impl Fn(S::Value) -> Result<(), TestCaseError>)
 where
     S::Value: std::fmt::Debug,
 {

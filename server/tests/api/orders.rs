@@ -202,3 +202,21 @@ async fn addresses_are_checked_by_country() {
         .await;
     assert_eq!(status, 201, "no postal code where the country has none");
 }
+
+#[tokio::test]
+async fn an_order_placed_with_someones_email_does_not_rename_them() {
+    let app = spawn_app().await;
+    let path = format!("/v1/stores/{}/orders", app.store);
+    let place = |name: &str| json!({ "items": [{ "sku": "TEE", "quantity": 1 }], "customer": { "email": "ada@example.com", "name": name } });
+    assert_eq!(app.post_json(&path, &place("Ada Lovelace")).await.0, 201);
+    let (status, order) = app.post_json(&path, &place("Mallory")).await;
+    assert_eq!(status, 201, "{order}");
+    let names: Vec<Option<String>> = sqlx::query_scalar("SELECT name FROM customers WHERE email = 'ada@example.com'")
+        .fetch_all(app.db.reader())
+        .await
+        .unwrap();
+    assert_eq!(names, [Some("Ada Lovelace".to_owned())]);
+    // The order itself keeps the name it was placed with.
+    let detail = app.detail(&order).await;
+    assert_eq!(detail["customer"]["name"], "Mallory", "{detail}");
+}
