@@ -12,7 +12,8 @@ use paylet_api::{
     OrderStatus, PayRequest, PaymentMethod, PaymentResult,
 };
 use paylet_gateway::{
-    ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedStatus, PaymentState,
+    ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedSession, HostedStatus,
+    PaymentState,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -59,6 +60,8 @@ pub struct Attempt {
     pub amount: Money,
     pub gateway_payment_id: Option<String>,
     pub hosted_session_id: Option<String>,
+    /// Square style: the hosted page's payment link.
+    pub hosted_link_id: Option<String>,
     pub redirect_url: Option<String>,
     pub decline: Option<DeclineCode>,
     pub created_at: i64,
@@ -80,6 +83,7 @@ impl Attempt {
             amount: order.total,
             gateway_payment_id: None,
             hosted_session_id: None,
+            hosted_link_id: None,
             redirect_url: None,
             decline: None,
             created_at: now_millis(),
@@ -88,7 +92,7 @@ impl Attempt {
 }
 
 const ATTEMPT_COLUMNS: &str = "id, order_id, kind, token, status, amount, currency, gateway_payment_id, \
-                               hosted_session_id, redirect_url, decline_code, created_at";
+                               hosted_session_id, hosted_link_id, redirect_url, decline_code, created_at";
 
 fn attempt_from_row(row: &AnyRow) -> Result<Attempt, Error> {
     let corrupt = |what: &str| Error::Config(format!("stored payment attempt has an invalid {what}"));
@@ -104,6 +108,7 @@ fn attempt_from_row(row: &AnyRow) -> Result<Attempt, Error> {
         amount: Money::new(row.try_get("amount")?, currency).map_err(|_| corrupt("amount"))?,
         gateway_payment_id: row.try_get("gateway_payment_id")?,
         hosted_session_id: row.try_get("hosted_session_id")?,
+        hosted_link_id: row.try_get("hosted_link_id")?,
         redirect_url: row.try_get("redirect_url")?,
         decline: row.try_get::<Option<String>, _>("decline_code")?.as_deref().map(DeclineCode::parse),
         created_at: row.try_get("created_at")?,
@@ -379,13 +384,29 @@ fn in_progress() -> Error {
 
 /// Another attempt may still succeed, and the shopper is here trying a new
 /// way to pay. One whose answer was lost is asked about at the gateway first
-/// (it may have paid); a challenge or hosted page the shopper left ends.
+/// (it may have paid). A challenge or hosted page the shopper left is closed
+/// at the gateway first, and ends only once the gateway says it can take no
+/// money: ended only here, the old page could still be paid, and the shopper
+/// charged twice.
 async fn make_room(state: &AppState, store: &Store, other: &Attempt) -> Result<(), Error> {
     if other.status == status::PROCESSING {
-        reconcile::attempt(state, store, other).await
-    } else {
-        settle_now(state, &other.id, News::Ended).await.map(|_| ())
+        return reconcile::attempt(state, store, other).await;
     }
+    let gateway = store.gateway.client(&state.http);
+    let news = match (other.hosted_session_id.clone(), other.gateway_payment_id.as_deref()) {
+        (Some(id), _) if other.kind == kind::HOSTED => {
+            let page = HostedSession { id, url: other.redirect_url.clone().unwrap_or_default(), link_id: other.hosted_link_id.clone() };
+            News::from_hosted(gateway.end_hosted(&page).await?)
+        }
+        (_, Some(payment)) => News::from_state(gateway.cancel_payment(payment).await?, payment),
+        // Nothing at the gateway can take money: a Square-style challenge
+        // charges only through `confirm`, which an ended attempt refuses.
+        _ => News::Ended,
+    };
+    if news == News::Pending {
+        return Err(in_progress());
+    }
+    settle_now(state, &other.id, news).await.map(|_| ())
 }
 
 /// Charges a `processing` card attempt and settles it. Also a retry of one
@@ -594,7 +615,7 @@ pub async fn hosted_session(
             return Err(e.into());
         }
     };
-    let (session_id, url) = (session.id.clone(), session.url.clone());
+    let (session_id, link_id, url) = (session.id.clone(), session.link_id.clone(), session.url.clone());
     let opened = state
         .db
         .write(move |conn| {
@@ -603,10 +624,11 @@ pub async fn hosted_session(
                 // webhook still finds the attempt; it opens only if nothing
                 // else ended it while the gateway was making the page.
                 sqlx::query(
-                    "UPDATE payment_attempts SET hosted_session_id = $1, redirect_url = $2, updated_at = $3, \
-                     status = CASE WHEN status = $4 THEN $5 ELSE status END WHERE id = $6",
+                    "UPDATE payment_attempts SET hosted_session_id = $1, hosted_link_id = $2, redirect_url = $3, \
+                     updated_at = $4, status = CASE WHEN status = $5 THEN $6 ELSE status END WHERE id = $7",
                 )
                 .bind(session_id)
+                .bind(link_id)
                 .bind(url)
                 .bind(now_millis())
                 .bind(status::PROCESSING)

@@ -86,6 +86,9 @@ pub struct HostedLine {
 pub struct HostedSession {
     pub id: String,
     pub url: String,
+    /// Square style: the payment link, which closing the page deletes (`id`
+    /// is the link's order, which the payment's events name).
+    pub link_id: Option<String>,
 }
 
 /// Where a hosted page stands.
@@ -166,6 +169,15 @@ pub trait Gateway: Send + Sync {
     async fn create_hosted(&self, request: HostedRequest<'_>) -> Result<HostedSession, GatewayError>;
 
     async fn hosted_status(&self, session_id: &str) -> Result<HostedStatus, GatewayError>;
+
+    /// Closes a hosted page so it can take no payment any more; where it
+    /// stands after: `Expired`, or `Paid` if the shopper paid first. Only an
+    /// answer other than `Open` means the page can no longer take money.
+    async fn end_hosted(&self, page: &HostedSession) -> Result<HostedStatus, GatewayError>;
+
+    /// Cancels a payment waiting for its challenge, so finishing the
+    /// challenge later takes no money; where the payment stands after.
+    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError>;
 
     async fn refund(&self, request: RefundRequest<'_>) -> Result<RefundOutcome, GatewayError>;
 

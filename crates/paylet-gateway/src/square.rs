@@ -143,7 +143,7 @@ impl Gateway for SquareGateway {
         }
         let link: PaymentLink =
             field(ok_body(self.post("/v2/online-checkout/payment-links", &body).await?)?, "payment_link")?;
-        Ok(HostedSession { id: link.order_id, url: link.url })
+        Ok(HostedSession { id: link.order_id, url: link.url, link_id: Some(link.id) })
     }
 
     async fn hosted_status(&self, session_id: &str) -> Result<HostedStatus, GatewayError> {
@@ -154,6 +154,23 @@ impl Gateway for SquareGateway {
             ("CANCELED", _) => HostedStatus::Expired,
             _ => HostedStatus::Open,
         })
+    }
+
+    /// Deletes the payment link, which cancels its order; whatever the delete
+    /// answered, the order says whether the page can still take money.
+    async fn end_hosted(&self, page: &HostedSession) -> Result<HostedStatus, GatewayError> {
+        if let Some(link) = &page.link_id {
+            let url = format!("{}/v2/online-checkout/payment-links/{link}", self.base_url);
+            send(|| self.http.delete(&url).bearer_auth(self.access_token.expose())).await?;
+        }
+        self.hosted_status(&page.id).await
+    }
+
+    /// Square completes a card payment at once (`autocomplete`): none waits at
+    /// the gateway for a challenge, which Square runs before the payment
+    /// exists. Where the payment stands is the answer.
+    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError> {
+        self.payment(payment_id).await
     }
 
     async fn refund(&self, request: RefundRequest<'_>) -> Result<RefundOutcome, GatewayError> {
@@ -289,6 +306,7 @@ impl Payment {
 
 #[derive(Debug, Deserialize)]
 struct PaymentLink {
+    id: String,
     url: String,
     order_id: String,
 }

@@ -126,12 +126,32 @@ impl Gateway for StripeGateway {
         let reply = self.post("/v1/checkout/sessions", request.idempotency_key, &form).await?;
         let session: CheckoutSession = ok_body(reply)?;
         let url = session.url.ok_or_else(|| GatewayError::Protocol("a new Checkout Session without a url".into()))?;
-        Ok(HostedSession { id: session.id, url })
+        Ok(HostedSession { id: session.id, url, link_id: None })
     }
 
     async fn hosted_status(&self, session_id: &str) -> Result<HostedStatus, GatewayError> {
         let session: CheckoutSession = self.get(&format!("/v1/checkout/sessions/{session_id}")).await?;
         Ok(session.status())
+    }
+
+    async fn end_hosted(&self, page: &HostedSession) -> Result<HostedStatus, GatewayError> {
+        let path = format!("/v1/checkout/sessions/{}/expire", page.id);
+        let reply = self.post(&path, &format!("expire_{}", page.id), &[]).await?;
+        if reply.status.is_success() {
+            return Ok(parse::<CheckoutSession>(&reply.body)?.status());
+        }
+        // Refused because it is no longer open: completed (paid) or expired.
+        self.hosted_status(&page.id).await
+    }
+
+    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError> {
+        let path = format!("/v1/payment_intents/{payment_id}/cancel");
+        let reply = self.post(&path, &format!("cancel_{payment_id}"), &[]).await?;
+        if reply.status.is_success() {
+            return Ok(parse::<PaymentIntent>(&reply.body)?.state());
+        }
+        // Refused because it can no longer be canceled: it succeeded, or was canceled.
+        self.payment(payment_id).await
     }
 
     async fn refund(&self, request: RefundRequest<'_>) -> Result<RefundOutcome, GatewayError> {

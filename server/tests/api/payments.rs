@@ -316,3 +316,51 @@ async fn a_store_without_the_hosted_page_opens_none() {
     error(&body, "payment_method_not_enabled");
     assert!(app.sandbox.request_log().iter().all(|r| !r.path.contains("checkout")), "the gateway was not asked");
 }
+
+/// The shopper, in a tab left open, tries to finish a page the gateway
+/// showed earlier: posts its form as a browser would. Whatever it answers.
+async fn finish_old_page(app: &crate::helpers::TestApp, url: &str, form: &[(&str, &str)]) {
+    let url = reqwest::Url::parse(url).unwrap();
+    let mut fields: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    fields.extend(form.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let mut post = url.clone();
+    post.set_query(None);
+    app.browser.post(post).form(&fields).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_hosted_page_left_open_cannot_charge_a_shopper_who_paid_by_card() {
+    for style in STYLES {
+        let app = spawn_app_with(style, |_| {}).await;
+        let order = app.order().await;
+        let page = app.hosted_page(&order).await;
+        // The shopper comes back and pays by card instead.
+        let (status, result) = app.pay(&order, &app.tokenize("4242424242424242").await).await;
+        assert_eq!((status, &result["status"]), (200, &json!("paid")), "{style:?}: {result}");
+        // Then completes the old hosted page, still open in another tab.
+        let form = [("email", "ada@example.com"), ("number", "4242424242424242"), ("expiry", "12 / 34"), ("cvc", "123")];
+        finish_old_page(&app, &page, &form).await;
+        assert_eq!(app.payments_taken(), 1, "{style:?}: the old page took money");
+        let page_now = app.browser.get(&page).send().await.unwrap().text().await.unwrap();
+        assert!(!page_now.contains("<form"), "{style:?}: the old page still offers to pay: {page_now}");
+    }
+}
+
+#[tokio::test]
+async fn a_challenge_left_open_cannot_charge_a_shopper_who_paid_on_the_hosted_page() {
+    // Stripe style: the challenged PaymentIntent waits at the gateway, where
+    // passing the challenge would take the money.
+    let app = spawn_app().await;
+    let order = app.order().await;
+    let (_, result) = app.pay(&order, &app.tokenize("4000002500003155").await).await;
+    assert_eq!(result["status"], "requires_action", "{result}");
+    let challenge = result["next_action"]["redirect_url"].as_str().unwrap().to_owned();
+    // The shopper pays on the hosted page instead.
+    let page = app.hosted_page(&order).await;
+    app.pay_on_hosted_page(&page, "4242424242424242").await;
+    assert_eq!(app.payments_taken(), 1);
+    // Then passes the old challenge, still open in another tab.
+    finish_old_page(&app, &challenge, &[("action", "complete")]).await;
+    assert_eq!(app.payments_taken(), 1, "the old challenge took money");
+    assert_eq!(app.refreshed_status(&order).await, "paid");
+}

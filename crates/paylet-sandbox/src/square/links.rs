@@ -178,6 +178,29 @@ pub(crate) async fn retrieve(
     })
 }
 
+/// Deletes the link and cancels its order, so the page takes no payment;
+/// a link whose order is paid stays (the payment is the merchant's to refund).
+pub(crate) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, SquareError> {
+    shared.write(|w| {
+        let account = authenticate(&headers, w)?;
+        let link = w.square.payment_links.get(&id).filter(|l| l.account_id == account.id).cloned();
+        let link = link.ok_or_else(|| SquareError::not_found("payment link", &id))?;
+        let order = w.square.orders.get_mut(&link.order_id).ok_or_else(|| SquareError::not_found("order", &id))?;
+        if order.state != "DRAFT" {
+            return Err(SquareError::invalid("BAD_REQUEST", "The payment link's order is already paid."));
+        }
+        order.state = "CANCELED".into();
+        order.updated_ms = now_ms();
+        order.version += 1;
+        w.square.payment_links.remove(&id);
+        Ok(Json(json!({ "id": id, "cancelled_order_id": link.order_id })))
+    })
+}
+
 pub(crate) async fn retrieve_order(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,

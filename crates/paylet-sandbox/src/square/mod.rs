@@ -52,7 +52,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v2/refunds", post(refunds::create))
         .route("/v2/refunds/{id}", get(refunds::retrieve))
         .route("/v2/online-checkout/payment-links", post(links::create))
-        .route("/v2/online-checkout/payment-links/{id}", get(links::retrieve))
+        .route("/v2/online-checkout/payment-links/{id}", get(links::retrieve).delete(links::delete))
         .route("/v2/orders/{id}", get(links::retrieve_order))
         .route("/v2/webhooks/subscriptions", post(subscriptions::create).get(subscriptions::list))
         .route("/v2/webhooks/subscriptions/{id}", get(subscriptions::retrieve).delete(subscriptions::delete))
