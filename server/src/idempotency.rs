@@ -197,8 +197,32 @@ async fn answer(db: &Db, row: &AnyRow, key: &str, request_hash: &str) -> Result<
         });
     }
     match (row.try_get::<Option<i64>, _>("response_status")?, row.try_get::<Option<String>, _>("response_body")?) {
-        (Some(status), Some(body)) => Ok(Some(Begin::Replay { status: u16::try_from(status).unwrap_or(200), body })),
+        (Some(status), Some(sealed)) => {
+            let body = open_response(db, &row.try_get::<String, _>("scope")?, key, &sealed)?;
+            Ok(Some(Begin::Replay { status: u16::try_from(status).unwrap_or(200), body }))
+        }
         _ => Err(in_use(key)),
+    }
+}
+
+/// What binds a stored response to its row: another row's sealed response
+/// copied here does not open.
+fn response_context(scope: &str, key: &str) -> String {
+    format!("idempotent response\n{scope}\n{key}")
+}
+
+/// A stored response is sealed like the stores' secrets: it may carry one (a
+/// new order's client secret), and a stolen database must not.
+fn seal_response(db: &Db, scope: &str, key: &str, body: &str) -> Result<String, Error> {
+    Ok(db.keys()?.seal(body, &response_context(scope, key))?)
+}
+
+fn open_response(db: &Db, scope: &str, key: &str, sealed: &str) -> Result<String, Error> {
+    match db.keys()?.open(sealed, &response_context(scope, key)) {
+        Ok(body) => Ok(body.expose().clone()),
+        // Stored before responses were sealed (kept 24 hours at most).
+        Err(paylet_secret::KeyError::NotSealed) => Ok(sealed.to_owned()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -222,10 +246,11 @@ fn in_use(key: &str) -> Error {
 }
 
 impl Claim {
-    /// Adds storing the response to `batch`, so it commits (or not) with the
-    /// work; call [`Claim::saved`] once the batch is written.
-    pub fn save_in(&self, batch: &mut Batch, status: u16, body: &str) {
-        let (status, body) = (Arg::Int(i64::from(status)), Arg::Text(body.to_owned()));
+    /// Adds storing the response (sealed) to `batch`, so it commits (or not)
+    /// with the work; call [`Claim::saved`] once the batch is written.
+    pub fn save_in(&self, db: &Db, batch: &mut Batch, status: u16, body: &str) -> Result<(), Error> {
+        let body = seal_response(db, &self.scope, &self.key, body)?;
+        let (status, body) = (Arg::Int(i64::from(status)), Arg::Text(body));
         let (scope, key) = (Arg::Text(self.scope.clone()), Arg::Text(self.key.clone()));
         if self.stored {
             batch.add(
@@ -242,6 +267,7 @@ impl Claim {
                 vec![status, body, scope, key, Arg::Text(self.request_hash.clone()), Arg::Int(now_millis())],
             );
         }
+        Ok(())
     }
 
     pub fn saved(&self) {
@@ -252,7 +278,7 @@ impl Claim {
     pub async fn save(&self, db: &Db, status: u16, body: &str) -> Result<(), Error> {
         if !self.saved.load(Ordering::Acquire) {
             let mut batch = Batch::default();
-            self.save_in(&mut batch, status, body);
+            self.save_in(db, &mut batch, status, body)?;
             db.write_batch(batch).await?;
         }
         Ok(())

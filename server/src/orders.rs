@@ -102,7 +102,7 @@ pub async fn create(
     let order = Order { id, status: OrderStatus::Pending, lines, total, client_secret: Some(secret) };
     if let Some(claim) = claim {
         let body = serde_json::to_string(&order).map_err(|e| Error::Config(e.to_string()))?;
-        claim.save_in(&mut batch, 201, &body);
+        claim.save_in(db, &mut batch, 201, &body)?;
     }
     db.write_batch(batch).await?;
     if let Some(claim) = claim {

@@ -113,3 +113,54 @@ async fn notify_on(app: &TestApp) -> String {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[tokio::test]
+async fn a_stolen_database_holds_no_client_secret_or_admin_key_issued() {
+    let app = spawn_app().await;
+    let mut issued = vec![app.admin_key.clone()];
+    // Orders as the widget places them, under an Idempotency-Key (whose
+    // stored answer is the order with its client secret), and without one.
+    for key in [Some("order-key-1"), Some("order-key-2"), None] {
+        let body = serde_json::json!({ "items": [{ "sku": "TEE", "quantity": 1 }], "customer": { "email": "ada@example.com" } });
+        let mut request = app.http.post(app.url(&format!("/v1/stores/{}/orders", app.store))).json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let order: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+        issued.push(order["client_secret"].as_str().unwrap().to_owned());
+    }
+    // A replay still answers with the same secret.
+    let body =
+        serde_json::json!({ "items": [{ "sku": "TEE", "quantity": 1 }], "customer": { "email": "ada@example.com" } });
+    let replay = app.http.post(app.url(&format!("/v1/stores/{}/orders", app.store)));
+    let replay: serde_json::Value =
+        replay.header("idempotency-key", "order-key-1").json(&body).send().await.unwrap().json().await.unwrap();
+    assert_eq!(replay["client_secret"], issued[1].as_str());
+    let out = notify_on(&app).await;
+    issued.extend(out.split_whitespace().filter(|w| w.starts_with("whsec_")).map(str::to_owned));
+
+    let everything = database_as_text(&app).await;
+    for secret in &issued {
+        assert!(!everything.contains(secret.as_str()), "an issued secret is stored in the clear");
+    }
+}
+
+/// Every row of every table as text, and on SQLite the file and its
+/// write-ahead log as a thief would copy them.
+async fn database_as_text(app: &TestApp) -> String {
+    if let Some(path) = app.database_url.strip_prefix("sqlite://") {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        return String::from_utf8_lossy(&bytes).into_owned();
+    }
+    let tables: Vec<String> = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .fetch_all(app.db.reader())
+        .await
+        .unwrap();
+    let mut text = String::new();
+    for table in tables {
+        let sql = format!("SELECT COALESCE(string_agg(t::text, ' '), '') FROM {table} t");
+        text.push_str(&sqlx::query_scalar::<_, String>(&sql).fetch_one(app.db.reader()).await.unwrap());
+    }
+    text
+}
