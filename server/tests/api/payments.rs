@@ -338,7 +338,8 @@ async fn a_hosted_page_left_open_cannot_charge_a_shopper_who_paid_by_card() {
         let (status, result) = app.pay(&order, &app.tokenize("4242424242424242").await).await;
         assert_eq!((status, &result["status"]), (200, &json!("paid")), "{style:?}: {result}");
         // Then completes the old hosted page, still open in another tab.
-        let form = [("email", "ada@example.com"), ("number", "4242424242424242"), ("expiry", "12 / 34"), ("cvc", "123")];
+        let form =
+            [("email", "ada@example.com"), ("number", "4242424242424242"), ("expiry", "12 / 34"), ("cvc", "123")];
         finish_old_page(&app, &page, &form).await;
         assert_eq!(app.payments_taken(), 1, "{style:?}: the old page took money");
         let page_now = app.browser.get(&page).send().await.unwrap().text().await.unwrap();
