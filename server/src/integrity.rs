@@ -649,7 +649,10 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
         let policies: Vec<&str> =
             headers.get_all(header::CONTENT_SECURITY_POLICY).iter().filter_map(|v| v.to_str().ok()).collect();
         match policies.first() {
-            Some(policy) => drifts.extend(csp_drift(&expected.csp, policy, &expected.scripts)),
+            Some(policy) => {
+                drifts.extend(csp_drift(&expected.csp, policy, &expected.scripts));
+                drifts.extend(other_spellings(&remote.http, page_url, policy).await);
+            }
             None => drifts.push(
                 "the widget page is served without a Content-Security-Policy header: nothing stops a script slipped into it"
                     .to_owned(),
@@ -663,6 +666,52 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
         scripts,
         drifts,
     })
+}
+
+/// Other spellings of the page's path that a server may map to the same file
+/// (doubled or encoded slashes, a trailing slash or dot, another case). A
+/// client keeps these as written; dot segments it would resolve itself.
+const SPELLINGS: [&str; 9] = [
+    "/widget//index.html",
+    "/widget/%2Findex.html",
+    "/widget/.%2Findex.html",
+    "/widget/x%2F..%2Findex.html",
+    "/widget/index.html/",
+    "/widget/index.html.",
+    "/widget/INDEX.HTML",
+    "/widget/index.html;.js",
+    "/widget/%5Cindex.html",
+];
+
+/// Each spelling of the page's path that is answered with a page that lacks
+/// its policy (`policy`, as the page itself was served) and can be framed: a
+/// way around `frame-ancestors` and the script pins.
+async fn other_spellings(http: &reqwest::Client, page_url: &Url, policy: &str) -> Vec<String> {
+    let mut escapes = Vec::new();
+    for spelling in SPELLINGS {
+        let Ok(mut url) = page_url.join(spelling) else { continue };
+        url.set_query(page_url.query());
+        let Ok(answer) = http.get(url.clone()).send().await else { continue };
+        if !answer.status().is_success() {
+            continue;
+        }
+        let served = answer.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok());
+        let inert = served.is_some_and(|p| directive_of(p, "frame-ancestors") == Some("'none'"));
+        if served != Some(policy) && !inert {
+            escapes.push(format!(
+                "{} answers {} without the page's policy (CSP: {}): any site can frame it",
+                url.path(),
+                answer.status().as_u16(),
+                served.unwrap_or("none")
+            ));
+        }
+    }
+    escapes
+}
+
+/// The value of directive `name` in a policy.
+fn directive_of<'a>(policy: &'a str, name: &str) -> Option<&'a str> {
+    policy.split(';').map(str::trim).find_map(|d| d.strip_prefix(name).filter(|v| v.starts_with(' ')).map(str::trim))
 }
 
 fn client() -> Result<reqwest::Client, Error> {

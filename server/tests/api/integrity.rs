@@ -374,3 +374,47 @@ async fn weakening_proxy(upstream: String) -> String {
     tokio::spawn(async move { axum::serve(listener, proxy).await });
     base
 }
+
+#[tokio::test]
+async fn the_check_names_a_spelling_of_the_page_path_served_without_its_policy() {
+    let app = spawn_app().await;
+    let proxy = leaky_proxy(app.base.clone()).await;
+    let manifest = release_manifest(&app, &app.base).await;
+    let (code, report) = check(&app, &proxy, &manifest).await;
+    assert_eq!(code, 1, "{report:#}");
+    let drifts = drifts(&report);
+    assert_eq!(drifts.len(), 1, "{drifts:#?}");
+    assert!(drifts[0].starts_with("/widget//index.html answers 200 without the page's policy"), "{drifts:#?}");
+}
+
+/// A proxy in front of `upstream` that serves the widget page at
+/// `/widget//index.html` without its CSP, as a server that routed only the
+/// exact name through the page's handler did.
+async fn leaky_proxy(upstream: String) -> String {
+    let http = reqwest::Client::new();
+    let proxy = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (http, upstream) = (http.clone(), upstream.clone());
+        async move {
+            let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+            let leak = path.starts_with("/widget//index.html");
+            let path = if leak { path.replacen("/widget//", "/widget/", 1) } else { path };
+            let mut forward = http.get(format!("{upstream}{path}"));
+            if let Some(accepted) = request.headers().get("accept-encoding") {
+                forward = forward.header("accept-encoding", accepted);
+            }
+            let answer = forward.send().await.unwrap();
+            let mut response = axum::http::Response::builder().status(answer.status());
+            for (name, value) in answer.headers() {
+                let dropped = leak && name.as_str() == "content-security-policy";
+                if !dropped && !matches!(name.as_str(), "transfer-encoding" | "connection") {
+                    response = response.header(name, value);
+                }
+            }
+            response.body(axum::body::Body::from(answer.bytes().await.unwrap())).unwrap()
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, proxy).await });
+    base
+}
