@@ -8,13 +8,17 @@ use crate::db::Db;
 use crate::idempotency::InFlight;
 use crate::limits::{Counts, Limits};
 use crate::metrics::Metrics;
+use crate::notifications::Deliveries;
+use crate::outbound::UrlRules;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    /// One HTTP client for gateway calls and merchant notifications, so
-    /// connections are reused.
+    /// The HTTP client for gateway calls, so connections are reused.
+    /// Merchants' notifications go out through `deliveries`' own client.
     pub http: reqwest::Client,
+    /// Notification sends in flight in this process.
+    pub deliveries: Arc<Deliveries>,
     /// Where the built widget (Trunk's `dist`) and `embed.js` are.
     pub widget_dir: PathBuf,
     pub metrics: Arc<Metrics>,
@@ -42,6 +46,9 @@ pub struct Settings {
     pub transport: Transport,
     /// Orders and payment attempts allowed per minute.
     pub limits: Limits,
+    /// What URLs merchants and operators may give beyond https to public
+    /// addresses; strict by default.
+    pub url_rules: UrlRules,
 }
 
 /// How requests reach the server, for sending plain HTTP to HTTPS.
@@ -63,6 +70,7 @@ impl Settings {
             notification_retries: crate::notifications::default_retry_schedule(),
             transport: Transport::default(),
             limits: Limits::default(),
+            url_rules: UrlRules::default(),
         }
     }
 }

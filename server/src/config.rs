@@ -50,6 +50,10 @@ pub struct FileConfig {
     /// `--trusted-proxy`, `PAYLET_TRUSTED_PROXIES`.
     #[serde(default)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `--allow-http-urls`, `PAYLET_ALLOW_HTTP_URLS`: tests, demos, the operator's own network.
+    pub allow_http_urls: Option<bool>,
+    /// `--allow-private-notify-urls`, `PAYLET_ALLOW_PRIVATE_NOTIFY_URLS`: likewise.
+    pub allow_private_notify_urls: Option<bool>,
     /// `[rate_limits]`, each also `--rate-limit NAME=N`, `PAYLET_RATE_LIMITS`.
     pub rate_limits: Option<Limits>,
 }
@@ -91,6 +95,8 @@ mod tests {
         let limits: FileConfig = toml::from_str("[rate_limits]\npayments_per_order = 3").unwrap();
         assert_eq!(limits.rate_limits, Some(Limits { payments_per_order: 3, ..Limits::default() }));
         assert!(toml::from_str::<FileConfig>("[rate_limits]\npayments_per_moon = 3").is_err());
+        let urls: FileConfig = toml::from_str("allow_http_urls = true").unwrap();
+        assert_eq!((urls.allow_http_urls, urls.allow_private_notify_urls), (Some(true), None));
     }
 
     #[test]

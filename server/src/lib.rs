@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod notifications;
 pub mod order_state;
 pub mod orders;
+pub mod outbound;
 pub mod payments;
 pub mod reconcile;
 pub mod refunds;
@@ -63,6 +64,7 @@ pub fn state(db: Db, options: ServeOptions) -> AppState {
     AppState {
         db,
         http: paylet_gateway::http_client(options.settings.gateway_timeout),
+        deliveries: notifications::Deliveries::new(outbound::Client::new(options.settings.url_rules)),
         widget_dir: options.widget_dir,
         metrics,
         in_flight: InFlight::default(),

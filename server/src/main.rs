@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use paylet::app::{Settings, Transport};
 use paylet::backup::{self, Outcome};
@@ -16,6 +17,7 @@ use paylet::demo::{self, DemoOptions};
 use paylet::http::recorder::Recorder;
 use paylet::limits::Limits;
 use paylet::orders::{self, OrderFilter};
+use paylet::outbound::UrlRules;
 use paylet::snippet::{self, Cart};
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::telemetry::{self, LogFormat};
@@ -36,8 +38,8 @@ struct Cli {
     /// Settings file. Without it, ./paylet.toml is read if present. Its keys are
     /// listen, database_url, widget_dir, public_url, log_format, gateway_timeout,
     /// webhook_tolerance, reconcile_after, master_key_file, tls_cert, tls_key,
-    /// redirect_http, trusted_proxies and a [rate_limits] table; flags and PAYLET_*
-    /// variables override them.
+    /// redirect_http, trusted_proxies, allow_http_urls, allow_private_notify_urls and a
+    /// [rate_limits] table; flags and PAYLET_* variables override them.
     #[arg(long, global = true, env = "PAYLET_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Log as human-readable text or as JSON lines [default: text].
@@ -105,6 +107,27 @@ struct PaymentArgs {
     rate_limits: Vec<String>,
 }
 
+#[derive(clap::Args)]
+struct UrlArgs {
+    /// Accept http:// URLs, not only https://, for notifications, store origins and gateways.
+    /// For tests, demos or the operator's own network.
+    #[arg(long, env = "PAYLET_ALLOW_HTTP_URLS", value_parser = BoolishValueParser::new())]
+    allow_http_urls: bool,
+    /// Let notification URLs reach loopback, private, link-local and other non-public
+    /// addresses (refused by default, when set and when sending). For tests, demos or the
+    /// operator's own network.
+    #[arg(long, env = "PAYLET_ALLOW_PRIVATE_NOTIFY_URLS", value_parser = BoolishValueParser::new())]
+    allow_private_notify_urls: bool,
+}
+
+/// The flags' allowances, each also allowed by the file.
+fn url_rules(args: &UrlArgs, file: &FileConfig) -> UrlRules {
+    UrlRules {
+        http: args.allow_http_urls || file.allow_http_urls.unwrap_or(false),
+        private_addresses: args.allow_private_notify_urls || file.allow_private_notify_urls.unwrap_or(false),
+    }
+}
+
 /// The file's limits (or the defaults), with the flags' `NAME=N` applied in order.
 fn limits(file: Option<Limits>, flags: &[String]) -> Result<Limits, Error> {
     let mut limits = file.unwrap_or_default();
@@ -133,6 +156,8 @@ enum Command {
         /// [default: 127.0.0.1:9464].
         #[arg(long, env = "PAYLET_METRICS_LISTEN", value_name = "ADDR|off")]
         metrics_listen: Option<String>,
+        #[command(flatten)]
+        urls: UrlArgs,
         /// TEST ONLY: append every request received, bodies included, to FILE.
         #[arg(long, value_name = "FILE")]
         record_requests: Option<PathBuf>,
@@ -336,6 +361,8 @@ enum StoreCommand {
         database: DatabaseArgs,
         #[command(flatten)]
         widget: WidgetArgs,
+        #[command(flatten)]
+        urls: UrlArgs,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -370,6 +397,8 @@ enum StoreCommand {
         off: bool,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        urls: UrlArgs,
     },
     /// List stores.
     List {
@@ -538,7 +567,7 @@ fn print_json(value: &serde_json::Value) {
 
 async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
     match command {
-        Command::Serve { listen, database, widget, payments, https, metrics_listen, record_requests } => {
+        Command::Serve { listen, database, widget, payments, https, metrics_listen, urls, record_requests } => {
             let (db, _) = connect(database, &file).await?;
             // Refuses to start without keys that open every store's secrets. It does
             // not re-seal: instances still on the old keys could then open nothing.
@@ -592,6 +621,7 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
                 or(payments.webhook_tolerance, &file.webhook_tolerance, settings.webhook_tolerance)?;
             settings.reconcile_after = or(payments.reconcile_after, &file.reconcile_after, settings.reconcile_after)?;
             settings.limits = limits(file.rate_limits, &payments.rate_limits)?;
+            settings.url_rules = url_rules(&urls, &file);
             let settings_url = settings.public_url.clone();
             let state = paylet::state(db.clone(), ServeOptions { widget_dir: widget_dir(&widget, &file), settings });
             let app = paylet::app(state.clone(), recorder);
@@ -819,9 +849,15 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             no_webhook,
             database,
             widget,
+            urls,
             json,
         } => {
             let (db, _) = connect(database, file).await?;
+            let rules = url_rules(&urls, file);
+            // Before the gateway or the database hear of the store: a refused URL leaves nothing behind.
+            if let Some(url) = &notify_url {
+                rules.check_notify_url(url).await?;
+            }
             let currency = Currency::parse(&currency).map_err(|e| Error::Config(e.to_string()))?;
             let style = match gateway {
                 GatewayArg::Stripe => GatewayStyle::Stripe,
@@ -849,11 +885,11 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             };
             if !no_webhook {
                 let http = paylet_gateway::http_client(Duration::from_secs(30));
-                new.register_webhook(&http, &public_url(&widget, file, None, serves_tls(file))).await?;
+                new.register_webhook(&http, &public_url(&widget, file, None, serves_tls(file)), rules).await?;
             }
-            let store = stores::put(&db, new).await?;
+            let store = stores::put(&db, new, rules).await?;
             let webhook_url = store.webhook.url.clone();
-            let notify_secret = stores::set_notify_url(&db, &store.id, notify_url.as_deref()).await?;
+            let notify_secret = stores::set_notify_url(&db, &store.id, notify_url.as_deref(), rules).await?;
             let key = auth::create_key(&db, &store.id).await?;
             let snippet = embed_snippet(&store.id, &Cart::Items("SKU:1"), &widget, file);
             if json {
@@ -899,11 +935,11 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             );
             Ok(())
         }
-        StoreCommand::Notify { store, url, off, database } => {
+        StoreCommand::Notify { store, url, off, database, urls } => {
             let (db, _) = connect(database, file).await?;
             let store = store_id(&store)?;
             let url = if off { None } else { url };
-            match stores::set_notify_url(&db, &store, url.as_deref()).await? {
+            match stores::set_notify_url(&db, &store, url.as_deref(), url_rules(&urls, file)).await? {
                 Some(secret) => println!(
                     "notifications go to {}\nsigning secret (shown once): {}",
                     url.unwrap_or_default(),

@@ -4,8 +4,12 @@
 //! (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retrying with
 //! backoff until the endpoint takes it or the schedule runs out. The outbox
 //! is in the database, so a restart loses nothing, and on Postgres several
-//! instances share the work without sending a message twice at once.
+//! instances share the work without sending a message twice at once. One
+//! endpoint's sends cannot delay another's: rounds do not wait for answers,
+//! and each endpoint has a few sends in flight at most.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use paylet_api::{OrderStatus, StoreId};
@@ -13,17 +17,21 @@ use paylet_secret::Secret;
 use paylet_webhook::standard::{self, SigningSecret};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
+use tokio::task::JoinSet;
 
 use crate::app::AppState;
-use crate::db::{Arg, Db, millis, now_millis};
+use crate::db::{Arg, Batch, Db, millis, now_millis};
 use crate::orders::{OrderSummary, rfc3339};
-use crate::{Error, ids, stores};
+use crate::{Error, ids, outbound, stores};
 
 /// How long a claimed message is left to its worker before another may take
 /// it (the worker died mid-delivery).
 const LEASE_MS: i64 = 60_000;
-/// Messages sent at once.
+/// Messages claimed in one round.
 const BATCH: i64 = 32;
+/// Sends in flight to one endpoint (scheme, host and port) from this
+/// process: an endpoint that never answers holds this many, no more.
+const PER_ENDPOINT: usize = 4;
 
 /// Waits after each failed attempt (Standard Webhooks' suggested schedule);
 /// after the last, the message is given up.
@@ -70,16 +78,20 @@ pub async fn order_changed(
     Ok(())
 }
 
-/// Delivers due messages until the database closes.
+/// Delivers due messages until the database closes. The sends run beside
+/// the rounds, owned by this loop: stopping the workers stops them too, and
+/// their leases hand the messages to whoever runs next.
 pub async fn run(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sends = JoinSet::new();
     loop {
         tick.tick().await;
+        while sends.try_join_next().is_some() {}
         if state.db.reader().is_closed() {
             return;
         }
-        if let Err(e) = deliver_due(&state).await {
+        if let Err(e) = deliver_due(&state, &mut sends).await {
             tracing::warn!(error = %e, "notification delivery round failed");
         }
     }
@@ -87,14 +99,17 @@ pub async fn run(state: AppState) {
 
 struct Message {
     id: String,
+    store: String,
     payload: String,
     attempts: i64,
     url: String,
     secret: Secret,
 }
 
-/// One round: claims what is due and sends it. Returns how many were sent.
-pub async fn deliver_due(state: &AppState) -> Result<usize, Error> {
+/// One round: claims what is due and starts sending it, without waiting for
+/// the answers, so an endpoint that is slow to answer delays no other.
+/// Returns how many sends it started.
+async fn deliver_due(state: &AppState, sends: &mut JoinSet<()>) -> Result<usize, Error> {
     let now = now_millis();
     // Most rounds find nothing: ask a reader before taking the writer.
     let due = sqlx::query("SELECT 1 AS due FROM notifications WHERE next_attempt_at <= $1 LIMIT 1")
@@ -105,31 +120,142 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, Error> {
         return Ok(0);
     }
     let db = state.db.clone();
-    let messages = state.db.write(move |conn| Box::pin(claim(conn, db, now))).await?;
-    let count = messages.len();
-    let mut sends = tokio::task::JoinSet::new();
+    let busy = state.deliveries.busy_stores();
+    let messages = state.db.write(move |conn| Box::pin(claim(conn, db, now, busy))).await?;
+    let mut started = 0;
+    let (mut later, mut held) = (Batch::default(), 0);
     for message in messages {
-        let (state, http) = (state.clone(), state.http.clone());
+        let Some(slot) = state.deliveries.start(&message) else {
+            // Its endpoint is full, or it is being sent: due again next round, no attempt
+            // counted. The lease in the condition leaves alone an outcome recorded meanwhile.
+            later.add(
+                "UPDATE notifications SET next_attempt_at = $1 WHERE id = $2 AND next_attempt_at = $3",
+                vec![Arg::Int(now), Arg::Text(message.id.clone()), Arg::Int(now + LEASE_MS)],
+            );
+            held += 1;
+            continue;
+        };
+        let state = state.clone();
         sends.spawn(async move {
-            let outcome = send(&http, &message, now_millis()).await;
+            let outcome = send(&state.deliveries.client, &message, now_millis()).await;
             if let Err(e) = record(&state, &message, outcome).await {
                 tracing::warn!(error = %e, message = %message.id, "could not record a delivery attempt");
             }
+            drop(slot);
         });
+        started += 1;
     }
-    while sends.join_next().await.is_some() {}
-    Ok(count)
+    if held > 0 {
+        // Should this fail, the leases hand the messages back, only later.
+        state.db.write_batch(later).await?;
+    }
+    Ok(started)
 }
 
-/// Takes up to [`BATCH`] due messages for this worker for [`LEASE_MS`].
-async fn claim(conn: &mut AnyConnection, db: Db, now: i64) -> Result<Vec<Message>, Error> {
+/// The sends this process has in flight, and the client they go out with:
+/// the one place that knows which endpoints are busy.
+pub struct Deliveries {
+    client: outbound::Client,
+    in_flight: Mutex<HashMap<String, Flight>>,
+}
+
+/// Where a message in flight goes.
+struct Flight {
+    endpoint: String,
+    store: String,
+}
+
+impl Deliveries {
+    pub fn new(client: outbound::Client) -> Arc<Deliveries> {
+        Arc::new(Deliveries { client, in_flight: Mutex::new(HashMap::new()) })
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<String, Flight>> {
+        // The map stays consistent through a panic elsewhere: each change is one call.
+        self.in_flight.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores whose endpoint has all its sends in flight: a round claims
+    /// none of their messages, so a backlog at one endpoint does not fill
+    /// the batch that others' messages need.
+    fn busy_stores(&self) -> Vec<String> {
+        let in_flight = self.in_flight();
+        let mut per_endpoint: HashMap<&str, usize> = HashMap::new();
+        for flight in in_flight.values() {
+            *per_endpoint.entry(flight.endpoint.as_str()).or_default() += 1;
+        }
+        let mut stores: Vec<String> = in_flight
+            .values()
+            .filter(|f| per_endpoint.get(f.endpoint.as_str()).is_some_and(|n| *n >= PER_ENDPOINT))
+            .map(|f| f.store.clone())
+            .collect();
+        stores.sort();
+        stores.dedup();
+        stores
+    }
+
+    /// A place for `message` among the sends in flight, unless it is being
+    /// sent already or its endpoint has [`PER_ENDPOINT`] sends in flight.
+    fn start(self: &Arc<Self>, message: &Message) -> Option<Slot> {
+        let endpoint = endpoint(&message.url);
+        let mut in_flight = self.in_flight();
+        let busy = in_flight.values().filter(|f| f.endpoint == endpoint).count() >= PER_ENDPOINT;
+        if busy || in_flight.contains_key(&message.id) {
+            return None;
+        }
+        in_flight.insert(message.id.clone(), Flight { endpoint, store: message.store.clone() });
+        Some(Slot { deliveries: self.clone(), message: message.id.clone() })
+    }
+}
+
+/// A send in flight; dropped when it ends, however it ends.
+struct Slot {
+    deliveries: Arc<Deliveries>,
+    message: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.deliveries.in_flight().remove(&self.message);
+    }
+}
+
+/// Scheme, host and port: the server at the other end, whatever the path.
+fn endpoint(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}://{}:{}", u.scheme(), u.host_str().unwrap_or(""), u.port_or_known_default().unwrap_or(0)),
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// Takes up to [`BATCH`] due messages for this worker for [`LEASE_MS`]:
+/// none of the `busy` stores', and at most [`PER_ENDPOINT`] of any one store,
+/// so one store's backlog cannot fill the batch ahead of every other store.
+async fn claim(conn: &mut AnyConnection, db: Db, now: i64, busy: Vec<String>) -> Result<Vec<Message>, Error> {
+    let skip = if busy.is_empty() {
+        String::new()
+    } else {
+        let places: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
+        format!(" AND store_id NOT IN ({})", places.join(", "))
+    };
+    // The due condition is repeated where the rows are locked: on Postgres a
+    // row another instance claimed meanwhile is checked again there, and skipped.
     let sql = format!(
         "UPDATE notifications SET next_attempt_at = $1 WHERE id IN \
-         (SELECT id FROM notifications WHERE next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3{}) \
+         (SELECT id FROM notifications WHERE next_attempt_at <= $2 AND id IN \
+          (SELECT id FROM (SELECT id, next_attempt_at, \
+                           ROW_NUMBER() OVER (PARTITION BY store_id ORDER BY next_attempt_at, id) AS nth \
+                           FROM notifications WHERE next_attempt_at <= $2{skip}) due \
+           WHERE nth <= $4 ORDER BY next_attempt_at LIMIT $3){}) \
          RETURNING id, store_id, payload, attempts",
         db.backend().skip_locked()
     );
-    let rows = sqlx::query(&sql).bind(now + LEASE_MS).bind(now).bind(BATCH).fetch_all(&mut *conn).await?;
+    let per_store = i64::try_from(PER_ENDPOINT).unwrap_or(i64::MAX);
+    let mut query = sqlx::query(&sql).bind(now + LEASE_MS).bind(now).bind(BATCH).bind(per_store);
+    for store in &busy {
+        query = query.bind(store.as_str());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
     let mut messages = Vec::with_capacity(rows.len());
     for row in rows {
         let store: String = row.try_get("store_id")?;
@@ -163,6 +289,7 @@ async fn claim(conn: &mut AnyConnection, db: Db, now: i64) -> Result<Vec<Message
         };
         messages.push(Message {
             id,
+            store,
             payload: row.try_get("payload")?,
             attempts: row.try_get("attempts")?,
             url,
@@ -172,14 +299,15 @@ async fn claim(conn: &mut AnyConnection, db: Db, now: i64) -> Result<Vec<Message
     Ok(messages)
 }
 
-/// One attempt: `Ok` when the endpoint answered 2xx, else why not.
-async fn send(http: &reqwest::Client, message: &Message, now_ms: i64) -> Result<(), String> {
+/// One attempt: `Ok` when the endpoint answered 2xx, else why not. A
+/// redirect is an answer like any other non-2xx: not followed.
+async fn send(client: &outbound::Client, message: &Message, now_ms: i64) -> Result<(), String> {
     let secret = SigningSecret::parse(message.secret.expose()).map_err(|e| e.to_string())?;
     let timestamp = now_ms / 1000;
     let signature =
         standard::sign(&[&secret], &message.id, timestamp, message.payload.as_bytes()).map_err(|e| e.to_string())?;
-    let response = http
-        .post(&message.url)
+    let response = client
+        .post(&message.url)?
         .header("content-type", "application/json")
         .header("webhook-id", &message.id)
         .header("webhook-timestamp", timestamp.to_string())
@@ -187,8 +315,13 @@ async fn send(http: &reqwest::Client, message: &Message, now_ms: i64) -> Result<
         .body(message.payload.clone())
         .send()
         .await
-        .map_err(|e| if e.is_timeout() { "timed out".to_owned() } else { "could not connect".to_owned() })?;
-    if response.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", response.status().as_u16())) }
+        .map_err(|e| outbound::describe(&e))?;
+    let status = response.status();
+    match status.as_u16() {
+        _ if status.is_success() => Ok(()),
+        code if status.is_redirection() => Err(format!("HTTP {code} (redirects are not followed)")),
+        code => Err(format!("HTTP {code}")),
+    }
 }
 
 async fn record(state: &AppState, message: &Message, outcome: Result<(), String>) -> Result<(), Error> {

@@ -15,6 +15,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::{Db, millis, now_millis};
+use crate::outbound::UrlRules;
 use crate::{Error, ids};
 
 #[derive(Debug, Clone)]
@@ -137,8 +138,13 @@ impl NewStore {
     /// Registers this server's webhook URL for the store at its gateway,
     /// before anything is saved: a gateway that refuses the keys refuses the
     /// store, and no half-made store is left behind.
-    pub async fn register_webhook(&mut self, http: &reqwest::Client, public_url: &str) -> Result<(), Error> {
-        self.check()?;
+    pub async fn register_webhook(
+        &mut self,
+        http: &reqwest::Client,
+        public_url: &str,
+        rules: UrlRules,
+    ) -> Result<(), Error> {
+        self.check(rules)?;
         let id = self.id.get_or_insert_with(ids::new_store_id).clone();
         let url = webhook_url(public_url, &id, self.gateway.style);
         let endpoint = self.gateway.register_webhook(http, &url).await?;
@@ -153,14 +159,18 @@ impl NewStore {
 }
 
 impl NewStore {
-    fn check(&self) -> Result<(), Error> {
+    fn check(&self, rules: UrlRules) -> Result<(), Error> {
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Error::invalid("invalid_name", "name", "A store name has 1 to 100 characters."));
         }
         for origin in &self.allowed_origins {
             validate_origin(origin)?;
+            // A page served over http could be changed on the way to the shopper.
+            rules.require_https(origin, "invalid_origin", "allowed_origins")?;
         }
+        // The gateway's secret key travels to it with every call.
+        rules.require_https(&self.gateway.api_base, "invalid_url", "gateway_url")?;
         if self.payment_methods.is_empty() {
             return Err(Error::invalid("no_payment_methods", "payment_methods", "Enable at least one payment method."));
         }
@@ -170,9 +180,9 @@ impl NewStore {
 
 /// Creates the store, or replaces the settings of the store with `new.id`
 /// (its webhook endpoint is kept unless `new` registered one, and its
-/// notification endpoint is kept).
-pub async fn put(db: &Db, new: NewStore) -> Result<Store, Error> {
-    new.check()?;
+/// notification endpoint is kept). Origins and the gateway URL follow `rules`.
+pub async fn put(db: &Db, new: NewStore, rules: UrlRules) -> Result<Store, Error> {
+    new.check(rules)?;
     let name = new.name.trim();
     let id = new.id.unwrap_or_else(ids::new_store_id);
     let (g, w) = (&new.gateway, &new.webhook);
@@ -268,13 +278,16 @@ pub async fn set_webhook(
 }
 
 /// Points the store's notifications at `url` with a new signing secret,
-/// returned here once; `None` stops them.
-pub async fn set_notify_url(db: &Db, store: &StoreId, url: Option<&str>) -> Result<Option<Secret>, Error> {
+/// returned here once; `None` stops them. `url` must follow `rules`: https,
+/// to a host that resolves to public addresses only, unless allowed.
+pub async fn set_notify_url(
+    db: &Db,
+    store: &StoreId,
+    url: Option<&str>,
+    rules: UrlRules,
+) -> Result<Option<Secret>, Error> {
     if let Some(url) = url {
-        let parsed = reqwest::Url::parse(url).map_err(|_| invalid_notify_url())?;
-        if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() {
-            return Err(invalid_notify_url());
-        }
+        rules.check_notify_url(url).await?;
     }
     let secret = url.map(|_| {
         let mut bytes = [0u8; 32];
@@ -288,10 +301,6 @@ pub async fn set_notify_url(db: &Db, store: &StoreId, url: Option<&str>) -> Resu
         .execute(db.writer())
         .await?;
     Ok(secret)
-}
-
-fn invalid_notify_url() -> Error {
-    Error::invalid("invalid_url", "url", "Give an http(s) URL like https://shop.example/paylet-events.")
 }
 
 const COLUMNS: &str = "id, name, currency, payment_methods, allowed_origins, gateway_style, gateway_api_base, \

@@ -251,12 +251,16 @@ const RATE_LIMITS: (&str, &str) = (
     "orders_per_ip=4000000000,orders_per_store=4000000000,payments_per_ip=4000000000,payments_per_store=4000000000",
 );
 
+/// The bench's shop origin, gateway and servers are http on this machine.
+const URL_RULES: [(&str, &str); 2] = [("PAYLET_ALLOW_HTTP_URLS", "true"), ("PAYLET_ALLOW_PRIVATE_NOTIFY_URLS", "true")];
+
 fn paylet(args: &[&str], database_url: &str) -> Result<String, Failure> {
     output(
         Command::new(workspace_root().join("target/release/paylet"))
             .args(args)
             .env("PAYLET_DATABASE_URL", database_url)
             .env(MASTER_KEY.0, MASTER_KEY.1)
+            .envs(URL_RULES)
             .env("RUST_LOG", "warn"),
     )
     .ok_or_else(|| Failure::new("bench", format!("`paylet {}` failed", args.join(" "))))
@@ -439,6 +443,7 @@ impl Server {
     fn start_with_env(what: &str, args: &[&str], port: u16, env: &[(&str, &str)]) -> Result<Server, Failure> {
         let child = Command::new(workspace_root().join("target/release/paylet"))
             .args(args)
+            .envs(URL_RULES)
             .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -20,6 +20,7 @@ use crate::app::Settings;
 use crate::catalog::{self, Product, Sku};
 use crate::db::Db;
 use crate::http::recorder::Recorder;
+use crate::outbound::UrlRules;
 use crate::snippet::{self, Cart};
 use crate::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use crate::{Error, ServeOptions, auth};
@@ -45,6 +46,10 @@ pub struct DemoOptions {
     pub record_requests: Option<PathBuf>,
     pub limits: crate::limits::Limits,
 }
+
+/// The demo's shop and sandbox are http on this machine; notification URLs
+/// still must reach public addresses.
+const URL_RULES: UrlRules = UrlRules { http: true, private_addresses: false };
 
 /// The demo catalog: (sku, name, price in cents).
 const PRODUCTS: [(&str, &str, i64); 3] =
@@ -97,6 +102,7 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
         None => None,
     };
     let mut settings = Settings::new(&server_url);
+    settings.url_rules = URL_RULES;
     settings.transport.tls = tls.is_some();
     settings.limits = options.limits;
     let state = crate::state(db.clone(), ServeOptions { widget_dir: options.widget_dir.clone(), settings });
@@ -180,6 +186,7 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Erro
                 },
                 webhook: WebhookSettings::default(),
             },
+            URL_RULES,
         )
         .await?;
         for (sku, name, cents) in PRODUCTS {

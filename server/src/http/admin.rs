@@ -110,12 +110,13 @@ pub async fn set_notification_endpoint(
     admin: Admin,
     ApiJson(endpoint): ApiJson<NotificationEndpoint>,
 ) -> Result<Json<Value>, Error> {
-    let secret = stores::set_notify_url(&state.db, &admin.store.id, Some(&endpoint.url)).await?;
+    let secret =
+        stores::set_notify_url(&state.db, &admin.store.id, Some(&endpoint.url), state.settings.url_rules).await?;
     Ok(Json(json!({ "url": endpoint.url, "secret": secret.as_ref().map(|s| s.expose()) })))
 }
 
 pub async fn remove_notification_endpoint(State(state): State<AppState>, admin: Admin) -> Result<StatusCode, Error> {
-    stores::set_notify_url(&state.db, &admin.store.id, None).await?;
+    stores::set_notify_url(&state.db, &admin.store.id, None, state.settings.url_rules).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,6 +8,7 @@ use paylet::ServeOptions;
 use paylet::app::{AppState, Settings};
 use paylet::catalog::{self, Product, Sku};
 use paylet::db::Db;
+use paylet::outbound::UrlRules;
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::workers::Workers;
 use paylet_api::{Currency, GatewayStyle, Money, PaymentMethod, StoreId};
@@ -97,6 +98,9 @@ pub async fn spawn_app_behind(
     // Every test client is 127.0.0.1 and many tests make many orders; the
     // tests of the limits set their own.
     settings.limits = paylet::limits::Limits::OFF;
+    // Every receiver and gateway of these tests is http on 127.0.0.1; the
+    // tests of the refusals set the strict default.
+    settings.url_rules = UrlRules::OPEN;
     adjust(&mut settings);
     let widget_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
     let state = paylet::state(db.clone(), ServeOptions { widget_dir, settings });
@@ -121,8 +125,9 @@ pub async fn spawn_app_behind(
         },
         webhook: WebhookSettings::default(),
     };
-    new.register_webhook(&state.http, webhook_base.unwrap_or(&base)).await.unwrap();
-    let store = stores::put(&db, new).await.unwrap();
+    // The fixture's own store is made whatever the server's rules.
+    new.register_webhook(&state.http, webhook_base.unwrap_or(&base), UrlRules::OPEN).await.unwrap();
+    let store = stores::put(&db, new, UrlRules::OPEN).await.unwrap();
     for (sku, name, cents) in PRODUCTS {
         let product = Product {
             sku: Sku::parse(sku).unwrap(),
@@ -292,13 +297,31 @@ impl TestApp {
         answer.json().await.unwrap()
     }
 
-    /// `paylet` with these master keys in `PAYLET_MASTER_KEY` (or none).
+    /// `paylet` with these master keys in `PAYLET_MASTER_KEY` (or none),
+    /// allowing http and private URLs as the test receivers need.
     pub async fn cli_with_keys(&self, args: &[&str], keys: Option<&str>) -> (bool, String, String) {
+        self.run_cli(args, keys, UrlRules::OPEN).await
+    }
+
+    /// `paylet` with the strict default: https URLs to public addresses only.
+    pub async fn cli_strict(&self, args: &[&str]) -> (bool, String, String) {
+        self.run_cli(args, Some(MASTER_KEY), UrlRules::default()).await
+    }
+
+    async fn run_cli(&self, args: &[&str], keys: Option<&str>, rules: UrlRules) -> (bool, String, String) {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_paylet"));
         match keys {
             Some(keys) => command.env("PAYLET_MASTER_KEY", keys),
             None => command.env_remove("PAYLET_MASTER_KEY"),
         };
+        for (variable, allowed) in
+            [("PAYLET_ALLOW_HTTP_URLS", rules.http), ("PAYLET_ALLOW_PRIVATE_NOTIFY_URLS", rules.private_addresses)]
+        {
+            match allowed {
+                true => command.env(variable, "true"),
+                false => command.env_remove(variable),
+            };
+        }
         let out = command
             .args(args)
             .env("PAYLET_DATABASE_URL", &self.database_url)

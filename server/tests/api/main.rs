@@ -18,6 +18,7 @@ mod limits;
 mod notifications;
 mod ops;
 mod orders;
+mod outbound;
 mod payments;
 mod refunds;
 mod secrets;
