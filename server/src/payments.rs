@@ -395,7 +395,11 @@ async fn make_room(state: &AppState, store: &Store, other: &Attempt) -> Result<(
     let gateway = store.gateway.client(&state.http);
     let news = match (other.hosted_session_id.clone(), other.gateway_payment_id.as_deref()) {
         (Some(id), _) if other.kind == kind::HOSTED => {
-            let page = HostedSession { id, url: other.redirect_url.clone().unwrap_or_default(), link_id: other.hosted_link_id.clone() };
+            let page = HostedSession {
+                id,
+                url: other.redirect_url.clone().unwrap_or_default(),
+                link_id: other.hosted_link_id.clone(),
+            };
             News::from_hosted(gateway.end_hosted(&page).await?)
         }
         (_, Some(payment)) => News::from_state(gateway.cancel_payment(payment).await?, payment),
