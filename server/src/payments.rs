@@ -348,7 +348,7 @@ enum Begin {
     /// Charge this attempt (new, or a retry of one whose answer was lost).
     Charge(Attempt),
     /// Another attempt may still succeed; it must settle first.
-    Busy(Attempt),
+    Busy(Box<Attempt>),
 }
 
 pub async fn pay(state: &AppState, order_id: &OrderId, request: &PayRequest) -> Result<PaymentResult, Error> {
@@ -488,7 +488,7 @@ async fn begin_card(state: &AppState, order: &OrderSummary, token: &str) -> Resu
                     });
                 }
                 if let Some(other) = attempts.iter().find(|a| a.may_succeed()) {
-                    return Ok(Begin::Busy(other.clone()));
+                    return Ok(Begin::Busy(Box::new(other.clone())));
                 }
                 let attempt = Attempt::new(&order, kind::CARD, Some(token));
                 insert(conn, &order, &attempt, check_at).await?;
@@ -682,7 +682,7 @@ enum HostedBegin {
     /// Make one under this new attempt's id.
     Create(String),
     /// Another attempt may still succeed.
-    Busy(Attempt),
+    Busy(Box<Attempt>),
 }
 
 /// Decides, with the order locked, what a hosted page for it means.
@@ -705,7 +705,7 @@ async fn begin_hosted(state: &AppState, order: &OrderSummary) -> Result<HostedBe
                     Some(a) if a.status == status::OPEN => {
                         Ok(HostedBegin::Reuse(a.redirect_url.clone().unwrap_or_default()))
                     }
-                    Some(other) => Ok(HostedBegin::Busy(other.clone())),
+                    Some(other) => Ok(HostedBegin::Busy(Box::new(other.clone()))),
                     None => {
                         let attempt = Attempt::new(&order, kind::HOSTED, None);
                         insert(conn, &order, &attempt, check_at).await?;

@@ -104,7 +104,7 @@ mod tests {
     fn finds_numbers_behind_json_escapes() {
         assert!(carries_card_number(br#"{"name":"\u0034242424242424242"}"#));
         assert!(carries_card_number(br#"{"name":"4242\u00204242\u00204242\u00204242"}"#));
-        assert!(carries_card_number(br#"{"a":[{"\u00344242424242424242":1}]}"#));
+        assert!(carries_card_number(br#"{"a":[{"\u0034242424242424242":1}]}"#));
         assert!(!carries_card_number(br#"{"name":"Ada \"Lovelace\"","n":"tok_4242424242424242"}"#));
     }
 }

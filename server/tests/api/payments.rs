@@ -348,6 +348,22 @@ async fn a_hosted_page_left_open_cannot_charge_a_shopper_who_paid_by_card() {
 }
 
 #[tokio::test]
+async fn a_challenge_left_for_another_card_cannot_charge_once_that_card_paid() {
+    // Stripe style: passing the challenge page completes the payment by itself.
+    let app = spawn_app().await;
+    let order = app.order().await;
+    let (_, result) = app.pay(&order, &app.tokenize("4000002500003155").await).await;
+    let challenge = result["next_action"]["redirect_url"].as_str().unwrap().to_owned();
+    // The shopper gives up on the challenge and pays with another card...
+    let (_, result) = app.pay(&order, &app.tokenize("4242424242424242").await).await;
+    assert_eq!(result["status"], "paid", "{result}");
+    // ...then passes the old challenge, still open in another tab.
+    finish_old_page(&app, &challenge, &[("action", "complete")]).await;
+    assert_eq!(app.payments_taken(), 1, "the old challenge took money");
+    assert_eq!(app.refreshed_status(&order).await, "paid");
+}
+
+#[tokio::test]
 async fn a_challenge_left_open_cannot_charge_a_shopper_who_paid_on_the_hosted_page() {
     // Stripe style: the challenged PaymentIntent waits at the gateway, where
     // passing the challenge would take the money.
