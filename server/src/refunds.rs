@@ -132,8 +132,10 @@ async fn begin(
         return Err(Error::NotFound("order"));
     }
     if let Some(key) = &new.request_key {
-        let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE store_id = $1 AND request_key = $2");
-        let row = sqlx::query(&sql).bind(store.as_str()).bind(key).fetch_optional(&mut *conn).await?;
+        let sql =
+            format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE store_id = $1 AND order_id = $2 AND request_key = $3");
+        let row =
+            sqlx::query(&sql).bind(store.as_str()).bind(order.as_str()).bind(key).fetch_optional(&mut *conn).await?;
         if let Some(row) = row {
             return Ok(Begun::Repeat(refund_from_row(&row)?));
         }

@@ -118,6 +118,28 @@ async fn a_refund_retried_after_a_timeout_under_its_key_refunds_once() {
     }
 }
 
+/// A merchant's script that numbers its refund keys per order (`refund-1`)
+/// must not get one order's refund back as the answer for another's.
+#[tokio::test]
+async fn the_same_refund_key_on_two_orders_refunds_each() {
+    let app = spawn_app_with(STYLES[0], |_| {}).await;
+    for order in [paid_order(&app).await, paid_order(&app).await] {
+        let response = app
+            .http
+            .post(app.url(&format!("/v1/admin/orders/{}/refunds", order["id"].as_str().unwrap())))
+            .bearer_auth(&app.admin_key)
+            .header("Idempotency-Key", "refund-1")
+            .json(&json!({ "amount": { "amount": 700, "currency": "USD" } }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let refund: Value = response.json().await.unwrap();
+        assert_eq!(refund["order_id"], order["id"], "{refund}");
+        app.eventually(&order, "its own refund settled", |d| d["status"] == "partially_refunded").await;
+    }
+}
+
 #[tokio::test]
 async fn a_refund_whose_events_are_lost_stays_pending_until_reconciliation() {
     for style in STYLES {
