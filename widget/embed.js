@@ -8,23 +8,16 @@
   var PAYLET = script ? new URL(script.src).origin : "";
   var THEME = ["scheme", "accent", "on-accent", "text", "muted", "background", "border", "error", "font", "radius", "spacing"];
 
-  // Back from the gateway's hosted page: the return URL carries the order.
-  // The first checkout mounted picks it up; the address bar is tidied.
+  // Back from the gateway's hosted page: the return URL names the order. The
+  // first checkout mounted picks it up (the widget resumes it only if it sent
+  // it there itself); the address bar is tidied.
   var here = new URL(window.location.href);
   var returned = here.searchParams.get("paylet_order") &&
     { order: here.searchParams.get("paylet_order"), outcome: here.searchParams.get("paylet_return") || "" };
   if (returned) {
-    // The order's client secret, kept here (first-party storage) while the
-    // shopper was away: the widget's own storage is third-party on this page.
-    returned.resume = storage("getItem", returned.order);
-    storage("removeItem", returned.order);
     here.searchParams.delete("paylet_order");
     here.searchParams.delete("paylet_return");
     try { history.replaceState(history.state, "", here.href); } catch (_) { /* a sandboxed page */ }
-  }
-
-  function storage(method, order, value) {
-    try { return window.sessionStorage[method]("paylet.order." + order, value); } catch (_) { return null; }
   }
 
   function itemsText(items) {
@@ -41,10 +34,9 @@
     if (opts.locale) q.set("locale", opts.locale);
     var theme = typeof opts.theme === "string" ? { scheme: opts.theme } : opts.theme || {};
     THEME.forEach(function (name) { if (theme[name]) q.set("theme." + name, theme[name]); });
-    if (returned && returned.resume) {
+    if (returned) {
       q.set("order", returned.order);
       q.set("returned", returned.outcome);
-      q.set("resume", returned.resume);
     }
     returned = null;
     return PAYLET + "/widget/?" + q.toString();
@@ -89,7 +81,6 @@
         emit(el, "failed", { orderId: msg.order_id, code: msg.code });
       } else if (msg.type === "redirect" && /^https?:\/\//.test(msg.url)) {
         // The gateway's hosted page replaces the whole page, then returns here.
-        storage("setItem", msg.order_id, msg.resume);
         window.location.assign(msg.url);
       }
     }

@@ -8,7 +8,8 @@ import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
 import { withStack } from "../lib/stack.js";
 import {
-  CARDS, WIDGET, assertAccessible, assertNoCardData, fillForm, openCheckout, orderInDatabase, screenshot,
+  CARDS, WIDGET, assertAccessible, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
+  screenshot,
 } from "../lib/checkout.js";
 
 let stack;
@@ -97,6 +98,64 @@ test("a hostile script on the merchant's page gets nothing of the card", async (
   for (const m of stolen.messages) assert.ok(!m.replaceAll(" ", "").includes(digits) && !m.includes("4242"), m);
   assert.ok(stolen.messages.some((m) => m.includes("paid")), "the page heard the outcome, and only that");
   await page.close();
+});
+
+test("a skimmer on the shop's page cannot make the shopper pay the skimmer's own order", async () => {
+  // The skimmer's backend places an expensive order shipped to itself, and
+  // gets its id and secret as any client of the public API would.
+  const response = await fetch(`${stack.server}/v1/stores/st_demo/orders`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      items: [{ sku: "TEE-CLASSIC", quantity: 10 }],
+      customer: { email: "mallory@example.com", shipping_address: {
+        line1: "1 Drop St", city: "Springfield", postal_code: "94103", country: "US" } },
+    }),
+  });
+  assert.equal(response.status, 201);
+  const theirs = await response.json();
+  assert.equal(theirs.total.amount, 25000);
+  const returnedWith = `order=${theirs.id}&resume=${encodeURIComponent(theirs.client_secret)}&returned=cancel`;
+
+  // Each way the page can hand the widget an order: the widget's URL (the
+  // skimmer frames it itself), and the return from the hosted page (the
+  // order in the shop's URL, its secret where embed.js used to keep it).
+  const framedBySkimmer = `<div id="slot"></div><script>
+      const frame = document.createElement("iframe");
+      frame.title = "Secure checkout";
+      frame.style.cssText = "border:0;width:100%;height:900px";
+      frame.src = ${JSON.stringify(`${stack.server}/widget/?store=st_demo&items=MUG-ENAMEL:1&parent=`)} +
+        encodeURIComponent(location.origin) + "&return_url=" + encodeURIComponent(location.href) +
+        ${JSON.stringify(`&${returnedWith}`)};
+      document.getElementById("slot").appendChild(frame);
+    </script>`;
+  const backFromHostedPage = `<div data-paylet-store="st_demo" data-items="MUG-ENAMEL:1"></div>`;
+  for (const [how, body] of [["framed by the skimmer", framedBySkimmer], ["back from the hosted page", backFromHostedPage]]) {
+    const page = await browser.newPage();
+    await page.goto(`${stack.shop}/?paylet_order=${theirs.id}&paylet_return=cancel`);
+    // Where embed.js used to keep the secret; and a hosted page of its own
+    // order asked for from the shop's page, which would leave a way back to
+    // that order in this browser if the server gave one to any caller.
+    const asked = await page.evaluate(async ({ server, id, secret }) => {
+      sessionStorage.setItem(`paylet.order.${id}`, secret);
+      const body = JSON.stringify({ client_secret: secret, return_url: location.href });
+      const tries = [{ "content-type": "text/plain" }, { "content-type": "application/json" }];
+      return Promise.all(tries.map((headers) => fetch(`${server}/v1/orders/${id}/hosted-session`,
+        { method: "POST", credentials: "include", mode: "no-cors", headers, body }).then(() => "sent", (e) => String(e))));
+    }, { server: stack.server, id: theirs.id, secret: theirs.client_secret });
+    assert.deepEqual(asked, ["sent", "sent"]);
+    await page.setContent(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+      <body><main>${body}</main><script src="${stack.server}/embed.js"></script></body></html>`);
+    const widget = page.frameLocator(WIDGET);
+    // The shopper sees the mug, and the Pay button names the mug's price.
+    await widget.getByText("Enamel mug").waitFor();
+    await fillForm(widget, CARDS.visa);
+    await widget.getByRole("button", { name: "Pay $18.00" }).click();
+    await widget.getByRole("heading", { name: "Paid" }).waitFor();
+    assert.equal(orderInDatabase(stack, theirs.id).status, "pending", `${how}: the skimmer's order was paid`);
+    assert.equal(await gatewayPayments(stack, theirs.id), 0, how);
+    await page.close();
+  }
 });
 
 test("a site the store does not allow cannot frame the widget", async () => {

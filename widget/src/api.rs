@@ -153,6 +153,13 @@ pub async fn hosted_session(
     decode(call(&order_path(order, "/hosted-session"), Some(body), None).await, json::hosted_session)
 }
 
+/// The order this widget sent to the gateway's hosted page, with its client
+/// secret, which the server kept for this browser's widget (a partitioned,
+/// HttpOnly cookie of the Paylet origin) while the merchant's page was gone.
+pub async fn resume(order: &OrderId) -> Result<Order, ApiFailure> {
+    decode(call(&order_path(order, "/resume"), Some(String::new()), None).await, json::order)
+}
+
 /// The order as the server knows it, after it asked the gateway about a
 /// payment still open (the shopper's return from the gateway's page).
 pub async fn refreshed_order(order: &OrderId, secret: &ClientSecret) -> Result<Order, ApiFailure> {

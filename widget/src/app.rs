@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use paylet_api::{
     CatalogItem, CheckoutConfig, ConfirmPaymentRequest, CreateOrderRequest, CustomerInput, HostedSessionRequest,
-    LineItemInput, Money, Order, OrderStatus, PayRequest, PaymentResult, PublicGatewayConfig, StoreId,
+    LineItemInput, Money, Order, OrderStatus, PayRequest, PaymentMethod, PaymentResult, PublicGatewayConfig, StoreId,
 };
 
 use crate::address_form::{AddressFields, AddressState, default_country};
@@ -110,10 +110,22 @@ async fn load(params: &Params, t: &Texts) -> Result<(CheckoutConfig, Summary), S
 
 /// What the shopper is shown and asked to pay. Display only: the server prices
 /// the order itself, and the widget refuses to pay a total it did not show.
+/// Once there is an order, it is the order's own, as the server has it.
 #[derive(Clone, PartialEq)]
 struct Summary {
     lines: Vec<SummaryLine>,
     total: Money,
+}
+
+impl Summary {
+    fn of(order: &Order) -> Summary {
+        let lines = order
+            .lines
+            .iter()
+            .map(|l| SummaryLine { name: l.name.clone(), quantity: l.quantity, total: l.total })
+            .collect();
+        Summary { lines, total: order.total }
+    }
 }
 
 #[derive(Clone, PartialEq)]
@@ -299,8 +311,9 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
     };
     let gateway_name = config.gateway.name.clone();
     let hosted_label = fill(t.pay_on_page, &gateway_name);
-    // The hosted page needs a page to send the shopper back to.
-    let hosted = params.return_url.is_some();
+    // Only where the store takes payment there, and with a page to send the
+    // shopper back to.
+    let hosted = params.return_url.is_some() && config.payment_methods.contains(&PaymentMethod::Hosted);
 
     view! {
         <main class="paylet">
@@ -488,7 +501,7 @@ impl PayFlow {
         let request = CreateOrderRequest { items, checkout_session, customer };
         match api::create_order(&self.store, &request, &form.order_key.get_value()).await {
             Ok(order) if order.total != form.summary.get_untracked().total => {
-                form.summary.update(|s| s.total = order.total);
+                form.summary.set(Summary::of(&order));
                 self.stop(form, self.t.total_changed.into(), false);
                 form.order.set_value(Some(order));
                 None
@@ -593,14 +606,13 @@ impl PayFlow {
         let (Some(client_secret), Some(return_url)) = (order.client_secret.clone(), self.return_url.clone()) else {
             return self.stop(form, self.t.method_unavailable.into(), false);
         };
-        let request = HostedSessionRequest { client_secret: client_secret.clone(), return_url };
+        let request = HostedSessionRequest { client_secret, return_url };
         match api::hosted_session(&order.id, &request).await {
             Ok(session) => {
                 form.phase.set(Phase::Redirecting);
                 if self.host.is_open() {
                     // The whole merchant page goes, so the shopper comes back to it.
-                    let (order_id, resume) = (order.id.as_str(), client_secret.expose());
-                    self.host.send(&HostEvent::Redirect { url: &session.url, order_id, resume });
+                    self.host.send(&HostEvent::Redirect { url: &session.url });
                 } else if let Some(window) = web_sys::window() {
                     let _ = window.location().assign(&session.url);
                 }
@@ -612,17 +624,19 @@ impl PayFlow {
     /// The shopper is back from the hosted page: show what the gateway says,
     /// asking it a few times while its answer is on the way.
     async fn back_from_hosted_page(&self, form: Form, returned: Returned) {
-        let secret = returned.secret;
-        // Paying again pays this same order, never a second one.
-        let total = form.summary.get_untracked().total;
-        let order = Order {
-            id: returned.order.clone(),
-            status: OrderStatus::Pending,
-            lines: Vec::new(),
-            total,
-            client_secret: Some(secret.clone()),
-        };
-        form.order.set_value(Some(order));
+        // Only the order this widget sent there: one the page names that the
+        // server does not hand back (a script on the page made it) is not
+        // shown, and the shopper checks out the page's cart as usual.
+        let Ok(order) = api::resume(&returned.order).await else { return };
+        let Some(secret) = order.client_secret.clone() else { return };
+        // From here the shopper sees, and paying again pays, this same order
+        // as the server has it: its lines and total, not the page's cart.
+        form.summary.set(Summary::of(&order));
+        form.order.set_value(Some(order.clone()));
+        if !matches!(order.status, OrderStatus::Pending | OrderStatus::RequiresAction) {
+            let result = PaymentResult { order_id: order.id, status: order.status, decline: None, next_action: None };
+            return self.settle(form, &result);
+        }
         if !returned.paid {
             return form.alert(self.t.came_back.into(), false);
         }

@@ -2,7 +2,7 @@
 //! messages exchanged with it through `postMessage`, in both directions only
 //! with an origin the store allows.
 
-use paylet_api::{ClientSecret, LineItemInput, OrderId, StoreId};
+use paylet_api::{LineItemInput, OrderId, StoreId};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -29,10 +29,6 @@ pub struct Params {
 #[derive(Clone)]
 pub struct Returned {
     pub order: OrderId,
-    /// The order's client secret, which `embed.js` kept in the merchant
-    /// page's session storage while the shopper was away (the widget's own
-    /// storage is third-party there, and browsers may block it).
-    pub secret: ClientSecret,
     /// The gateway says the shopper paid (`success`) or came back (`cancel`).
     pub paid: bool,
 }
@@ -59,14 +55,12 @@ pub fn read_params() -> Result<Params, String> {
             Some((name.strip_prefix("theme.")?.to_owned(), value))
         })
         .collect();
-    let returned = match (query.get("order").and_then(|o| OrderId::parse(&o).ok()), query.get("resume")) {
-        (Some(order), Some(secret)) => Some(Returned {
-            order,
-            secret: ClientSecret::new(secret),
-            paid: query.get("returned").as_deref() == Some("success"),
-        }),
-        _ => None,
-    };
+    // The merchant's page names the order it came back with; the server
+    // hands it back only to the widget that sent it (`api::resume`).
+    let returned = query
+        .get("order")
+        .and_then(|o| OrderId::parse(&o).ok())
+        .map(|order| Returned { order, paid: query.get("returned").as_deref() == Some("success") });
     Ok(Params {
         store,
         cart,
@@ -133,12 +127,10 @@ pub enum HostEvent<'a> {
         order_id: Option<&'a str>,
         code: &'a str,
     },
-    /// Send the whole page to the gateway's hosted checkout; `embed.js` keeps
-    /// the order's client secret (`resume`) to hand back on the return.
+    /// Send the whole page to the gateway's hosted checkout. The order comes
+    /// back in the return URL; its secret stays with the Paylet origin.
     Redirect {
         url: &'a str,
-        order_id: &'a str,
-        resume: &'a str,
     },
 }
 
@@ -156,9 +148,7 @@ impl HostEvent<'_> {
             HostEvent::Failed { order_id, code } => {
                 json.str("type", "failed").opt_str("order_id", *order_id).str("code", code)
             }
-            HostEvent::Redirect { url, order_id, resume } => {
-                json.str("type", "redirect").str("url", url).str("order_id", order_id).str("resume", resume)
-            }
+            HostEvent::Redirect { url } => json.str("type", "redirect").str("url", url),
         };
         json.end()
     }
@@ -292,8 +282,8 @@ mod tests {
             r#"{"type":"failed","order_id":null,"code":"card_declined"}"#
         );
         assert_eq!(
-            HostEvent::Redirect { url: "https://g.example/p?a=1&b=\"", order_id: "ord_1", resume: "s" }.to_json(),
-            r#"{"type":"redirect","url":"https://g.example/p?a=1&b=\"","order_id":"ord_1","resume":"s"}"#
+            HostEvent::Redirect { url: "https://g.example/p?a=1&b=\"" }.to_json(),
+            r#"{"type":"redirect","url":"https://g.example/p?a=1&b=\""}"#
         );
     }
 }

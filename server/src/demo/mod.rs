@@ -175,7 +175,7 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Erro
                 id: Some(store_id.clone()),
                 name: "Paylet Demo Shop".into(),
                 currency: usd,
-                payment_methods: vec![PaymentMethod::Card],
+                payment_methods: vec![PaymentMethod::Card, PaymentMethod::Hosted],
                 allowed_origins: vec![shop_url.to_owned()],
                 gateway: GatewaySettings {
                     style,

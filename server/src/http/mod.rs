@@ -40,6 +40,7 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         .route("/v1/orders/{order}/payments", post(public::pay))
         .route("/v1/orders/{order}/payments/confirm", post(public::confirm_payment))
         .route("/v1/orders/{order}/hosted-session", post(public::hosted_session))
+        .route("/v1/orders/{order}/resume", post(public::resume_order))
         .route("/v1/webhooks/{store}/{gateway}", post(public::gateway_webhook))
         .route("/v1/checkout-sessions/{id}", get(public::checkout_session))
         .route("/v1/csp-reports/{store}", post(public::csp_report))

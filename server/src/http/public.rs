@@ -140,15 +140,65 @@ pub async fn hosted_session(
     State(state): State<AppState>,
     Path(order): Path<String>,
     ClientIp(client): ClientIp,
+    headers: HeaderMap,
     request: IdempotentJson<HostedSessionRequest>,
 ) -> Result<Response, Error> {
     let id = order_id(&order)?;
     limit_payments(&state, client, &id, &request.value.client_secret).await?;
     let scope = format!("POST /v1/orders/{id}/hosted-session");
-    respond(&state, Phase::Claimed, &scope, &request, |_| async {
+    let mut response = respond(&state, Phase::Claimed, &scope, &request, |_| async {
         Ok((StatusCode::OK, payments::hosted_session(&state, &id, &request.value).await?))
     })
-    .await
+    .await?;
+    // Only the widget itself (a request from the Paylet origin) is given the
+    // cookie: a script on the merchant's page that asks for a hosted page of
+    // its own order must not leave the shopper's widget a way back to it.
+    let from_widget = headers.get("sec-fetch-site").is_some_and(|site| site == "same-origin");
+    if response.status() == StatusCode::OK && from_widget {
+        response.headers_mut().append(header::SET_COOKIE, return_cookie(&id, &request.value.client_secret));
+    }
+    Ok(response)
+}
+
+/// Where the order's secret waits while the shopper is on the gateway's
+/// page: the merchant's page goes away, and the widget's memory with it. A
+/// cookie of the Paylet origin, partitioned by the merchant's site (CHIPS),
+/// which browsers keep for a cross-site frame even where they block its
+/// third-party cookies and storage; HttpOnly, so no script reads it, and
+/// sent only to this order's `resume`.
+const RETURN_COOKIE: &str = "paylet_return";
+
+fn return_cookie(order: &OrderId, secret: &ClientSecret) -> header::HeaderValue {
+    let cookie = format!(
+        "{RETURN_COOKIE}={}; Path=/v1/orders/{order}/resume; Max-Age=86400; Secure; HttpOnly; SameSite=None; Partitioned",
+        secret.expose()
+    );
+    // Ids and secrets are ASCII letters, digits and `_`.
+    header::HeaderValue::try_from(cookie).unwrap_or(header::HeaderValue::from_static(""))
+}
+
+/// The widget, back on the merchant's page from the gateway's hosted page,
+/// takes up the order it sent there: the order and its client secret, if
+/// this browser holds the cookie [`hosted_session`] gave the widget. The
+/// order named in the merchant page's URL is resumed only so: an order a
+/// script on that page made is not.
+pub async fn resume_order(
+    State(state): State<AppState>,
+    Path(order): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Order>, Error> {
+    let id = order_id(&order)?;
+    let secret = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(RETURN_COOKIE)?.strip_prefix('='))
+        .map(|secret| ClientSecret::new(secret.to_owned()))
+        .ok_or(Error::NotFound("order"))?;
+    let summary = orders::find_for_client(&state.db, &id, &secret).await?;
+    let order = orders::load(&state.db, &summary).await?;
+    Ok(Json(Order { client_secret: Some(secret), ..order }))
 }
 
 /// The gateway's webhooks: the raw body, since the signature covers its bytes.

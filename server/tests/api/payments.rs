@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{STYLES, error, history, spawn_app, spawn_app_with};
+use crate::helpers::{SHOP_ORIGIN, STYLES, error, history, spawn_app, spawn_app_with};
 
 /// The sandbox's decline cards and the code the shopper's widget gets.
 const DECLINES: [(&str, &str); 7] = [
@@ -344,6 +344,62 @@ async fn a_hosted_page_left_open_cannot_charge_a_shopper_who_paid_by_card() {
         assert_eq!(app.payments_taken(), 1, "{style:?}: the old page took money");
         let page_now = app.browser.get(&page).send().await.unwrap().text().await.unwrap();
         assert!(!page_now.contains("<form"), "{style:?}: the old page still offers to pay: {page_now}");
+    }
+}
+
+/// Back from the hosted page, the widget takes up its order through a cookie
+/// the server gave only to the widget itself: a script on the merchant's page
+/// that asks for a hosted page of its own order, or names it in the return,
+/// gets the shopper's widget no way to it.
+#[tokio::test]
+async fn only_the_widget_that_opened_a_hosted_page_is_handed_its_order_back() {
+    let app = spawn_app().await;
+    let hosted_page = |order: &Value, site: &'static str| {
+        let id = order["id"].as_str().unwrap();
+        let body = json!({ "client_secret": order["client_secret"], "return_url": format!("{SHOP_ORIGIN}/checkout") });
+        app.http
+            .post(app.url(&format!("/v1/orders/{id}/hosted-session")))
+            .header("sec-fetch-site", site)
+            .json(&body)
+            .send()
+    };
+    let resume = |order: &Value, cookie: Option<String>| {
+        let request = app.http.post(app.url(&format!("/v1/orders/{}/resume", order["id"].as_str().unwrap())));
+        match cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        }
+        .send()
+    };
+
+    // The widget's own request: a partitioned, HttpOnly cookie for this order's resume only.
+    let shoppers = app.order().await;
+    let answer = hosted_page(&shoppers, "same-origin").await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let set = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let id = shoppers["id"].as_str().unwrap();
+    for attribute in [&format!("Path=/v1/orders/{id}/resume"), "Secure", "HttpOnly", "SameSite=None", "Partitioned"] {
+        assert!(set.split("; ").any(|a| a == attribute), "{attribute} missing: {set}");
+    }
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let back = resume(&shoppers, Some(cookie.clone())).await.unwrap();
+    assert_eq!(back.status(), 200);
+    let back: Value = back.json().await.unwrap();
+    assert_eq!((&back["id"], &back["client_secret"]), (&shoppers["id"], &shoppers["client_secret"]));
+
+    // A script on the shop's page asks for its own order's page (cross-site,
+    // or a browser that does not say): no cookie.
+    let skimmers = app.order().await;
+    for site in ["cross-site", "same-site", "none"] {
+        let answer = hosted_page(&skimmers, site).await.unwrap();
+        assert_eq!(answer.status(), 200, "{site}");
+        assert!(answer.headers().get("set-cookie").is_none(), "{site}: a cookie for the skimmer's order");
+    }
+    // Named in the return, the skimmer's order is not handed back: not
+    // without a cookie, and not with the shopper's.
+    for cookie in [None, Some(cookie)] {
+        let answer = resume(&skimmers, cookie.clone()).await.unwrap();
+        assert_eq!(answer.status(), 404, "{cookie:?}");
     }
 }
 
