@@ -507,16 +507,7 @@ async fn signed_webhooks_with_arbitrary_events_never_get_a_5xx() {
 async fn a_nul_character_in_text_is_refused_or_kept_never_a_5xx() {
     let app = spawn_app().await;
     let report = json!({ "csp-report": { "document-uri": "https://shop.example/\u{0}", "blocked-uri": "inline" } });
-    let response = app
-        .http
-        .post(app.url(&format!("/v1/csp-reports/{}", app.store)))
-        .header("content-type", "application/csp-report")
-        .body(report.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: serde_json::Value = if status == 204 { json!(null) } else { response.json().await.unwrap() };
+    let (status, body) = app.csp_report(&app.http, &format!("/v1/csp-reports/{}", app.store), &report).await;
     match status {
         204 => {}
         400 => {

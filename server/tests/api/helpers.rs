@@ -233,6 +233,15 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// A browser's CSP report to `path`, from `client` (one bound to a source
+    /// address, or `self.http`), as browsers send it; the status and body.
+    pub async fn csp_report(&self, client: &reqwest::Client, path: &str, report: &Value) -> (u16, Value) {
+        let request = client.post(self.url(path)).header("content-type", "application/csp-report");
+        let response = request.body(report.to_string()).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
         self.admin(reqwest::Method::GET, path, None).await
     }

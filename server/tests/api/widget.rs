@@ -282,15 +282,7 @@ async fn what_the_widget_pages_csp_refused_is_reported_to_the_merchant() {
         "disposition": "enforce",
         "status-code": 200,
     }});
-    let response = app
-        .http
-        .post(app.url(&report_uri))
-        .header("content-type", "application/csp-report")
-        .body(report.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(app.csp_report(&app.http, &report_uri, &report).await.0, 204);
 
     let (status, list) = app.admin(reqwest::Method::GET, "/v1/admin/csp-reports", None).await;
     assert_eq!(status, 200, "{list}");
@@ -300,8 +292,7 @@ async fn what_the_widget_pages_csp_refused_is_reported_to_the_merchant() {
     assert_eq!(reports[0]["blocked_uri"], "https://evil.example/skim.js");
 
     // Not for unknown stores, and not without the store's key.
-    let unknown = app.http.post(app.url("/v1/csp-reports/st_unknown")).body(report.to_string()).send().await.unwrap();
-    assert_eq!(unknown.status(), 404);
+    assert_eq!(app.csp_report(&app.http, "/v1/csp-reports/st_unknown", &report).await.0, 404);
     let (status, _) = app.admin_as("plk_wrong", reqwest::Method::GET, "/v1/admin/csp-reports", None).await;
     assert_eq!(status, 401);
 }
@@ -315,14 +306,7 @@ async fn report_from(app: &TestApp, address: &str, blocked: &str) -> u16 {
         "document-uri": format!("{}/widget/?store={}", app.base, app.store),
         "effective-directive": "script-src-elem", "blocked-uri": blocked,
     }});
-    let response = client
-        .post(app.url(&format!("/v1/csp-reports/{}", app.store)))
-        .header("content-type", "application/csp-report")
-        .body(report.to_string())
-        .send()
-        .await
-        .unwrap();
-    response.status().as_u16()
+    app.csp_report(&client, &format!("/v1/csp-reports/{}", app.store), &report).await.0
 }
 
 async fn report_groups(app: &TestApp) -> Vec<serde_json::Value> {
