@@ -158,6 +158,30 @@ test("a skimmer on the shop's page cannot make the shopper pay the skimmer's own
   }
 });
 
+test("back from the hosted page in a browser that kept no cookie for the frame, the shopper is told not to pay again", async () => {
+  const { page, widget } = await openCheckout(browser, stack, "MUG-ENAMEL");
+  await fillForm(widget, CARDS.visa);
+  await widget.getByRole("button", { name: /^Pay on .* page instead$/ }).click();
+  await page.waitForURL((url) => url.pathname.startsWith("/hosted/"));
+  // What a browser that keeps no cookie for a cross-site frame would have.
+  await page.context().clearCookies();
+  await page.getByLabel("Card number").fill(CARDS.visa);
+  await page.getByLabel("Expiry (MM / YY)").fill("12 / 34");
+  await page.getByLabel("Security code").fill("123");
+  await page.getByRole("button", { name: /^Pay / }).click();
+  await page.waitForURL((url) => url.origin === stack.shop);
+  const returned = page.frameLocator(WIDGET);
+  await returned.getByText(/If you paid on .* page, your payment is being confirmed/).waitFor();
+  // The order was paid on the gateway's page all the same (its webhook may take a moment).
+  const lastHosted = () => execFileSync("python3", ["-c",
+    "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select o.status from orders o join " +
+    "payment_attempts a on a.order_id = o.id where a.kind = 'hosted' order by a.created_at desc limit 1\").fetchone()[0])",
+    stack.files.db]).toString().trim();
+  for (let i = 0; i < 50 && lastHosted() !== "paid"; i++) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(lastHosted(), "paid");
+  await page.close();
+});
+
 test("a site the store does not allow cannot frame the widget", async () => {
   // The sandbox's origin stands for any other site: it is not the store's.
   const other = new URL(stack.sandbox).origin;

@@ -627,8 +627,15 @@ impl PayFlow {
         // Only the order this widget sent there: one the page names that the
         // server does not hand back (a script on the page made it) is not
         // shown, and the shopper checks out the page's cart as usual.
-        let Ok(order) = api::resume(&returned.order).await else { return };
-        let Some(secret) = order.client_secret.clone() else { return };
+        let resumed =
+            api::resume(&returned.order).await.ok().and_then(|order| Some((order.client_secret.clone()?, order)));
+        let Some((secret, order)) = resumed else {
+            // A browser that kept no cookie for the frame: the shopper may have paid.
+            if returned.paid {
+                form.alert(fill(self.t.not_resumed, &self.gateway.name), false);
+            }
+            return;
+        };
         // From here the shopper sees, and paying again pays, this same order
         // as the server has it: its lines and total, not the page's cart.
         form.summary.set(Summary::of(&order));

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use paylet_api::{
     CheckoutConfig, CheckoutSessionView, ClientSecret, ConfirmPaymentRequest, CreateOrderRequest, HostedSessionRequest,
     Order, OrderId, OrderStatus, PayRequest, StoreId,
@@ -155,7 +155,15 @@ pub async fn hosted_session(
     // its own order must not leave the shopper's widget a way back to it.
     let from_widget = headers.get("sec-fetch-site").is_some_and(|site| site == "same-origin");
     if response.status() == StatusCode::OK && from_widget {
-        response.headers_mut().append(header::SET_COOKIE, return_cookie(&id, &request.value.client_secret));
+        let cookie = format!(
+            "{}={}; Max-Age=86400; {COOKIE_ATTRIBUTES}",
+            return_cookie(&id),
+            request.value.client_secret.expose()
+        );
+        // Ids and secrets are ASCII letters, digits and `_`, always a valid header.
+        if let Ok(cookie) = header::HeaderValue::try_from(cookie) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
     }
     Ok(response)
 }
@@ -164,18 +172,14 @@ pub async fn hosted_session(
 /// page: the merchant's page goes away, and the widget's memory with it. A
 /// cookie of the Paylet origin, partitioned by the merchant's site (CHIPS),
 /// which browsers keep for a cross-site frame even where they block its
-/// third-party cookies and storage; HttpOnly, so no script reads it, and
-/// sent only to this order's `resume`.
-const RETURN_COOKIE: &str = "paylet_return";
-
-fn return_cookie(order: &OrderId, secret: &ClientSecret) -> header::HeaderValue {
-    let cookie = format!(
-        "{RETURN_COOKIE}={}; Path=/v1/orders/{order}/resume; Max-Age=86400; Secure; HttpOnly; SameSite=None; Partitioned",
-        secret.expose()
-    );
-    // Ids and secrets are ASCII letters, digits and `_`.
-    header::HeaderValue::try_from(cookie).unwrap_or(header::HeaderValue::from_static(""))
+/// third-party cookies and storage; HttpOnly, so no script reads it. The
+/// `__Host-` prefix keeps a sibling host of a shop that shares Paylet's site
+/// from planting one for its own order. One per order, so tabs do not mix.
+fn return_cookie(order: &OrderId) -> String {
+    format!("__Host-paylet_return_{order}")
 }
+
+const COOKIE_ATTRIBUTES: &str = "Path=/; Secure; HttpOnly; SameSite=None; Partitioned";
 
 /// The widget, back on the merchant's page from the gateway's hosted page,
 /// takes up the order it sent there: the order and its client secret, if
@@ -186,19 +190,26 @@ pub async fn resume_order(
     State(state): State<AppState>,
     Path(order): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Order>, Error> {
+) -> Result<Response, Error> {
     let id = order_id(&order)?;
+    let name = return_cookie(&id);
     let secret = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(RETURN_COOKIE)?.strip_prefix('='))
+        .find_map(|pair| pair.trim().strip_prefix(name.as_str())?.strip_prefix('='))
         .map(|secret| ClientSecret::new(secret.to_owned()))
         .ok_or(Error::NotFound("order"))?;
     let summary = orders::find_for_client(&state.db, &id, &secret).await?;
     let order = orders::load(&state.db, &summary).await?;
-    Ok(Json(Order { client_secret: Some(secret), ..order }))
+    let settled = !matches!(order.status, OrderStatus::Pending | OrderStatus::RequiresAction);
+    let mut response = Json(Order { client_secret: Some(secret), ..order }).into_response();
+    // Paid, failed or canceled: nothing is left to come back to.
+    if settled && let Ok(clear) = header::HeaderValue::try_from(format!("{name}=; Max-Age=0; {COOKIE_ATTRIBUTES}")) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    Ok(response)
 }
 
 /// The gateway's webhooks: the raw body, since the signature covers its bytes.

@@ -378,12 +378,14 @@ async fn only_the_widget_that_opened_a_hosted_page_is_handed_its_order_back() {
     assert_eq!(answer.status(), 200);
     let set = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
     let id = shoppers["id"].as_str().unwrap();
-    for attribute in [&format!("Path=/v1/orders/{id}/resume"), "Secure", "HttpOnly", "SameSite=None", "Partitioned"] {
+    let cookie = set.split(';').next().unwrap().to_owned();
+    assert!(cookie.starts_with(&format!("__Host-paylet_return_{id}=")), "{set}");
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=None", "Partitioned"] {
         assert!(set.split("; ").any(|a| a == attribute), "{attribute} missing: {set}");
     }
-    let cookie = set.split(';').next().unwrap().to_owned();
     let back = resume(&shoppers, Some(cookie.clone())).await.unwrap();
     assert_eq!(back.status(), 200);
+    assert!(back.headers().get("set-cookie").is_none(), "kept while the order is open");
     let back: Value = back.json().await.unwrap();
     assert_eq!((&back["id"], &back["client_secret"]), (&shoppers["id"], &shoppers["client_secret"]));
 
@@ -397,10 +399,22 @@ async fn only_the_widget_that_opened_a_hosted_page_is_handed_its_order_back() {
     }
     // Named in the return, the skimmer's order is not handed back: not
     // without a cookie, and not with the shopper's.
-    for cookie in [None, Some(cookie)] {
+    let planted = format!(
+        "__Host-paylet_return_{}={}",
+        skimmers["id"].as_str().unwrap(),
+        shoppers["client_secret"].as_str().unwrap()
+    );
+    for cookie in [None, Some(cookie.clone()), Some(planted)] {
         let answer = resume(&skimmers, cookie.clone()).await.unwrap();
         assert_eq!(answer.status(), 404, "{cookie:?}");
     }
+
+    // Once the order is paid, nothing is left to come back to: the cookie goes.
+    let (_, paid) = app.pay(&shoppers, &app.tokenize("4242424242424242").await).await;
+    assert_eq!(paid["status"], "paid", "{paid}");
+    let back = resume(&shoppers, Some(cookie)).await.unwrap();
+    let cleared = back.headers()["set-cookie"].to_str().unwrap();
+    assert!(cleared.starts_with(&format!("__Host-paylet_return_{id}=;")) && cleared.contains("Max-Age=0"), "{cleared}");
 }
 
 #[tokio::test]
