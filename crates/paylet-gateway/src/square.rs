@@ -215,6 +215,9 @@ impl Gateway for SquareGateway {
         paylet_webhook::square::verify(signature, request.secrets, request.url, request.body)?;
         let event: Event = serde_json::from_slice(request.body).map_err(malformed)?;
         let change = match event.kind.as_str() {
+            // The dashboard's "send test event" names an object without
+            // carrying it (`data: {type, id}`): nothing to act on.
+            _ if event.data.object.is_null() => Change::Other,
             "payment.created" | "payment.updated" => {
                 let payment: Payment = field(event.data.object, "payment").map_err(malformed)?;
                 Change::Payment {
@@ -347,6 +350,7 @@ struct Event {
 
 #[derive(Debug, Deserialize)]
 struct EventData {
+    #[serde(default)]
     object: Value,
 }
 

@@ -189,6 +189,25 @@ async fn send_signed(app: &TestApp, secret: &Secret, body: Vec<u8>, age_secs: i6
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Square's dashboard "send test event" signs a notification whose `data` is
+/// `{type, id}` with no `object`; Square expects a 2xx, and retries (and
+/// records failed deliveries) otherwise. Nothing in it is acted on.
+#[tokio::test]
+async fn squares_test_event_is_acknowledged_and_stored() {
+    let app = spawn_app_with(GatewayStyle::Square, |_| {}).await;
+    let secret = stores::find(&app.db, &app.store).await.unwrap().webhook.secret.unwrap();
+    for (i, kind) in ["payment.updated", "refund.updated", "customer.created"].into_iter().enumerate() {
+        let object = kind.split('.').next().unwrap();
+        let test_event = json!({
+            "merchant_id": "MLEFBHHSJGVHD", "type": kind, "event_id": format!("test-{i}-3f4c1f7e"),
+            "created_at": "2026-12-07T06:00:00Z", "data": { "type": object, "id": "Kxy8LfVbEWuWxRtYnPq1" },
+        });
+        let (status, body) = send_signed(&app, &secret, test_event.to_string().into_bytes(), 0).await;
+        assert_eq!(status, 200, "{kind}: {body}");
+        assert_eq!(stored_events(&app).await, i + 1, "{kind}");
+    }
+}
+
 #[tokio::test]
 async fn a_bad_signature_is_a_400_and_changes_nothing() {
     for style in STYLES {
