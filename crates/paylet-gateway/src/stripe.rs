@@ -404,14 +404,19 @@ fn charge_outcome(reply: Reply) -> Result<ChargeOutcome, GatewayError> {
 fn intent_outcome(intent: PaymentIntent) -> Result<ChargeOutcome, GatewayError> {
     match intent.state() {
         PaymentState::Succeeded => Ok(ChargeOutcome::Succeeded { payment_id: intent.id }),
-        PaymentState::RequiresAction => {
-            let url = intent
-                .next_action
-                .and_then(|a| a.redirect_to_url)
-                .map(|r| r.url)
-                .ok_or_else(|| GatewayError::Protocol("requires_action without a redirect URL".into()))?;
-            Ok(ChargeOutcome::RequiresAction { payment_id: Some(intent.id), redirect_url: url })
-        }
+        PaymentState::RequiresAction => match intent.next_action.and_then(|a| a.redirect_to_url) {
+            Some(redirect) => {
+                Ok(ChargeOutcome::RequiresAction { payment_id: Some(intent.id), redirect_url: redirect.url })
+            }
+            // An action only Stripe.js can take (`use_stripe_sdk`, or a kind
+            // of payment Paylet does not offer): the shopper cannot be taken
+            // through it, so this attempt is over, as a failed authentication.
+            // The intent can take no money: finishing it needs its client
+            // secret, which never leaves this server.
+            None => {
+                Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code: DeclineCode::AuthenticationFailed })
+            }
+        },
         PaymentState::Declined(code) => Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code }),
         PaymentState::Canceled => {
             Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code: DeclineCode::Generic })

@@ -45,6 +45,11 @@ pub struct Faults {
     /// The next N charge calls are refused with HTTP 429 (the account's rate
     /// limit) before doing anything, after any `charge_fail_next`.
     pub charge_rate_limit_next: u32,
+    /// Stripe style: the next N payments that need authentication ask for it
+    /// only through Stripe.js (`next_action.type = use_stripe_sdk`), even
+    /// though a `return_url` was given, as Stripe does for flows a redirect
+    /// cannot serve.
+    pub action_without_redirect_next: u32,
 }
 
 /// Keys of the account every sandbox starts with, so `paylet demo` and README

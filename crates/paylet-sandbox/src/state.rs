@@ -86,6 +86,17 @@ impl World {
 }
 
 impl World {
+    /// Consumes one injected `action_without_redirect_next`, if any is pending.
+    pub(crate) fn action_without_redirect(&mut self, account_id: &str) -> bool {
+        let Some(account) = self.accounts.get_mut(account_id) else { return false };
+        let next = &mut account.faults.action_without_redirect_next;
+        if *next == 0 {
+            return false;
+        }
+        *next -= 1;
+        true
+    }
+
     /// How long a refund's answer is delayed after the refund was made.
     pub(crate) fn refund_latency(&self, account_id: &str) -> Duration {
         self.accounts.get(account_id).map_or(Duration::ZERO, |a| Duration::from_millis(a.faults.charge_latency_ms))

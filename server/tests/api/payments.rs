@@ -451,3 +451,31 @@ async fn a_challenge_left_open_cannot_charge_a_shopper_who_paid_on_the_hosted_pa
     assert_eq!(app.payments_taken(), 1, "the old challenge took money");
     assert_eq!(app.refreshed_status(&order).await, "paid");
 }
+
+/// A PaymentIntent that asks for authentication only through Stripe.js (no
+/// redirect the widget could show) can never be finished: the attempt ends at
+/// once as an authentication failure, and reconciliation never charges again.
+#[tokio::test]
+async fn a_challenge_with_no_page_to_show_ends_the_attempt_once() {
+    let app = spawn_app().await;
+    let order = app.order().await;
+    app.faults(json!({ "action_without_redirect_next": 1 })).await;
+    let (status, result) = app.pay(&order, &app.tokenize("4000002500003155").await).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["decline"]["code"], "authentication_failed", "{result}");
+    let charges = || {
+        let log = app.sandbox.request_log();
+        log.iter().filter(|r| r.method == "POST" && r.path == "/v1/payment_intents").count()
+    };
+    assert_eq!(charges(), 1);
+
+    // Rounds of reconciliation later, nothing was charged again.
+    for minutes in [11, 22] {
+        paylet::reconcile::run_once(&app.state, paylet::db::now_millis() + minutes * 60_000).await.unwrap();
+    }
+    assert_eq!(charges(), 1);
+    // The shopper pays with another card.
+    let (_, result) = app.pay(&order, &app.tokenize("4242424242424242").await).await;
+    assert_eq!(result["status"], "paid", "{result}");
+    assert_eq!(app.payments_taken(), 1);
+}

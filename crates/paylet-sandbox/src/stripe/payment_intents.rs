@@ -251,7 +251,8 @@ pub(crate) fn confirm_intent(
         Outcome::Succeed => Ok(succeed(w, id, idempotency_key)),
         Outcome::RequireAuthentication => {
             let url = format!("{base_url}/hosted/3ds/{id}");
-            let next_action = match return_url {
+            let redirect = if w.action_without_redirect(&account_id) { None } else { return_url };
+            let next_action = match redirect {
                 Some(return_url) => {
                     json!({ "type": "redirect_to_url", "redirect_to_url": { "url": url, "return_url": return_url } })
                 }
