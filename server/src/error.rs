@@ -186,6 +186,14 @@ impl Error {
                 "The gateway could not use these card details. Please enter them again.".into(),
                 None,
             ),
+            // The store's gateway URL is wrong: retrying will not help, and
+            // the shopper can do nothing about it.
+            Error::Gateway(GatewayError::NotOffered { .. }) => detail(
+                ErrorType::GatewayError,
+                "gateway_misconfigured",
+                "This store cannot take payments right now: its payment gateway is not set up correctly.".into(),
+                None,
+            ),
             Error::Gateway(_) => detail(
                 ErrorType::GatewayError,
                 "gateway_unavailable",

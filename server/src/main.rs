@@ -885,7 +885,14 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             };
             if !no_webhook {
                 let http = paylet_gateway::http_client(Duration::from_secs(30));
-                new.register_webhook(&http, &public_url(&widget, file, None, serves_tls(file)), rules).await?;
+                let public = public_url(&widget, file, None, serves_tls(file));
+                new.register_webhook(&http, &public, rules).await.map_err(|e| match e {
+                    Error::Gateway(paylet_gateway::GatewayError::NotOffered { .. }) => Error::Config(format!(
+                        "{e}. To create the store without registering its webhook there, add --no-webhook, and \
+                         set the signing secret later with `paylet store webhook --store … --secret whsec_…`."
+                    )),
+                    e => e,
+                })?;
             }
             let store = stores::put(&db, new, rules).await?;
             let webhook_url = store.webhook.url.clone();

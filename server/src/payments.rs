@@ -421,9 +421,9 @@ pub async fn charge(state: &AppState, store: &Store, attempt: &Attempt) -> Resul
     let outcome = store.gateway.client(&state.http).charge(charge_request(&back, attempt)).await;
     match outcome {
         Ok(outcome) => settle_now(state, &attempt.id, outcome.into()).await,
-        // The gateway refused the request itself: this attempt is over, the
-        // shopper may try again with fresh card details.
-        Err(e @ paylet_gateway::GatewayError::Rejected { .. }) => {
+        // The gateway refused the request itself, or the URL is no gateway
+        // at all: nothing was charged, and this attempt is over.
+        Err(e @ (paylet_gateway::GatewayError::Rejected { .. } | paylet_gateway::GatewayError::NotOffered { .. })) => {
             fail_attempt(state, &attempt.id).await?;
             Err(e.into())
         }

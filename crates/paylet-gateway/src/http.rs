@@ -43,7 +43,9 @@ pub(crate) async fn send(build: impl Fn() -> RequestBuilder) -> Result<Reply, Ga
 async fn attempt(request: RequestBuilder) -> Result<Reply, GatewayError> {
     let response = request.send().await.map_err(transport)?;
     let status = response.status();
+    let path = response.url().path().to_owned();
     let body = response.bytes().await.map_err(transport)?.to_vec();
+
     if status.is_server_error() {
         return Err(GatewayError::ServerError { status: status.as_u16() });
     }
@@ -52,6 +54,13 @@ async fn attempt(request: RequestBuilder) -> Result<Reply, GatewayError> {
         StatusCode::CONFLICT => Err(GatewayError::InProgress),
         // Never a decline: the gateway did nothing, and asks to be asked later.
         StatusCode::TOO_MANY_REQUESTS => Err(GatewayError::RateLimited),
+        // Both gateways answer every error with a JSON object; a 4xx without
+        // one comes from something else at that URL.
+        _ if status.is_client_error()
+            && !serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v.is_object()) =>
+        {
+            Err(GatewayError::NotOffered { status: status.as_u16(), path })
+        }
         _ => Ok(Reply { status, body }),
     }
 }

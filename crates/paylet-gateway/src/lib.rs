@@ -137,6 +137,14 @@ pub enum GatewayError {
     Rejected { code: String, message: String },
     #[error("unexpected response from the gateway: {0}")]
     Protocol(String),
+    /// A 4xx whose body is not the gateway's API error: the URL reaches
+    /// something that does not offer this endpoint (a wrong gateway URL, a
+    /// proxy, a mock without it). Nothing was done there.
+    #[error(
+        "`{path}` at the gateway answered HTTP {status} with no API error: the gateway URL does not offer it \
+         (is the URL right, and is it this gateway's API?)"
+    )]
+    NotOffered { status: u16, path: String },
 }
 
 impl GatewayError {

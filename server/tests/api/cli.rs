@@ -335,3 +335,73 @@ async fn store_webhook_and_notify_change_what_the_server_accepts_and_sends() {
         assert!(view["notification_url"].is_null(), "{view}");
     }
 }
+
+/// What answers at a gateway URL that is no gateway: a plain-text 404 for
+/// every path, as a web server or proxy without that endpoint gives.
+async fn not_a_gateway() -> String {
+    let app = axum::Router::new().fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "404 page not found") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test]
+async fn a_gateway_url_that_is_no_gateway_is_named_plainly_and_the_way_on_given() {
+    let app = spawn_app().await;
+    let url = not_a_gateway().await;
+    let create = |extra: &[&'static str]| {
+        let mut args = vec![
+            "store",
+            "create",
+            "--name",
+            "Wrong URL",
+            "--origin",
+            "https://shop.example",
+            "--currency",
+            "usd",
+            "--gateway",
+            "stripe",
+            "--gateway-url",
+            &url,
+            "--public-key",
+            "pk_test_x",
+            "--secret-key",
+            "sk_test_x",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let args = create(&[]);
+    let (ok, _, err) = app.cli(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(!ok);
+    for says in ["/v1/webhook_endpoints", "HTTP 404", "--no-webhook"] {
+        assert!(err.contains(says), "{says} missing: {err}");
+    }
+    assert!(!err.contains("invalid type"), "{err}");
+
+    // With --no-webhook the store is made; paying there says what is wrong,
+    // charges nothing, and leaves no attempt for reconciliation to retry.
+    let args = create(&["--no-webhook", "--json"]);
+    let created = json(&app, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let store = created["store_id"].as_str().unwrap();
+    let product = ["product", "add", "--store", store, "--sku", "TEE", "--name", "Tee", "--price", "25.00"];
+    let (ok, _, err) = app.cli(&product).await;
+    assert!(ok, "{err}");
+    let body =
+        serde_json::json!({ "items": [{ "sku": "TEE", "quantity": 1 }], "customer": { "email": "ada@example.com" } });
+    let (status, order) = app.post_json(&format!("/v1/stores/{store}/orders"), &body).await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_str().unwrap();
+    let pay = serde_json::json!({ "client_secret": order["client_secret"], "token": "tok_visa" });
+    let (status, body) = app.post_json(&format!("/v1/orders/{id}/payments"), &pay).await;
+    assert_eq!(status, 502, "{body}");
+    crate::helpers::error(&body, "gateway_misconfigured");
+    let open: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_attempts WHERE order_id = $1 AND status = 'processing'")
+            .bind(id)
+            .fetch_one(app.db.reader())
+            .await
+            .unwrap();
+    assert_eq!(open, 0, "an attempt left for reconciliation to charge again");
+}
