@@ -21,7 +21,7 @@ use crate::{
 const REFERENCE: &str = "paylet_reference";
 
 /// The events Paylet acts on, registered with each webhook endpoint.
-const EVENTS: [&str; 7] = [
+const EVENTS: [&str; 10] = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "payment_intent.requires_action",
@@ -29,6 +29,9 @@ const EVENTS: [&str; 7] = [
     "checkout.session.completed",
     "checkout.session.expired",
     "charge.refunded",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
 ];
 
 pub struct StripeGateway {
@@ -284,6 +287,7 @@ struct Refund {
     amount: i64,
     currency: String,
     status: String,
+    payment_intent: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -335,6 +339,16 @@ fn event_change(kind: &str, object: Value) -> Result<Change, serde_json::Error> 
                 .or_else(|| session.metadata.get(REFERENCE).and_then(Value::as_str).map(str::to_owned));
             Change::Hosted { status: session.status(), reference, session_id: session.id }
         }
+        // How refunds are followed since API version 2022-11-15.
+        "refund.created" | "refund.updated" | "refund.failed" => {
+            let refund: Refund = serde_json::from_value(object)?;
+            match (refund.payment_intent.clone(), refund_update(&refund)) {
+                (Some(payment_id), Some(update)) => Change::Refunds { payment_id, refunds: vec![update] },
+                _ => Change::Other,
+            }
+        }
+        // Before 2022-11-15 the charge carried its refunds; since, it carries
+        // none (the refund.* events above do), and the list is empty.
         "charge.refunded" | "charge.refund.updated" => {
             let charge: Charge = serde_json::from_value(object)?;
             match charge.payment_intent {

@@ -246,9 +246,11 @@ pub(crate) struct Charge {
 }
 
 impl Charge {
-    pub(crate) fn to_json(&self, refunds: &[Value]) -> Value {
+    /// The charge as Stripe renders it since API version 2022-11-15: its
+    /// `refunds` only when asked for (`expand[]=refunds`), never in events.
+    pub(crate) fn to_json(&self, refunds: Option<&[Value]>) -> Value {
         let c = &self.card;
-        json!({
+        let mut json = json!({
             "id": self.id,
             "object": "charge",
             "amount": self.amount,
@@ -275,10 +277,13 @@ impl Charge {
                 "type": "card",
             },
             "refunded": self.amount_refunded >= self.amount,
-            "refunds": { "object": "list", "data": refunds, "has_more": false,
-                         "total_count": refunds.len(), "url": format!("/v1/charges/{}/refunds", self.id) },
             "status": "succeeded",
-        })
+        });
+        if let Some(refunds) = refunds {
+            json["refunds"] = json!({ "object": "list", "data": refunds, "has_more": false,
+                "total_count": refunds.len(), "url": format!("/v1/charges/{}/refunds", self.id) });
+        }
+        json
     }
 }
 

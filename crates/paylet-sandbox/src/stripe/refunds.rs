@@ -91,7 +91,10 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
             c.amount_refunded += refund_amount;
             c.refunds.push(refund.id);
         }
-        let charge_json = charge_json(w, &charge_id);
+        // As Stripe sends them to an endpoint on a current API version: the
+        // charge without its refunds, and the refund in its own event.
+        emit(w, &account.id, "refund.created", json.clone(), key.as_deref());
+        let charge_json = charge_json(w, &charge_id, false);
         emit(w, &account.id, "charge.refunded", charge_json, key.as_deref());
         Ok(Json(json))
     });
@@ -99,11 +102,11 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
     answer
 }
 
-fn charge_json(w: &World, id: &str) -> Value {
+fn charge_json(w: &World, id: &str, with_refunds: bool) -> Value {
     w.stripe.charges.get(id).map_or(Value::Null, |c: &Charge| {
         let refunds: Vec<Value> =
             c.refunds.iter().filter_map(|r| w.stripe.refunds.get(r)).map(Refund::to_json).collect();
-        c.to_json(&refunds)
+        c.to_json(with_refunds.then_some(refunds.as_slice()))
     })
 }
 
@@ -133,6 +136,7 @@ pub(crate) async fn retrieve_charge(
         if w.stripe.charges.get(&id).is_none_or(|c| c.account_id != account.id) {
             return Err(StripeError::no_such("charge", &id, "id"));
         }
-        Ok(Json(charge_json(w, &id)))
+        let expand = req.params.list("expand");
+        Ok(Json(charge_json(w, &id, expand.iter().any(|e| e == "refunds"))))
     })
 }
