@@ -20,6 +20,13 @@ use crate::{
 /// The metadata key that carries our reference (the order id).
 const REFERENCE: &str = "paylet_reference";
 
+/// The Stripe API version Paylet speaks, sent as `Stripe-Version` on every
+/// request and given to every webhook endpoint it creates, so objects and
+/// events come in the shapes this module reads whatever the account's
+/// default. It is the `apiVersion` of the official `stripe` npm package at
+/// the release the contract tests pin (23.2.0).
+pub const API_VERSION: &str = "2026-11-18.endive";
+
 /// The events Paylet acts on, registered with each webhook endpoint.
 const EVENTS: [&str; 10] = [
     "payment_intent.succeeded",
@@ -51,6 +58,7 @@ impl StripeGateway {
             self.http
                 .post(&url)
                 .bearer_auth(self.secret_key.expose())
+                .header("Stripe-Version", API_VERSION)
                 .header("Idempotency-Key", idempotency_key)
                 .form(form)
         };
@@ -59,7 +67,9 @@ impl StripeGateway {
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, GatewayError> {
         let url = format!("{}{path}", self.base_url);
-        let reply = send(|| self.http.get(&url).bearer_auth(self.secret_key.expose())).await?;
+        let reply =
+            send(|| self.http.get(&url).bearer_auth(self.secret_key.expose()).header("Stripe-Version", API_VERSION))
+                .await?;
         ok_body(reply)
     }
 }
@@ -171,7 +181,7 @@ impl Gateway for StripeGateway {
     }
 
     async fn register_webhook(&self, url: &str, idempotency_key: &str) -> Result<WebhookEndpoint, GatewayError> {
-        let mut form = vec![("url", url), ("description", "Paylet")];
+        let mut form = vec![("url", url), ("description", "Paylet"), ("api_version", API_VERSION)];
         form.extend(EVENTS.iter().map(|e| ("enabled_events[]", *e)));
         let reply = self.post("/v1/webhook_endpoints", idempotency_key, &form).await?;
         let endpoint: Endpoint = ok_body(reply)?;
@@ -182,7 +192,9 @@ impl Gateway for StripeGateway {
 
     async fn remove_webhook(&self, endpoint_id: &str) -> Result<(), GatewayError> {
         let url = format!("{}/v1/webhook_endpoints/{endpoint_id}", self.base_url);
-        let reply = send(|| self.http.delete(&url).bearer_auth(self.secret_key.expose())).await?;
+        let reply =
+            send(|| self.http.delete(&url).bearer_auth(self.secret_key.expose()).header("Stripe-Version", API_VERSION))
+                .await?;
         ok_body::<Value>(reply).map(|_| ())
     }
 
@@ -190,6 +202,11 @@ impl Gateway for StripeGateway {
         let signature = header(request.headers, "stripe-signature");
         paylet_webhook::stripe::verify(signature, request.body, request.secrets, request.tolerance_secs, request.now)?;
         let event: Event = serde_json::from_slice(request.body).map_err(malformed)?;
+        // An endpoint made elsewhere (the dashboard) may send another
+        // version: applied if it reads, and said, since shapes differ.
+        if event.api_version.as_deref().is_some_and(|v| v != API_VERSION) {
+            tracing::info!(event = %event.id, version = ?event.api_version, pinned = API_VERSION, "a Stripe event in another API version");
+        }
         let change = event_change(&event.kind, event.data.object).map_err(malformed)?;
         Ok(GatewayEvent { id: event.id, kind: event.kind, change })
     }
@@ -301,6 +318,7 @@ struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
+    api_version: Option<String>,
     data: EventData,
 }
 

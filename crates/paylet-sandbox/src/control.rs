@@ -26,6 +26,8 @@ pub struct LoggedRequest {
     pub method: String,
     pub path: String,
     pub origin: Option<String>,
+    /// The `Stripe-Version` the caller pinned, if it sent one.
+    pub stripe_version: Option<String>,
     pub status: u16,
 }
 
@@ -56,10 +58,13 @@ pub(crate) fn succeeded_payments(w: &World, account_id: &str) -> Vec<SucceededPa
 pub(crate) async fn record(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
-    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let headers = req.headers();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (origin, stripe_version) = (text(header::ORIGIN.as_str()), text("stripe-version"));
     let response = next.run(req).await;
     if !path.starts_with("/_sandbox/") {
-        shared.log_request(LoggedRequest { method, path, origin, status: response.status().as_u16() });
+        let status = response.status().as_u16();
+        shared.log_request(LoggedRequest { method, path, origin, stripe_version, status });
     }
     response
 }

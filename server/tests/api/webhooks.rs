@@ -208,6 +208,30 @@ async fn squares_test_event_is_acknowledged_and_stored() {
     }
 }
 
+/// Paylet speaks one Stripe API version, whatever the account's default:
+/// every request pins it, and the endpoint it registers gets events in it.
+#[tokio::test]
+async fn every_stripe_call_and_the_webhook_endpoint_pin_one_api_version() {
+    let app = spawn_app_with(GatewayStyle::Stripe, |_| {}).await;
+    let order = app.order().await;
+    assert_eq!(app.pay(&order, &app.tokenize("4242424242424242").await).await.1["status"], "paid");
+    app.hosted_page(&app.order().await).await;
+    let (status, _) =
+        app.admin_post(&format!("/v1/admin/orders/{}/refunds", order["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!(status, 201);
+
+    let pinned = paylet_gateway::stripe::API_VERSION;
+    let log = app.sandbox.request_log();
+    // The browser's own calls (tokens) come from the widget, not from Paylet.
+    let from_paylet: Vec<_> = log.iter().filter(|r| r.origin.is_none() && r.path != "/v1/tokens").collect();
+    assert!(from_paylet.len() >= 4, "{from_paylet:#?}");
+    for request in from_paylet {
+        assert_eq!(request.stripe_version.as_deref(), Some(pinned), "{request:?}");
+    }
+    let endpoints = app.sandbox_get("/v1/webhook_endpoints", app.account.secret_key.expose()).await;
+    assert_eq!(endpoints["data"][0]["api_version"], pinned, "{endpoints}");
+}
+
 #[tokio::test]
 async fn a_bad_signature_is_a_400_and_changes_nothing() {
     for style in STYLES {

@@ -16,12 +16,12 @@ use crate::webhooks::Target;
 /// Records an event of `kind` about `object` and queues its deliveries.
 pub(crate) fn emit(world: &mut World, account_id: &str, kind: &str, object: Value, idempotency_key: Option<&str>) {
     let now = now_ms();
-    let endpoints: Vec<String> = world
+    let endpoints: Vec<(String, String)> = world
         .stripe
         .webhook_endpoints
         .values()
         .filter(|e| e.account_id == account_id && e.enabled() && e.wants(kind))
-        .map(|e| e.id.clone())
+        .map(|e| (e.id.clone(), e.api_version.clone().unwrap_or_else(|| super::API_VERSION.to_owned())))
         .collect();
     let event = Event {
         id: new_id("evt"),
@@ -32,20 +32,28 @@ pub(crate) fn emit(world: &mut World, account_id: &str, kind: &str, object: Valu
         pending_webhooks: endpoints.len(),
         idempotency_key: idempotency_key.map(str::to_owned),
     };
-    let payload = event.to_json().to_string();
     let faults = world.accounts.get(account_id).map(|a| a.faults.clone()).unwrap_or_default();
-    for endpoint_id in endpoints {
-        world.webhooks.enqueue(
-            &faults,
-            account_id,
-            Target::Stripe { endpoint_id },
-            &event.id,
-            kind,
-            payload.clone(),
-            now,
-        );
+    for (endpoint_id, version) in endpoints {
+        let payload = event.in_version(&version, &in_version(world, &version, kind, &event.object)).to_string();
+        world.webhooks.enqueue(&faults, account_id, Target::Stripe { endpoint_id }, &event.id, kind, payload, now);
     }
     world.stripe.events.insert(event.id.clone(), event);
+}
+
+/// The first API version in which a charge no longer lists its refunds
+/// (they are followed with `refund.*` events instead).
+const REFUNDS_NOT_EXPANDED: &str = "2022-11-15";
+
+/// `object`, rendered in the current version, as an endpoint on `version`
+/// gets it. Versions are dates (`2026-11-18.endive`), so they compare as text.
+fn in_version(world: &World, version: &str, kind: &str, object: &Value) -> Value {
+    if kind == "charge.refunded"
+        && version < REFUNDS_NOT_EXPANDED
+        && let Some(id) = object["id"].as_str()
+    {
+        return super::refunds::charge_json(world, id, true);
+    }
+    object.clone()
 }
 
 pub(crate) async fn retrieve(

@@ -390,13 +390,19 @@ pub(crate) struct Event {
 }
 
 impl Event {
+    /// As the account's version renders it (`GET /v1/events`).
     pub(crate) fn to_json(&self) -> Value {
+        self.in_version(super::API_VERSION, &self.object)
+    }
+
+    /// As an endpoint on `version` gets it, its object rendered in that version.
+    pub(crate) fn in_version(&self, version: &str, object: &Value) -> Value {
         json!({
             "id": self.id,
             "object": "event",
-            "api_version": super::API_VERSION,
+            "api_version": version,
             "created": self.created,
-            "data": { "object": self.object },
+            "data": { "object": object },
             "livemode": false,
             "pending_webhooks": self.pending_webhooks,
             "request": { "id": null, "idempotency_key": self.idempotency_key },
@@ -420,6 +426,10 @@ pub(crate) struct WebhookEndpoint {
     pub description: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub created: i64,
+    /// The version its events are rendered in: the one it was created with,
+    /// or the account's (the sandbox's [`super::API_VERSION`]).
+    #[serde(default)]
+    pub api_version: Option<String>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -464,7 +474,7 @@ impl WebhookEndpoint {
         json!({
             "id": self.id,
             "object": "webhook_endpoint",
-            "api_version": null,
+            "api_version": self.api_version,
             "application": null,
             "created": self.created,
             "description": self.description,

@@ -102,7 +102,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
     answer
 }
 
-fn charge_json(w: &World, id: &str, with_refunds: bool) -> Value {
+pub(crate) fn charge_json(w: &World, id: &str, with_refunds: bool) -> Value {
     w.stripe.charges.get(id).map_or(Value::Null, |c: &Charge| {
         let refunds: Vec<Value> =
             c.refunds.iter().filter_map(|r| w.stripe.refunds.get(r)).map(Refund::to_json).collect();

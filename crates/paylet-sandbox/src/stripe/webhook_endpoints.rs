@@ -46,6 +46,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
         description: p.get("description").map(str::to_owned),
         metadata: p.map("metadata"),
         created: now_unix(),
+        api_version: p.get("api_version").map(str::to_owned),
     };
     let mut json = endpoint.to_json();
     json["secret"] = endpoint.secret.expose().as_str().into();

@@ -269,3 +269,39 @@ async fn square_refunds_raise_created_then_updated() {
     let last: Value = serde_json::from_slice(&received[4].body).unwrap();
     assert_eq!(last["data"]["object"]["payment"]["refunded_money"]["amount"], 2500);
 }
+
+/// An endpoint gets events in the API version it was created with: a refund
+/// reaches one on a version before 2022-11-15 as a `charge.refunded` listing
+/// the charge's refunds, and one on a current version as a `refund.created`
+/// and a `charge.refunded` without them, as Stripe renders them.
+#[tokio::test]
+async fn each_endpoint_gets_refunds_in_its_own_api_version() {
+    let gw = start().await;
+    let (old, current) = (receiver(vec![]).await, receiver(vec![]).await);
+    for (hook, version) in [(&old, "2022-08-01"), (&current, "2026-11-18.endive")] {
+        let form = [
+            ("url", hook.url.as_str()),
+            ("enabled_events[]", "charge.refunded"),
+            ("enabled_events[]", "refund.created"),
+            ("api_version", version),
+        ];
+        let (status, endpoint, _) = gw.post("/v1/webhook_endpoints", &form).await;
+        assert_eq!((status, endpoint["api_version"].as_str()), (200, Some(version)), "{endpoint}");
+    }
+    let (_, pi, _) = gw.charge("4242424242424242", &[]).await;
+    gw.post("/v1/refunds", &[("payment_intent", pi["id"].as_str().unwrap()), ("amount", "700")]).await;
+
+    for (hook, version, lists_refunds) in [(&old, "2022-08-01", true), (&current, "2026-11-18.endive", false)] {
+        let events: Vec<Value> =
+            hook.wait_for(2).await.iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+        assert!(events.iter().all(|e| e["api_version"] == version), "{events:#?}");
+        let charge = &events.iter().find(|e| e["type"] == "charge.refunded").unwrap()["data"]["object"];
+        assert_eq!(charge["amount_refunded"], 700);
+        match lists_refunds {
+            true => assert_eq!(charge["refunds"]["data"][0]["amount"], 700, "{charge}"),
+            false => assert!(charge.get("refunds").is_none(), "{charge}"),
+        }
+        let refund = &events.iter().find(|e| e["type"] == "refund.created").unwrap()["data"]["object"];
+        assert_eq!((refund["amount"].as_i64(), refund["payment_intent"].as_str()), (Some(700), pi["id"].as_str()));
+    }
+}
