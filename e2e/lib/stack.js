@@ -37,6 +37,8 @@ export async function startStack({ profile = "debug", recordRequests = true, tls
       // Every test shopper is 127.0.0.1: the per-address limits would
       // stop a file's tests, not a card tester.
       "--rate-limit", "orders_per_ip=1000,payments_per_ip=1000",
+      // The contract tests' notification receiver listens on loopback.
+      "--allow-private-notify-urls",
       ...(recordRequests ? ["--record-requests", files.recorder] : []),
       ...(tls ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : []),
     ],

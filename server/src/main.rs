@@ -205,6 +205,10 @@ enum Command {
         /// An abuse limit, as for `serve`.
         #[arg(long = "rate-limit", value_name = "NAME=N", value_delimiter = ',')]
         rate_limits: Vec<String>,
+        /// Let notification URLs reach this machine or its network (a receiver on
+        /// localhost); the demo already takes http:// URLs.
+        #[arg(long, env = "PAYLET_ALLOW_PRIVATE_NOTIFY_URLS", value_parser = BoolishValueParser::new())]
+        allow_private_notify_urls: bool,
     },
     /// Create and list stores.
     Store {
@@ -686,6 +690,7 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             tls_key,
             record_requests,
             rate_limits,
+            allow_private_notify_urls,
         } => {
             let tls = tls_cert.zip(tls_key);
             let limits = limits(None, &rate_limits)?;
@@ -698,6 +703,7 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
                 tls,
                 record_requests,
                 limits,
+                url_rules: UrlRules { http: true, private_addresses: allow_private_notify_urls },
             })
             .await
         }

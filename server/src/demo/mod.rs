@@ -45,11 +45,11 @@ pub struct DemoOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub record_requests: Option<PathBuf>,
     pub limits: crate::limits::Limits,
+    /// The demo's shop and sandbox are http on this machine, so http is
+    /// allowed; notification URLs reach only public addresses unless
+    /// `--allow-private-notify-urls`.
+    pub url_rules: UrlRules,
 }
-
-/// The demo's shop and sandbox are http on this machine; notification URLs
-/// still must reach public addresses.
-const URL_RULES: UrlRules = UrlRules { http: true, private_addresses: false };
 
 /// The demo catalog: (sku, name, price in cents).
 const PRODUCTS: [(&str, &str, i64); 3] =
@@ -102,7 +102,7 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
         None => None,
     };
     let mut settings = Settings::new(&server_url);
-    settings.url_rules = URL_RULES;
+    settings.url_rules = options.url_rules;
     settings.transport.tls = tls.is_some();
     settings.limits = options.limits;
     let state = crate::state(db.clone(), ServeOptions { widget_dir: options.widget_dir.clone(), settings });
@@ -186,7 +186,7 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Erro
                 },
                 webhook: WebhookSettings::default(),
             },
-            URL_RULES,
+            UrlRules { http: true, ..UrlRules::default() },
         )
         .await?;
         for (sku, name, cents) in PRODUCTS {

@@ -1,0 +1,167 @@
+// The other side of each conversation is the gateway's or the standard's own
+// official package, not Paylet's code: the `stripe` SDK (pinned in
+// package-lock.json; its apiVersion is the one Paylet pins) drives the
+// sandbox and checks its signatures, and signs the events Paylet must take;
+// `standardwebhooks` checks every notification Paylet sends a merchant.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Stripe from "stripe";
+import { Webhook } from "standardwebhooks";
+import { withStack } from "../lib/stack.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const PINNED = "2026-11-18.endive"; // crates/paylet-gateway/src/stripe.rs, API_VERSION
+
+let stack;
+withStack((s) => { stack = s; });
+
+/** The official client, pointed at the sandbox instead of api.stripe.com. */
+function stripeClient(key) {
+  const url = new URL(stack.sandbox);
+  return new Stripe(key, { host: url.hostname, port: url.port, protocol: "http", maxNetworkRetries: 0 });
+}
+
+/** `paylet` on the stack's own database, as its operator would run it. */
+function paylet(args) {
+  return execFileSync(join(ROOT, "target", "debug", "paylet"), args, {
+    env: {
+      ...process.env,
+      PAYLET_DATABASE_URL: `sqlite://${stack.files.db}`,
+      PAYLET_MASTER_KEY_FILE: join(stack.dir, "master.key"),
+    },
+  }).toString();
+}
+
+/** A local endpoint that records every request it gets and answers 200. */
+async function receiver() {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hooks`,
+    got,
+    async until(done) {
+      for (let i = 0; i < 200 && !done(got); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(done(got), `deliveries: ${got.map((g) => g.body.slice(0, 80)).join("\n")}`);
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+test("the official stripe SDK pins the same API version as Paylet", () => {
+  assert.equal(Stripe.API_VERSION, PINNED);
+});
+
+test("the official stripe SDK drives the sandbox, and constructEvent accepts every delivery", async () => {
+  const secret = stripeClient("sk_test_paylet_demo");
+  const browser = stripeClient("pk_test_paylet_demo");
+  const hook = await receiver();
+  const endpoint = await secret.webhookEndpoints.create({ url: hook.url, enabled_events: ["*"], api_version: PINNED });
+  assert.match(endpoint.secret, /^whsec_/);
+  assert.equal(endpoint.api_version, PINNED);
+
+  const card = { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvc: "123" };
+  const token = await browser.tokens.create({ card });
+  const paid = await secret.paymentIntents.create({
+    amount: 2500, currency: "usd", confirm: true, return_url: "https://shop.example/back",
+    payment_method_data: { type: "card", card: { token: token.id } },
+  });
+  assert.equal(paid.status, "succeeded");
+  assert.equal((await secret.paymentIntents.retrieve(paid.id)).amount_received, 2500);
+  const refund = await secret.refunds.create({ payment_intent: paid.id, amount: 500 });
+  assert.equal(refund.amount, 500);
+  const later = await secret.paymentIntents.create({ amount: 1800, currency: "usd" });
+  assert.equal((await secret.paymentIntents.cancel(later.id)).status, "canceled");
+  const session = await secret.checkout.sessions.create({
+    mode: "payment", success_url: "https://shop.example/ok", cancel_url: "https://shop.example/no",
+    line_items: [{ quantity: 1, price_data: { currency: "usd", unit_amount: 1200, product_data: { name: "Mug" } } }],
+  });
+  assert.match(session.url, /^http/);
+
+  const expected = ["payment_intent.succeeded", "refund.created", "charge.refunded", "payment_intent.canceled"];
+  try {
+    await hook.until((got) => expected.every((type) => got.some((d) => JSON.parse(d.body).type === type)));
+    for (const delivery of hook.got) {
+      const event = secret.webhooks.constructEvent(delivery.body, delivery.headers["stripe-signature"], endpoint.secret);
+      assert.equal(event.api_version, PINNED, event.type);
+    }
+  } finally {
+    await hook.close();
+  }
+});
+
+test("Paylet accepts Stripe-style events the official SDK signs, and only those", async () => {
+  const sdk = stripeClient("sk_test_paylet_demo");
+  const signing = `whsec_${randomBytes(24).toString("base64")}`;
+  paylet(["store", "webhook", "--store", "st_demo", "--secret", signing, "--overlap", "1h"]);
+  const post = (body, signature) => fetch(`${stack.server}/v1/webhooks/st_demo/stripe`, {
+    method: "POST", headers: { "content-type": "application/json", "stripe-signature": signature }, body,
+  });
+  const event = (id) => JSON.stringify({
+    id, object: "event", api_version: PINNED, created: Math.floor(Date.now() / 1000), type: "customer.created",
+    data: { object: { id: "cus_contract", object: "customer" } }, livemode: false, pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+  });
+
+  const signed = event("evt_contract_plain");
+  const plain = sdk.webhooks.generateTestHeaderString({ payload: signed, secret: signing });
+  assert.equal((await post(signed, plain)).status, 200);
+
+  // Several v1 (one of them right) and a v0, as Stripe sends during a secret roll.
+  const rolled = event("evt_contract_rolled");
+  const header = sdk.webhooks.generateTestHeaderString({ payload: rolled, secret: signing });
+  const t = header.split(",")[0];
+  const v1 = header.split(",")[1];
+  const crowded = `${t},v1=${"0".repeat(64)},${v1},v0=${"f".repeat(64)}`;
+  assert.equal((await post(rolled, crowded)).status, 200);
+
+  const forged = event("evt_contract_forged");
+  const wrong = sdk.webhooks.generateTestHeaderString({ payload: forged, secret: "whsec_not_the_stores" });
+  assert.equal((await post(forged, wrong)).status, 400);
+});
+
+test("every notification Paylet sends passes the official standardwebhooks verify", async () => {
+  const hook = await receiver();
+  const out = paylet([
+    "store", "notify", "--store", "st_demo", "--url", hook.url, "--allow-http-urls", "--allow-private-notify-urls",
+  ]);
+  const signing = out.match(/signing secret \(shown once\): (\S+)/)[1];
+
+  const token = await stripeClient("pk_test_paylet_demo").tokens.create({
+    card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvc: "123" },
+  });
+  const created = await fetch(`${stack.server}/v1/stores/st_demo/orders`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ items: [{ sku: "MUG-ENAMEL", quantity: 1 }], customer: { email: "ada@example.com" } }),
+  });
+  const order = await created.json();
+  const paid = await fetch(`${stack.server}/v1/orders/${order.id}/payments`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ client_secret: order.client_secret, token: token.id }),
+  });
+  assert.equal((await paid.json()).status, "paid");
+
+  try {
+    await hook.until((got) => got.some((d) => JSON.parse(d.body).type === "order.paid"));
+    const verifier = new Webhook(signing);
+    for (const delivery of hook.got) {
+      assert.equal(JSON.stringify(verifier.verify(delivery.body, delivery.headers)), delivery.body);
+    }
+  } finally {
+    paylet(["store", "notify", "--store", "st_demo", "--off"]);
+    await hook.close();
+  }
+});
