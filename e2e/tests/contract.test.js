@@ -165,3 +165,96 @@ test("every notification Paylet sends passes the official standardwebhooks verif
     await hook.close();
   }
 });
+
+test("the official square SDK drives the sandbox, and WebhooksHelper accepts every delivery", async () => {
+  const { SquareClient, WebhooksHelper } = await import("square");
+  const square = new SquareClient({ token: "EAAAEpaylet_demo", baseUrl: stack.sandbox, maxRetries: 0 });
+  const hook = await receiver();
+  try {
+    await squareConversation(square, WebhooksHelper, hook);
+  } finally {
+    await hook.close();
+  }
+});
+
+async function squareConversation(square, WebhooksHelper, hook) {
+  const created = await square.webhooks.subscriptions.create({
+    idempotencyKey: randomBytes(8).toString("hex"),
+    subscription: {
+      name: "contract", notificationUrl: hook.url,
+      eventTypes: ["payment.created", "payment.updated", "refund.created", "refund.updated"],
+    },
+  });
+  const signatureKey = created.subscription.signatureKey;
+  assert.ok(signatureKey);
+
+  // The card nonce, as the sandbox's stand-in for the Web Payments SDK makes it.
+  const nonce = async () => {
+    const answer = await fetch(`${stack.sandbox}/v2/card-nonces`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ application_id: "sandbox-sq0idb-paylet-demo",
+        card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvv: "123", postal_code: "94103" } }),
+    });
+    return (await answer.json()).card_nonce;
+  };
+  const money = (amount) => ({ amount: BigInt(amount), currency: "USD" });
+  const paid = await square.payments.create({
+    sourceId: await nonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(2500), referenceId: "contract-1",
+  });
+  assert.equal(paid.payment.status, "COMPLETED");
+  assert.equal((await square.payments.get({ paymentId: paid.payment.id })).payment.id, paid.payment.id);
+  const held = await square.payments.create({
+    sourceId: await nonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(1800), autocomplete: false,
+  });
+  assert.equal((await square.payments.complete({ paymentId: held.payment.id })).payment.status, "COMPLETED");
+  const canceled = await square.payments.create({
+    sourceId: await nonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(1200), autocomplete: false,
+  });
+  assert.equal((await square.payments.cancel({ paymentId: canceled.payment.id })).payment.status, "CANCELED");
+  const refund = await square.refunds.refundPayment({
+    idempotencyKey: randomBytes(8).toString("hex"), paymentId: paid.payment.id, amountMoney: money(500),
+  });
+  assert.equal(refund.refund.amountMoney.amount, 500n);
+  const link = await square.checkout.paymentLinks.create({
+    idempotencyKey: randomBytes(8).toString("hex"),
+    quickPay: { name: "Mug", priceMoney: money(1800), locationId: "LDEMO0000000" },
+  });
+  assert.match(link.paymentLink.url, /^http/);
+
+  await hook.until((got) => ["payment.created", "payment.updated", "refund.created"].every(
+    (type) => got.some((d) => JSON.parse(d.body).type === type)));
+  for (const delivery of hook.got) {
+    const valid = await WebhooksHelper.verifySignature({
+      requestBody: delivery.body, signatureHeader: delivery.headers["x-square-hmacsha256-signature"],
+      signatureKey, notificationUrl: hook.url,
+    });
+    assert.ok(valid, delivery.body.slice(0, 120));
+  }
+}
+
+test("Paylet accepts Square events signed as the official WebhooksHelper checks them, the test event included", async () => {
+  const { WebhooksHelper } = await import("square");
+  const { createHmac } = await import("node:crypto");
+  const key = randomBytes(16).toString("base64url");
+  paylet(["store", "webhook", "--store", "st_demosquare", "--secret", key, "--overlap", "1h"]);
+  const url = `${stack.server}/v1/webhooks/st_demosquare/square`;
+  const send = async (event, signingKey = key) => {
+    const body = JSON.stringify(event);
+    const signature = createHmac("sha256", signingKey).update(url + body).digest("base64");
+    assert.equal(await WebhooksHelper.verifySignature(
+      { requestBody: body, signatureHeader: signature, signatureKey: signingKey, notificationUrl: url }), true);
+    return (await fetch(url, { method: "POST", headers: { "content-type": "application/json",
+      "x-square-hmacsha256-signature": signature }, body })).status;
+  };
+  const base = { merchant_id: "MLCONTRACT", created_at: new Date().toISOString() };
+  // What the dashboard's "send test event" posts: data {type, id}, no object.
+  assert.equal(await send({ ...base, type: "payment.updated", event_id: `test-${randomBytes(6).toString("hex")}`,
+    data: { type: "payment", id: "KkAkhdMsgzn59SM8A89WgKwekxLZY" } }), 200);
+  // A payment Paylet knows nothing of: acknowledged and kept for a person.
+  assert.equal(await send({ ...base, type: "payment.updated", event_id: randomBytes(8).toString("hex"),
+    data: { type: "payment", id: "pay_x", object: { payment: { id: "pay_x", status: "COMPLETED",
+      amount_money: { amount: 100, currency: "USD" } } } } }), 200);
+  // Signed with another key: refused.
+  assert.equal(await send({ ...base, type: "payment.updated", event_id: randomBytes(8).toString("hex"),
+    data: { type: "payment", id: "pay_y" } }, "not-the-stores-key"), 400);
+});
