@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Stripe from "stripe";
@@ -36,6 +37,39 @@ function paylet(args) {
       PAYLET_MASTER_KEY_FILE: join(stack.dir, "master.key"),
     },
   }).toString();
+}
+
+/** Stripe's canonical example of each resource (../shared/reference, see its README). */
+const FIXTURES = JSON.parse(readFileSync(join(ROOT, "..", "shared", "reference", "stripe-fixtures3.json"), "utf8"))
+  .resources;
+
+const kind = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+
+/**
+ * Where `object` (as the sandbox rendered it) uses a field Stripe's fixture of
+ * `resource` does not have, or a value of another JSON type; nested objects
+ * and lists too. A null in either is any type; an empty fixture object is a
+ * free map (metadata).
+ */
+function drift(object, fixture, path) {
+  const found = [];
+  for (const [key, value] of Object.entries(object)) {
+    const where = `${path}.${key}`;
+    if (!(key in fixture)) {
+      found.push(`${where} is not a field Stripe has`);
+      continue;
+    }
+    const example = fixture[key];
+    if (value === null || example === null) continue;
+    if (kind(value) !== kind(example)) {
+      found.push(`${where} is ${kind(value)}, Stripe's is ${kind(example)}`);
+    } else if (kind(value) === "object" && Object.keys(example).length > 0) {
+      found.push(...drift(value, example, where));
+    } else if (kind(value) === "array" && kind(example[0]) === "object") {
+      value.filter((v) => kind(v) === "object").forEach((v, i) => found.push(...drift(v, example[0], `${where}[${i}]`)));
+    }
+  }
+  return found;
 }
 
 /** A local endpoint that records every request it gets and answers 200. */
@@ -92,15 +126,32 @@ test("the official stripe SDK drives the sandbox, and constructEvent accepts eve
   assert.match(session.url, /^http/);
 
   const expected = ["payment_intent.succeeded", "refund.created", "charge.refunded", "payment_intent.canceled"];
+  const events = [];
   try {
     await hook.until((got) => expected.every((type) => got.some((d) => JSON.parse(d.body).type === type)));
     for (const delivery of hook.got) {
       const event = secret.webhooks.constructEvent(delivery.body, delivery.headers["stripe-signature"], endpoint.secret);
       assert.equal(event.api_version, PINNED, event.type);
+      events.push(event);
     }
   } finally {
     await hook.close();
   }
+
+  // Every object the sandbox returned, in Stripe's own fields and types. The
+  // SDK adds `lastResponse`; `secret` is shown once, on creation only.
+  const { lastResponse: _, secret: __, ...endpointShown } = endpoint;
+  const objects = [
+    ["token", token], ["payment_intent", paid], ["refund", refund], ["payment_intent", later],
+    ["checkout.session", session], ["webhook_endpoint", endpointShown],
+    // An event's data.object is checked as its own resource (the fixture's is a plan).
+    ...events.flatMap(({ data, ...event }) => [["event", event], [data.object.object, data.object]]),
+  ];
+  const found = objects.flatMap(([resource, object]) => {
+    const { lastResponse: _, ...fields } = object;
+    return drift(fields, FIXTURES[resource], resource);
+  });
+  assert.deepEqual([...new Set(found)], []);
 });
 
 test("Paylet accepts Stripe-style events the official SDK signs, and only those", async () => {
