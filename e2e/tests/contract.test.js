@@ -12,6 +12,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import Ajv from "ajv";
+import { fromSchema } from "@openapi-contrib/openapi-schema-to-json-schema";
 import Stripe from "stripe";
 import { Webhook } from "standardwebhooks";
 import { withStack } from "../lib/stack.js";
@@ -70,6 +72,25 @@ function drift(object, fixture, path) {
     }
   }
   return found;
+}
+
+/** Square's OpenAPI document (../shared/reference): its schemas, by name. */
+const squareSchemas = (() => {
+  const openapi = JSON.parse(readFileSync(join(ROOT, "..", "shared", "reference", "square-openapi.json"), "utf8"));
+  // OpenAPI 3.0 schemas (`nullable`) as JSON Schema; `x-…` annotations and
+  // formats are not Ajv's to check.
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  const schemas = Object.fromEntries(Object.entries(openapi.components.schemas).map(([k, v]) => [k, fromSchema(v)]));
+  // The document (2025-08-20) refers to one schema it does not define.
+  schemas.CatalogModifierToggleOverrideType ??= {};
+  ajv.addSchema({ components: { schemas } }, "square");
+  return (name) => ajv.getSchema(`square#/components/schemas/${name}`);
+})();
+
+/** `body` is a valid `name` of Square's API. */
+function assertSquare(name, body) {
+  const validate = squareSchemas(name);
+  assert.ok(validate(body), `${name}: ${JSON.stringify(validate.errors, null, 1)}\n${JSON.stringify(body)}`);
 }
 
 /** A local endpoint that records every request it gets and answers 200. */
@@ -274,14 +295,60 @@ async function squareConversation(square, WebhooksHelper, hook) {
 
   await hook.until((got) => ["payment.created", "payment.updated", "refund.created"].every(
     (type) => got.some((d) => JSON.parse(d.body).type === type)));
+  const eventSchema = {
+    "payment.created": "PaymentCreatedEvent", "payment.updated": "PaymentUpdatedEvent",
+    "refund.created": "RefundCreatedEvent", "refund.updated": "RefundUpdatedEvent",
+  };
   for (const delivery of hook.got) {
     const valid = await WebhooksHelper.verifySignature({
       requestBody: delivery.body, signatureHeader: delivery.headers["x-square-hmacsha256-signature"],
       signatureKey, notificationUrl: hook.url,
     });
     assert.ok(valid, delivery.body.slice(0, 120));
+    const event = JSON.parse(delivery.body);
+    assertSquare(eventSchema[event.type], event);
   }
 }
+
+test("every Square-style answer the sandbox gives is valid under Square's OpenAPI schemas", async () => {
+  const call = async (method, path, body) => {
+    const answer = await fetch(`${stack.sandbox}${path}`, {
+      method, headers: { authorization: "Bearer EAAAEpaylet_demo", "content-type": "application/json" },
+      body: body && JSON.stringify({ idempotency_key: randomBytes(8).toString("hex"), ...body }),
+    });
+    return answer.json();
+  };
+  const nonce = async () => (await (await fetch(`${stack.sandbox}/v2/card-nonces`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ application_id: "sandbox-sq0idb-paylet-demo",
+      card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvv: "123", postal_code: "94103" } }),
+  })).json()).card_nonce;
+  const money = (amount) => ({ amount, currency: "USD" });
+
+  const paid = await call("POST", "/v2/payments", { source_id: await nonce(), amount_money: money(2500), reference_id: "ord_c" });
+  assertSquare("CreatePaymentResponse", paid);
+  assertSquare("GetPaymentResponse", await call("GET", `/v2/payments/${paid.payment.id}`));
+  const held = await call("POST", "/v2/payments", { source_id: await nonce(), amount_money: money(900), autocomplete: false });
+  assertSquare("CancelPaymentResponse", await call("POST", `/v2/payments/${held.payment.id}/cancel`, {}));
+  const refund = await call("POST", "/v2/refunds", { payment_id: paid.payment.id, amount_money: money(500) });
+  assertSquare("RefundPaymentResponse", refund);
+  assertSquare("GetPaymentRefundResponse", await call("GET", `/v2/refunds/${refund.refund.id}`));
+  const link = await call("POST", "/v2/online-checkout/payment-links", {
+    quick_pay: { name: "Mug", price_money: money(1800), location_id: "LDEMO0000000" },
+  });
+  assertSquare("CreatePaymentLinkResponse", link);
+  assertSquare("RetrievePaymentLinkResponse", await call("GET", `/v2/online-checkout/payment-links/${link.payment_link.id}`));
+  assertSquare("RetrieveOrderResponse", await call("GET", `/v2/orders/${link.payment_link.order_id}`));
+  assertSquare("DeletePaymentLinkResponse", await call("DELETE", `/v2/online-checkout/payment-links/${link.payment_link.id}`));
+  const subscription = await call("POST", "/v2/webhooks/subscriptions", { subscription: {
+    name: "schema", event_types: ["payment.updated"], notification_url: "https://shop.example/hooks" } });
+  assertSquare("CreateWebhookSubscriptionResponse", subscription);
+  assertSquare("ListWebhookSubscriptionsResponse", await call("GET", "/v2/webhooks/subscriptions"));
+  assertSquare("DeleteWebhookSubscriptionResponse",
+    await call("DELETE", `/v2/webhooks/subscriptions/${subscription.subscription.id}`));
+  // An error, in Square's error shape.
+  assertSquare("GetPaymentResponse", await call("GET", "/v2/payments/no-such-payment"));
+});
 
 test("Paylet accepts Square events signed as the official WebhooksHelper checks them, the test event included", async () => {
   const { WebhooksHelper } = await import("square");
