@@ -384,6 +384,18 @@ async fn move_known(
     Ok(moved > 0)
 }
 
+/// Asks the gateway for every refund of a payment and applies what it says.
+pub async fn refresh(state: &AppState, store: &crate::stores::Store, payment_id: &str) -> Result<(), Error> {
+    let updates = store.gateway.client(&state.http).refunds_of(payment_id).await?;
+    let (backend, store_id, payment_id) = (state.db.backend(), store.id.clone(), payment_id.to_owned());
+    state
+        .db
+        .write(move |conn| {
+            Box::pin(async move { apply(conn, backend, &store_id, &payment_id, &updates).await.map(|_| ()) })
+        })
+        .await
+}
+
 /// Asks the gateway about a pending refund, or asks again for one whose
 /// request never got an answer (same key: it happens at most once).
 pub async fn reconcile(state: &AppState, refund_id: &str) -> Result<(), Error> {

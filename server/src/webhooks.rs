@@ -70,10 +70,21 @@ pub async fn receive(
     }
     let (backend, store_id) = (state.db.backend(), store.id.clone());
     let payload = String::from_utf8_lossy(body).into_owned();
+    let ask = match &event.change {
+        Change::RefundsChanged { payment_id } => Some(payment_id.clone()),
+        _ => None,
+    };
     let receipt = state
         .db
         .write(move |conn| Box::pin(async move { record(conn, backend, &store_id, &event, payload).await }))
         .await?;
+    // The event named no refunds: ask the gateway now. It is stored already,
+    // so a failure here is left to reconciliation, not to a redelivery.
+    if let (false, Some(payment_id)) = (receipt.duplicate, ask)
+        && let Err(e) = refunds::refresh(state, &store, &payment_id).await
+    {
+        tracing::warn!(store = %store.id, payment = %payment_id, error = %e, "could not ask the gateway for refunds");
+    }
     state.metrics.webhooks.with_label_values(&[if receipt.duplicate { "duplicate" } else { "new" }]).inc();
     Ok(receipt)
 }
@@ -187,8 +198,15 @@ async fn apply(
         Change::Hosted { session_id, status, .. } => {
             (find(conn, store, "hosted_session_id", session_id).await?, News::from_hosted(status.clone()))
         }
-        Change::Refunds { payment_id, refunds } => {
-            return Ok(match refunds::apply(conn, backend, store, payment_id, refunds).await? {
+        Change::Refunds { payment_id, refunds: updates } => {
+            return Ok(match refunds::apply(conn, backend, store, payment_id, updates).await? {
+                Some(order) => (outcome::APPLIED, Some(order)),
+                None => (outcome::UNKNOWN_ORDER, None),
+            });
+        }
+        // Applied once the gateway has said which (`receive`).
+        Change::RefundsChanged { payment_id } => {
+            return Ok(match refunds::apply(conn, backend, store, payment_id, &[]).await? {
                 Some(order) => (outcome::APPLIED, Some(order)),
                 None => (outcome::UNKNOWN_ORDER, None),
             });

@@ -49,6 +49,9 @@ pub enum Change {
     Hosted { session_id: String, reference: Option<String>, status: HostedStatus },
     /// Refunds of a payment and where each stands.
     Refunds { payment_id: String, refunds: Vec<RefundUpdate> },
+    /// A payment's refunds changed, but the event does not list them (a
+    /// Stripe `charge.refunded` since API version 2022-11-15): ask the gateway.
+    RefundsChanged { payment_id: String },
     /// Nothing Paylet acts on.
     Other,
 }

@@ -191,6 +191,9 @@ pub trait Gateway: Send + Sync {
 
     async fn refund_state(&self, refund_id: &str) -> Result<RefundState, GatewayError>;
 
+    /// Every refund of a payment and where each stands.
+    async fn refunds_of(&self, payment_id: &str) -> Result<Vec<RefundUpdate>, GatewayError>;
+
     /// Asks the gateway to send this account's events to `url`: a new
     /// endpoint with its own secret for each new `idempotency_key`.
     async fn register_webhook(&self, url: &str, idempotency_key: &str) -> Result<WebhookEndpoint, GatewayError>;

@@ -188,6 +188,17 @@ impl Gateway for SquareGateway {
         Ok(refund_state(&refund.status))
     }
 
+    /// Square lists no refunds by payment: the payment names them.
+    async fn refunds_of(&self, payment_id: &str) -> Result<Vec<RefundUpdate>, GatewayError> {
+        let payment: Payment = field(self.get(&format!("/v2/payments/{payment_id}")).await?, "payment")?;
+        let mut updates = Vec::new();
+        for id in payment.refund_ids {
+            let refund: Refund = field(self.get(&format!("/v2/refunds/{id}")).await?, "refund")?;
+            updates.extend(refund_update(&refund));
+        }
+        Ok(updates)
+    }
+
     async fn register_webhook(&self, url: &str, idempotency_key: &str) -> Result<WebhookEndpoint, GatewayError> {
         let body = json!({
             "idempotency_key": idempotency_key,
@@ -285,6 +296,8 @@ struct Payment {
     reference_id: Option<String>,
     order_id: Option<String>,
     card_details: Option<CardDetails>,
+    #[serde(default)]
+    refund_ids: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

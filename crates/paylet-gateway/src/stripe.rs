@@ -180,6 +180,12 @@ impl Gateway for StripeGateway {
         Ok(refund_state(&refund.status))
     }
 
+    async fn refunds_of(&self, payment_id: &str) -> Result<Vec<RefundUpdate>, GatewayError> {
+        // A payment has a handful of refunds at most; 100 is Stripe's largest page.
+        let list: List<Refund> = self.get(&format!("/v1/refunds?payment_intent={payment_id}&limit=100")).await?;
+        Ok(list.data.iter().filter_map(refund_update).collect())
+    }
+
     async fn register_webhook(&self, url: &str, idempotency_key: &str) -> Result<WebhookEndpoint, GatewayError> {
         let mut form = vec![("url", url), ("description", "Paylet"), ("api_version", API_VERSION)];
         form.extend(EVENTS.iter().map(|e| ("enabled_events[]", *e)));
@@ -366,21 +372,16 @@ fn event_change(kind: &str, object: Value) -> Result<Change, serde_json::Error> 
             }
         }
         // Before 2022-11-15 the charge carried its refunds; since, it carries
-        // none (the refund.* events above do), and the list is empty.
+        // none, and an endpoint without the refund.* events learns of them only
+        // by asking.
         "charge.refunded" | "charge.refund.updated" => {
             let charge: Charge = serde_json::from_value(object)?;
-            match charge.payment_intent {
-                Some(payment_id) => Change::Refunds {
-                    payment_id,
-                    refunds: charge
-                        .refunds
-                        .map(|l| l.data)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(refund_update)
-                        .collect(),
-                },
-                None => Change::Other,
+            match (charge.payment_intent, charge.refunds) {
+                (Some(payment_id), Some(list)) => {
+                    Change::Refunds { payment_id, refunds: list.data.iter().filter_map(refund_update).collect() }
+                }
+                (Some(payment_id), None) => Change::RefundsChanged { payment_id },
+                (None, _) => Change::Other,
             }
         }
         _ => Change::Other,

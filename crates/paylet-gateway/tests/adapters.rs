@@ -250,6 +250,11 @@ async fn a_partial_refund_settles_and_a_refund_beyond_the_charge_is_refused() {
             .refund(RefundRequest { payment_id: &payment_id, amount: usd(5000), idempotency_key: "r-2" })
             .await;
         assert!(matches!(too_much, Err(GatewayError::Rejected { .. })), "{style:?}: {too_much:?}");
+
+        // Asked by payment, the gateway lists that refund, as it stands.
+        let listed = rig.gateway.refunds_of(&payment_id).await.unwrap();
+        assert_eq!(listed.len(), 1, "{style:?}: {listed:?}");
+        assert_eq!((&listed[0].refund_id, listed[0].amount, listed[0].state), (&refund.refund_id, usd(1000), state));
     }
 }
 

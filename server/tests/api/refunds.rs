@@ -140,6 +140,36 @@ async fn the_same_refund_key_on_two_orders_refunds_each() {
     }
 }
 
+/// A Stripe endpoint made in the dashboard without the `refund.*` events
+/// hears of a refund only through `charge.refunded`, which since API version
+/// 2022-11-15 lists no refunds: Paylet asks the gateway for them at once,
+/// rather than leave the refund pending until reconciliation.
+#[tokio::test]
+async fn a_charge_refunded_event_without_its_refunds_settles_them_by_asking() {
+    let app = spawn_app_with(STYLES[0], |_| {}).await;
+    let store = paylet::stores::find(&app.db, &app.store).await.unwrap();
+    let endpoint = store.webhook.endpoint_id.clone().unwrap();
+    let events = ["payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"];
+    let form: Vec<(&str, &str)> = events.iter().map(|e| ("enabled_events[]", *e)).collect();
+    let updated = app
+        .http
+        .post(format!("{}/v1/webhook_endpoints/{endpoint}", app.sandbox_base))
+        .bearer_auth(app.account.secret_key.expose())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), 200);
+
+    let order = paid_order(&app).await;
+    let (status, body) = refund(&app, &order, json!({ "amount": { "amount": 700, "currency": "USD" } })).await;
+    assert_eq!(status, 201, "{body}");
+    let detail = app.eventually(&order, "the refund settled", |d| d["status"] == "partially_refunded").await;
+    assert_eq!(detail["refunds"][0]["status"], "succeeded");
+    let asked = app.sandbox.request_log();
+    assert!(asked.iter().any(|r| r.method == "GET" && r.path == "/v1/refunds"), "{asked:#?}");
+}
+
 #[tokio::test]
 async fn a_refund_whose_events_are_lost_stays_pending_until_reconciliation() {
     for style in STYLES {

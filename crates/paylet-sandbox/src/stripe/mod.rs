@@ -58,7 +58,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1/payment_intents/{id}/confirm", post(payment_intents::confirm))
         .route("/v1/payment_intents/{id}/cancel", post(payment_intents::cancel))
         .route("/v1/charges/{id}", get(refunds::retrieve_charge))
-        .route("/v1/refunds", post(refunds::create))
+        .route("/v1/refunds", post(refunds::create).get(refunds::list))
         .route("/v1/refunds/{id}", get(refunds::retrieve))
         .route("/v1/checkout/sessions", post(checkout::create))
         .route("/v1/checkout/sessions/{id}", get(checkout::retrieve))

@@ -126,6 +126,31 @@ pub(crate) async fn retrieve(
     })
 }
 
+/// `GET /v1/refunds?payment_intent=…&limit=…`: the account's refunds (of one
+/// payment), newest first.
+pub(crate) async fn list(State(shared): State<Arc<Shared>>, req: StripeRequest) -> Result<Json<Value>, StripeError> {
+    req.params.reject_unknown(&["payment_intent", "charge", "limit"])?;
+    let limit = req.params.integer("limit")?.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(StripeError::invalid_request("parameter_invalid_integer", "Limit must be between 1 and 100.")
+            .param("limit"));
+    }
+    let (intent, charge) = (req.params.get("payment_intent"), req.params.get("charge"));
+    shared.read(|w| {
+        let account = req.secret_account(w)?;
+        let mut refunds: Vec<&Refund> = (w.stripe.refunds.values())
+            .filter(|r| r.account_id == account.id)
+            .filter(|r| intent.is_none_or(|pi| r.payment_intent == pi))
+            .filter(|r| charge.is_none_or(|ch| r.charge == ch))
+            .collect();
+        refunds.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.id.cmp(&a.id)));
+        let has_more = refunds.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        let data: Vec<Value> =
+            refunds.into_iter().take(usize::try_from(limit).unwrap_or(usize::MAX)).map(Refund::to_json).collect();
+        Ok(Json(serde_json::json!({ "object": "list", "url": "/v1/refunds", "has_more": has_more, "data": data })))
+    })
+}
+
 pub(crate) async fn retrieve_charge(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
