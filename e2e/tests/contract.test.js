@@ -8,7 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,13 +33,16 @@ function stripeClient(key) {
 
 /** `paylet` on the stack's own database, as its operator would run it. */
 function paylet(args) {
-  return execFileSync(join(ROOT, "target", "debug", "paylet"), args, {
-    env: {
-      ...process.env,
-      PAYLET_DATABASE_URL: `sqlite://${stack.files.db}`,
-      PAYLET_MASTER_KEY_FILE: join(stack.dir, "master.key"),
-    },
-  }).toString();
+  return execFileSync(join(ROOT, "target", "debug", "paylet"), args, { env: payletEnv() }).toString();
+}
+
+/** The same, without blocking this process (which may serve what it calls). */
+async function payletAsync(args) {
+  return (await promisify(execFile)(join(ROOT, "target", "debug", "paylet"), args, { env: payletEnv() })).stdout;
+}
+
+function payletEnv() {
+  return { ...process.env, PAYLET_DATABASE_URL: `sqlite://${stack.files.db}`, PAYLET_MASTER_KEY_FILE: join(stack.dir, "master.key") };
 }
 
 /** Stripe's canonical example of each resource (../shared/reference, see its README). */
@@ -138,6 +142,14 @@ test("the official stripe SDK drives the sandbox, and constructEvent accepts eve
   assert.equal((await secret.paymentIntents.retrieve(paid.id)).amount_received, 2500);
   const refund = await secret.refunds.create({ payment_intent: paid.id, amount: 500 });
   assert.equal(refund.amount, 500);
+  // Created first, confirmed after, as a client that collects the card later.
+  const another = await browser.tokens.create({ card });
+  const pending = await secret.paymentIntents.create({
+    amount: 1200, currency: "usd", payment_method_data: { type: "card", card: { token: another.id } },
+  });
+  assert.equal(pending.status, "requires_confirmation");
+  const confirmed = await secret.paymentIntents.confirm(pending.id, { return_url: "https://shop.example/back" });
+  assert.equal(confirmed.status, "succeeded");
   const later = await secret.paymentIntents.create({ amount: 1800, currency: "usd" });
   assert.equal((await secret.paymentIntents.cancel(later.id)).status, "canceled");
   const session = await secret.checkout.sessions.create({
@@ -163,7 +175,8 @@ test("the official stripe SDK drives the sandbox, and constructEvent accepts eve
   // SDK adds `lastResponse`; `secret` is shown once, on creation only.
   const { lastResponse: _, secret: __, ...endpointShown } = endpoint;
   const objects = [
-    ["token", token], ["payment_intent", paid], ["refund", refund], ["payment_intent", later],
+    ["token", token], ["payment_intent", paid], ["payment_intent", pending], ["payment_intent", confirmed],
+    ["refund", refund], ["payment_intent", later],
     ["checkout.session", session], ["webhook_endpoint", endpointShown],
     // An event's data.object is checked as its own resource (the fixture's is a plan).
     ...events.flatMap(({ data, ...event }) => [["event", event], [data.object.object, data.object]]),
@@ -375,4 +388,79 @@ test("Paylet accepts Square events signed as the official WebhooksHelper checks 
   // Signed with another key: refused.
   assert.equal(await send({ ...base, type: "payment.updated", event_id: randomBytes(8).toString("hex"),
     data: { type: "payment", id: "pay_y" } }, "not-the-stores-key"), 400);
+});
+
+test("every request Paylet's Square adapter sends is valid under Square's OpenAPI request schemas", async () => {
+  // A recording proxy in front of the sandbox, as the store's gateway URL.
+  const sent = [];
+  const sandbox = new URL(stack.sandbox);
+  const proxy = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      sent.push({ method: req.method, path: req.url.split("?")[0], body: body.toString("utf8") });
+      const upstream = http.request({ host: sandbox.hostname, port: sandbox.port, path: req.url, method: req.method,
+        headers: { ...req.headers, host: sandbox.host } }, (answer) => {
+        res.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.end(body);
+    });
+  });
+  await new Promise((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const gateway = `http://127.0.0.1:${proxy.address().port}`;
+  try {
+    const created = JSON.parse(await payletAsync([
+      "store", "create", "--name", "Square contract", "--origin", stack.shop, "--currency", "usd", "--gateway", "square",
+      "--gateway-url", gateway, "--public-key", "sandbox-sq0idb-paylet-demo", "--secret-key", "EAAAEpaylet_demo",
+      "--location-id", "LDEMO0000000", "--payment-methods", "card,hosted", "--public-url", stack.server,
+      "--allow-http-urls", "--json",
+    ]));
+    const store = created.store_id;
+    paylet(["product", "add", "--store", store, "--sku", "TEE", "--name", "Tee", "--price", "25.00"]);
+    const api = async (path, body, headers = {}) => (await fetch(`${stack.server}${path}`, {
+      method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body),
+    })).json();
+    const order = () => api(`/v1/stores/${store}/orders`,
+      { items: [{ sku: "TEE", quantity: 1 }], customer: { email: "ada@example.com" } });
+    const nonce = async () => (await (await fetch(`${stack.sandbox}/v2/card-nonces`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ application_id: "sandbox-sq0idb-paylet-demo",
+        card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvv: "123", postal_code: "94103" } }),
+    })).json()).card_nonce;
+
+    // Paid by card, then refunded in part; another opens the hosted page and is then paid by card.
+    const first = await order();
+    assert.equal((await api(`/v1/orders/${first.id}/payments`, { client_secret: first.client_secret, token: await nonce() })).status, "paid");
+    const refund = await api(`/v1/admin/orders/${first.id}/refunds`, { amount: { amount: 700, currency: "USD" } },
+      { authorization: `Bearer ${created.admin_key}` });
+    assert.equal(refund.amount.amount, 700, JSON.stringify(refund));
+    const second = await order();
+    const page = await api(`/v1/orders/${second.id}/hosted-session`,
+      { client_secret: second.client_secret, return_url: `${stack.shop}/` });
+    assert.match(page.url, /^http/, JSON.stringify(page));
+    assert.equal((await api(`/v1/orders/${second.id}/payments`, { client_secret: second.client_secret, token: await nonce() })).status, "paid");
+  } finally {
+    await new Promise((resolve) => proxy.close(resolve));
+  }
+
+  const schemaOf = [
+    [/^\/v2\/payments$/, "CreatePaymentRequest"],
+    [/^\/v2\/payments\/[^/]+\/complete$/, "CompletePaymentRequest"],
+    [/^\/v2\/payments\/[^/]+\/cancel$/, null], // CancelPayment takes no body
+    [/^\/v2\/refunds$/, "RefundPaymentRequest"],
+    [/^\/v2\/online-checkout\/payment-links$/, "CreatePaymentLinkRequest"],
+    [/^\/v2\/webhooks\/subscriptions$/, "CreateWebhookSubscriptionRequest"],
+  ];
+  const bodies = sent.filter((r) => r.method === "POST");
+  const paths = new Set(bodies.map((r) => r.path.replace(/\/v2\/payments\/[^/]+\//, "/v2/payments/{id}/")));
+  for (const path of ["/v2/payments", "/v2/refunds", "/v2/online-checkout/payment-links", "/v2/webhooks/subscriptions"]) {
+    assert.ok(paths.has(path), `no ${path} among ${[...paths]}`);
+  }
+  for (const request of bodies) {
+    const match = schemaOf.find(([pattern]) => pattern.test(request.path));
+    assert.ok(match, `a request to ${request.path} with no schema mapped here`);
+    if (match[1]) assertSquare(match[1], JSON.parse(request.body));
+  }
 });
