@@ -18,6 +18,7 @@ export const WIDGET_DIST = join(ROOT, "widget", "dist");
 // release build without the recorder, which writes every request to a file.
 // `tls` ({ cert, key }: PEM files) serves the Paylet server over HTTPS.
 // `widgetDir` serves another widget build than widget/dist.
+/** @param {{ profile?: string, recordRequests?: boolean, tls?: { cert: string, key: string }, widgetDir?: string }} [options] */
 export async function startStack({ profile = "debug", recordRequests = true, tls, widgetDir = WIDGET_DIST } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "paylet-e2e-"));
   const files = {
