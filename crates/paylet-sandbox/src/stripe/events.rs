@@ -42,7 +42,7 @@ pub(crate) fn emit(world: &mut World, account_id: &str, kind: &str, object: Valu
 
 /// The first API version in which a charge no longer lists its refunds
 /// (they are followed with `refund.*` events instead).
-const REFUNDS_NOT_EXPANDED: &str = "2022-11-15";
+pub(crate) const REFUNDS_NOT_EXPANDED: &str = "2022-11-15";
 
 /// `object`, rendered in the current version, as an endpoint on `version`
 /// gets it. Versions are dates (`2026-11-18.endive`), so they compare as text.

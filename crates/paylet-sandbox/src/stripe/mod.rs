@@ -106,6 +106,13 @@ impl<S: Send + Sync> FromRequest<S> for StripeRequest {
     }
 }
 
+impl StripeRequest {
+    /// The API version the request asks for (`Stripe-Version`), or the account's.
+    pub(crate) fn api_version(&self) -> &str {
+        self.headers.get("stripe-version").and_then(|v| v.to_str().ok()).unwrap_or(API_VERSION)
+    }
+}
+
 /// The API key of a request: `Authorization: Bearer KEY`, HTTP basic with the
 /// key as user name (both as Stripe accepts), or a `key` form parameter, which
 /// Stripe.js uses so browser calls need no CORS preflight.

@@ -161,7 +161,9 @@ pub(crate) async fn retrieve_charge(
         if w.stripe.charges.get(&id).is_none_or(|c| c.account_id != account.id) {
             return Err(StripeError::no_such("charge", &id, "id"));
         }
-        let expand = req.params.list("expand");
-        Ok(Json(charge_json(w, &id, expand.iter().any(|e| e == "refunds"))))
+        // Listed when asked for, or always for a request in a version before they were not.
+        let expand = req.params.list("expand").iter().any(|e| e == "refunds");
+        let listed = expand || req.api_version() < super::events::REFUNDS_NOT_EXPANDED;
+        Ok(Json(charge_json(w, &id, listed)))
     })
 }

@@ -311,6 +311,17 @@ async fn refunds_are_full_or_partial_but_never_more_than_charged() {
     assert!(charge.get("refunds").is_none(), "{charge}");
     let (_, charge, _) = gw.get(&format!("{charge_path}?expand[]=refunds")).await;
     assert_eq!(charge["refunds"]["total_count"], 2);
+    // A request in an older version gets the older shape.
+    let old = gw
+        .http
+        .get(format!("{}{charge_path}", gw.base))
+        .bearer_auth(gw.account.secret_key.expose())
+        .header("Stripe-Version", "2020-08-27")
+        .send()
+        .await
+        .unwrap();
+    let charge: Value = old.json().await.unwrap();
+    assert_eq!(charge["refunds"]["total_count"], 2, "{charge}");
     let (_, fetched, _) = gw.get(&format!("/v1/refunds/{}", rest["id"].as_str().unwrap())).await;
     assert_eq!(fetched["amount"], 1500);
 }
