@@ -97,6 +97,16 @@ function assertSquare(name, body) {
   assert.ok(validate(body), `${name}: ${JSON.stringify(validate.errors, null, 1)}\n${JSON.stringify(body)}`);
 }
 
+/** A card nonce, as the sandbox's stand-in for Square's Web Payments SDK makes it in a browser. */
+async function squareNonce() {
+  const answer = await fetch(`${stack.sandbox}/v2/card-nonces`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ application_id: "sandbox-sq0idb-paylet-demo",
+      card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvv: "123", postal_code: "94103" } }),
+  });
+  return (await answer.json()).card_nonce;
+}
+
 /** The port a local server listens on. */
 function port(server) {
   return /** @type {import("node:net").AddressInfo} */ (server.address()).port;
@@ -286,27 +296,18 @@ async function squareConversation(square, WebhooksHelper, hook) {
   const signatureKey = created.subscription.signatureKey;
   assert.ok(signatureKey);
 
-  // The card nonce, as the sandbox's stand-in for the Web Payments SDK makes it.
-  const nonce = async () => {
-    const answer = await fetch(`${stack.sandbox}/v2/card-nonces`, {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ application_id: "sandbox-sq0idb-paylet-demo",
-        card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvv: "123", postal_code: "94103" } }),
-    });
-    return (await answer.json()).card_nonce;
-  };
   const money = (amount) => ({ amount: BigInt(amount), currency: "USD" });
   const paid = await square.payments.create({
-    sourceId: await nonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(2500), referenceId: "contract-1",
+    sourceId: await squareNonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(2500), referenceId: "contract-1",
   });
   assert.equal(paid.payment.status, "COMPLETED");
   assert.equal((await square.payments.get({ paymentId: paid.payment.id })).payment.id, paid.payment.id);
   const held = await square.payments.create({
-    sourceId: await nonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(1800), autocomplete: false,
+    sourceId: await squareNonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(1800), autocomplete: false,
   });
   assert.equal((await square.payments.complete({ paymentId: held.payment.id })).payment.status, "COMPLETED");
   const canceled = await square.payments.create({
-    sourceId: await nonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(1200), autocomplete: false,
+    sourceId: await squareNonce(), idempotencyKey: randomBytes(8).toString("hex"), amountMoney: money(1200), autocomplete: false,
   });
   assert.equal((await square.payments.cancel({ paymentId: canceled.payment.id })).payment.status, "CANCELED");
   const refund = await square.refunds.refundPayment({
@@ -344,17 +345,12 @@ test("every Square-style answer the sandbox gives is valid under Square's OpenAP
     });
     return answer.json();
   };
-  const nonce = async () => (await (await fetch(`${stack.sandbox}/v2/card-nonces`, {
-    method: "POST", headers: { "content-type": "application/json" },
-    body: JSON.stringify({ application_id: "sandbox-sq0idb-paylet-demo",
-      card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvv: "123", postal_code: "94103" } }),
-  })).json()).card_nonce;
   const money = (amount) => ({ amount, currency: "USD" });
 
-  const paid = await call("POST", "/v2/payments", { source_id: await nonce(), amount_money: money(2500), reference_id: "ord_c" });
+  const paid = await call("POST", "/v2/payments", { source_id: await squareNonce(), amount_money: money(2500), reference_id: "ord_c" });
   assertSquare("CreatePaymentResponse", paid);
   assertSquare("GetPaymentResponse", await call("GET", `/v2/payments/${paid.payment.id}`));
-  const held = await call("POST", "/v2/payments", { source_id: await nonce(), amount_money: money(900), autocomplete: false });
+  const held = await call("POST", "/v2/payments", { source_id: await squareNonce(), amount_money: money(900), autocomplete: false });
   assertSquare("CancelPaymentResponse", await call("POST", `/v2/payments/${held.payment.id}/cancel`, {}));
   const refund = await call("POST", "/v2/refunds", { payment_id: paid.payment.id, amount_money: money(500) });
   assertSquare("RefundPaymentResponse", refund);
@@ -437,15 +433,10 @@ test("every request Paylet's Square adapter sends is valid under Square's OpenAP
     })).json();
     const order = () => api(`/v1/stores/${store}/orders`,
       { items: [{ sku: "TEE", quantity: 1 }], customer: { email: "ada@example.com" } });
-    const nonce = async () => (await (await fetch(`${stack.sandbox}/v2/card-nonces`, {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ application_id: "sandbox-sq0idb-paylet-demo",
-        card: { number: "4242424242424242", exp_month: 12, exp_year: 2034, cvv: "123", postal_code: "94103" } }),
-    })).json()).card_nonce;
 
     // Paid by card, then refunded in part; another opens the hosted page and is then paid by card.
     const first = await order();
-    assert.equal((await api(`/v1/orders/${first.id}/payments`, { client_secret: first.client_secret, token: await nonce() })).status, "paid");
+    assert.equal((await api(`/v1/orders/${first.id}/payments`, { client_secret: first.client_secret, token: await squareNonce() })).status, "paid");
     const refund = await api(`/v1/admin/orders/${first.id}/refunds`, { amount: { amount: 700, currency: "USD" } },
       { authorization: `Bearer ${created.admin_key}` });
     assert.equal(refund.amount.amount, 700, JSON.stringify(refund));
@@ -453,7 +444,7 @@ test("every request Paylet's Square adapter sends is valid under Square's OpenAP
     const page = await api(`/v1/orders/${second.id}/hosted-session`,
       { client_secret: second.client_secret, return_url: `${stack.shop}/` });
     assert.match(page.url, /^http/, JSON.stringify(page));
-    assert.equal((await api(`/v1/orders/${second.id}/payments`, { client_secret: second.client_secret, token: await nonce() })).status, "paid");
+    assert.equal((await api(`/v1/orders/${second.id}/payments`, { client_secret: second.client_secret, token: await squareNonce() })).status, "paid");
   } finally {
     await new Promise((resolve) => proxy.close(resolve));
   }
