@@ -264,7 +264,7 @@ impl Charge {
             "failure_message": null,
             "livemode": false,
             "metadata": {},
-            "outcome": { "network_status": "approved_by_network", "reason": null,
+            "outcome": { "network_status": "approved_by_network", "reason": null, "risk_level": "normal",
                          "seller_message": "Payment complete.", "type": "authorized" },
             "paid": true,
             "payment_intent": self.payment_intent,
