@@ -13,6 +13,7 @@ mod idempotency;
 mod ids;
 mod pages;
 mod persist;
+mod sdk;
 mod square;
 mod state;
 mod stripe;
@@ -124,6 +125,7 @@ impl Sandbox {
             .merge(stripe::router(self.shared.clone()))
             .merge(square::router(self.shared.clone()))
             .merge(control::router())
+            .merge(sdk::router())
             .fallback(|| async {
                 (StatusCode::NOT_FOUND, "Not found. The sandbox serves /v1 (Stripe style) and /v2 (Square style).")
                     .into_response()

@@ -37,13 +37,16 @@ pub(crate) use error::SquareError;
 pub(crate) use refunds::settle_refunds;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
-    let browser = Router::new().route("/v2/card-nonces", post(nonces::create)).layer(
-        CorsLayer::new()
-            .allow_origin(Any)
-            .allow_methods([Method::POST])
-            .allow_headers([header::CONTENT_TYPE])
-            .max_age(Duration::from_secs(300)),
-    );
+    let browser = Router::new()
+        .route("/v2/card-nonces", post(nonces::create))
+        .route("/js/square/v1/verifications", post(verify::begin))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::POST])
+                .allow_headers([header::CONTENT_TYPE])
+                .max_age(Duration::from_secs(300)),
+        );
     let server = Router::new()
         .route("/v2/payments", post(payments::create))
         .route("/v2/payments/{id}", get(payments::retrieve))

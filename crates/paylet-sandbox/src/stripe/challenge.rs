@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,15 +16,28 @@ use super::payment_intents::{fail, succeed};
 use crate::pages::{amount, escape, page};
 use crate::state::Shared;
 
-pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+/// `sdk`: the origin of the page whose Stripe.js (the stand-in's
+/// `handleNextAction`) opened this challenge, which hears how it ended.
+#[derive(Deserialize)]
+pub(crate) struct Opener {
+    sdk: Option<String>,
+}
+
+pub(crate) async fn show(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Query(q): Query<Opener>,
+) -> Response {
     let pi = shared.read(|w| w.stripe.payment_intents.get(&id).cloned());
+    let sdk =
+        q.sdk.map(|o| format!("<input type=\"hidden\" name=\"sdk\" value=\"{}\">", escape(&o))).unwrap_or_default();
     match pi {
         Some(pi) if pi.status == IntentStatus::RequiresAction => page(
             "Confirm your payment",
             &format!(
                 "<p>Your bank asks you to confirm a payment of <strong>{}</strong>.</p>\
                  <p>This is the sandbox's test challenge: choose the outcome.</p>\
-                 <form method=\"post\"><button name=\"action\" value=\"complete\">Complete authentication</button>\
+                 <form method=\"post\">{sdk}<button name=\"action\" value=\"complete\">Complete authentication</button>\
                  <button class=\"secondary\" name=\"action\" value=\"fail\">Fail authentication</button></form>",
                 amount(pi.amount, &pi.currency)
             ),
@@ -38,6 +51,7 @@ pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(id): Path<Strin
 #[derive(Deserialize)]
 pub(crate) struct ChallengeForm {
     action: String,
+    sdk: Option<String>,
 }
 
 pub(crate) async fn submit(
@@ -65,6 +79,15 @@ pub(crate) async fn submit(
         return page("Nothing to confirm", "<p>This payment is not waiting for authentication.</p>").into_response();
     };
     let status = if passed { "succeeded" } else { "failed" };
+    if let Some(parent) = &form.sdk {
+        // Stripe.js reads the intent as the publishable key may: no secret.
+        let mut intent = shared.read(|w| w.stripe.payment_intents.get(&id).map(|pi| pi.to_json())).unwrap_or_default();
+        if let Some(intent) = intent.as_object_mut() {
+            intent.remove("client_secret");
+        }
+        return crate::sdk::challenge_done("paylet-sandbox:3ds", parent, &json!({ "payment_intent": intent }))
+            .into_response();
+    }
     match pi.return_url {
         Some(url) => {
             let sep = if url.contains('?') { '&' } else { '?' };

@@ -260,7 +260,7 @@ pub(crate) async fn submit(
                 session.customer_email = Some(form.email.trim().to_owned());
             }
         }
-        Some(confirm_intent(w, &pi_id, Some(&return_url), &base, None).map(|pi| (pi, s)))
+        Some(confirm_intent(w, &pi_id, Some(&return_url), false, &base, None).map(|pi| (pi, s)))
     });
     match result {
         None => render(&shared, &id, None),

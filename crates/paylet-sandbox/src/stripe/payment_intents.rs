@@ -28,6 +28,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
         "description",
         "metadata[",
         "capture_method",
+        "use_stripe_sdk",
     ]);
     let p = &req.params;
     p.reject_unknown(&allowed)?;
@@ -70,7 +71,8 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
         let id = intent.id.clone();
         w.stripe.payment_intents.insert(id.clone(), intent);
         if confirm {
-            confirm_intent(w, &id, p.get("return_url"), &req.base_url(), key.as_deref())
+            let sdk = p.boolean("use_stripe_sdk")?.unwrap_or(false);
+            confirm_intent(w, &id, p.get("return_url"), sdk, &req.base_url(), key.as_deref())
         } else {
             Ok(intent_json(w, &id))
         }
@@ -102,8 +104,9 @@ pub(crate) async fn confirm(
 ) -> Result<Json<Value>, StripeError> {
     let account = shared.read(|w| req.secret_account(w))?;
     let mut allowed = PAYMENT_METHOD_PARAMS.to_vec();
-    allowed.push("return_url");
+    allowed.extend(["return_url", "use_stripe_sdk"]);
     req.params.reject_unknown(&allowed)?;
+    let sdk = req.params.boolean("use_stripe_sdk")?.unwrap_or(false);
     let fault = shared.write(|w| w.charge_fault(&account.id));
     if let Some(failure) = fault.fail {
         return Err(StripeError::injected(failure));
@@ -135,7 +138,7 @@ pub(crate) async fn confirm(
         {
             pi.payment_method = Some(pm);
         }
-        confirm_intent(w, &id, req.params.get("return_url"), &req.base_url(), key.as_deref())
+        confirm_intent(w, &id, req.params.get("return_url"), sdk, &req.base_url(), key.as_deref())
     });
     fault.delay().await;
     result.map(Json)
@@ -229,11 +232,13 @@ fn intent_json(w: &World, id: &str) -> Value {
 
 /// Charges the intent's payment method and moves the intent on: `succeeded`,
 /// `requires_action` (3-D Secure cards), or a 402 decline carrying the intent,
-/// as Stripe answers. Raises the matching events.
+/// as Stripe answers. Raises the matching events. `use_stripe_sdk`: the
+/// caller's Stripe.js takes the next action, so it is a `use_stripe_sdk` one.
 pub(crate) fn confirm_intent(
     w: &mut World,
     id: &str,
     return_url: Option<&str>,
+    use_stripe_sdk: bool,
     base_url: &str,
     idempotency_key: Option<&str>,
 ) -> Result<Value, StripeError> {
@@ -251,7 +256,7 @@ pub(crate) fn confirm_intent(
         Outcome::Succeed => Ok(succeed(w, id, idempotency_key)),
         Outcome::RequireAuthentication => {
             let url = format!("{base_url}/hosted/3ds/{id}");
-            let redirect = if w.action_without_redirect(&account_id) { None } else { return_url };
+            let redirect = if use_stripe_sdk || w.action_without_redirect(&account_id) { None } else { return_url };
             let next_action = match redirect {
                 Some(return_url) => {
                     json!({ "type": "redirect_to_url", "redirect_to_url": { "url": url, "return_url": return_url } })
