@@ -56,6 +56,9 @@ pub struct FileConfig {
     pub allow_private_notify_urls: Option<bool>,
     /// `[rate_limits]`, each also `--rate-limit NAME=N`, `PAYLET_RATE_LIMITS`.
     pub rate_limits: Option<Limits>,
+    /// The card fields of a store made without `--card-fields` (`gateway`
+    /// or `paylet`); unset, it follows the store's gateway URL.
+    pub card_fields: Option<paylet_api::CardFields>,
 }
 
 impl FileConfig {

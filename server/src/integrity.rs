@@ -467,11 +467,19 @@ pub async fn page_script_src(widget_dir: &Path, origin: &str, page: &str) -> Res
 /// `script_src`, its own styles; calls to itself and the store's gateway; the
 /// gateway's 3-D Secure challenge in a frame and the return from it (no other
 /// page: a frame is a way to show the shopper a fake form); framed only by
-/// the store's origins; violations reported.
+/// the store's origins; violations reported. A store with the gateway's card
+/// fields adds the origins of the gateway's SDK, each to the directive that
+/// needs it and no other.
 pub fn widget_csp(script_src: &str, store: Option<&Store>) -> String {
-    let api = store.and_then(|s| origin_of(&s.gateway.api_base));
-    let gateway = api.as_ref().map(|o| format!(" {o}")).unwrap_or_default();
-    let challenges: String = api.iter().flat_map(|o| challenge_origins(o)).map(|o| format!(" {o}")).collect();
+    let api = store.and_then(|s| s.gateway.api_origin());
+    let sdk = store.and_then(|s| s.gateway.browser_sdk());
+    let (connect, frame, script) = match &sdk {
+        Some(sdk) => (sdk.connect_origins.clone(), sdk.frame_origins.clone(), sdk.script_origins.clone()),
+        None => Default::default(),
+    };
+    let gateway = sources(api.iter().cloned().chain(connect));
+    let challenges = sources(api.iter().flat_map(|o| challenge_origins(o)).chain(frame));
+    let sdk_scripts = sources(script);
     let ancestors = match store {
         Some(store) if !store.allowed_origins.is_empty() => store.allowed_origins.join(" "),
         _ => "'none'".to_owned(),
@@ -479,10 +487,21 @@ pub fn widget_csp(script_src: &str, store: Option<&Store>) -> String {
     // Anything refused is reported, so the merchant sees tampering attempts.
     let report = store.map(|s| format!("; report-uri /v1/csp-reports/{}", s.id)).unwrap_or_default();
     format!(
-        "default-src 'none'; script-src {script_src}; style-src 'self'; \
+        "default-src 'none'; script-src {script_src}{sdk_scripts}; style-src 'self'; \
          connect-src 'self'{gateway}; frame-src 'self'{challenges}; base-uri 'none'; form-action 'none'; \
          frame-ancestors {ancestors}{report}"
     )
+}
+
+/// Each origin once, each after a space.
+fn sources(origins: impl IntoIterator<Item = String>) -> String {
+    let mut unique: Vec<String> = Vec::new();
+    for origin in origins {
+        if !unique.contains(&origin) {
+            unique.push(origin);
+        }
+    }
+    unique.iter().map(|o| format!(" {o}")).collect()
 }
 
 /// Where a gateway whose API is at `api` (an origin) shows its 3-D Secure
@@ -494,12 +513,6 @@ fn challenge_origins(api: &str) -> Vec<String> {
         "https://api.stripe.com" => vec!["https://hooks.stripe.com".to_owned()],
         other => vec![other.to_owned()],
     }
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> Option<String> {
-    let url = Url::parse(url).ok()?;
-    Some(url.origin().ascii_serialization()).filter(|o| o != "null")
 }
 
 /// `url` as the manifest names it: its path on the page's origin, else in full.

@@ -22,7 +22,7 @@ use paylet::snippet::{self, Cart};
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::telemetry::{self, LogFormat};
 use paylet::{Error, ServeOptions, auth, integrity, keys, tls};
-use paylet_api::{Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
+use paylet_api::{CardFields, Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
 use paylet_sandbox::{Sandbox, SandboxConfig};
 use paylet_secret::KeyRing;
 use serde_json::json;
@@ -353,6 +353,10 @@ enum StoreCommand {
         /// Ways to pay, comma separated.
         #[arg(long, value_delimiter = ',', default_value = "card")]
         payment_methods: Vec<String>,
+        /// Whose card inputs the shopper types into [default: `card_fields` in
+        /// paylet.toml, else `gateway` on the gateway's real API, `paylet` elsewhere].
+        #[arg(long, value_enum)]
+        card_fields: Option<CardFieldsArg>,
         /// Where to send the store's order notifications (Standard Webhooks);
         /// the signing secret is printed once.
         #[arg(long, value_name = "URL")]
@@ -388,6 +392,17 @@ enum StoreCommand {
         #[command(flatten)]
         widget: WidgetArgs,
     },
+    /// Choose whose card inputs the shopper types into: the gateway's own
+    /// (its browser SDK in the Paylet frame) or Paylet's.
+    CardFields {
+        /// The store's id (`st_…`).
+        #[arg(long)]
+        store: String,
+        #[arg(value_enum)]
+        mode: CardFieldsArg,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Send the store's order notifications to a URL (a new signing secret is
     /// printed once), or stop them.
     Notify {
@@ -418,6 +433,21 @@ enum StoreCommand {
 enum GatewayArg {
     Stripe,
     Square,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CardFieldsArg {
+    Gateway,
+    Paylet,
+}
+
+impl From<CardFieldsArg> for CardFields {
+    fn from(arg: CardFieldsArg) -> CardFields {
+        match arg {
+            CardFieldsArg::Gateway => CardFields::Gateway,
+            CardFieldsArg::Paylet => CardFields::Paylet,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -851,6 +881,7 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             secret_key,
             location_id,
             payment_methods,
+            card_fields,
             notify_url,
             no_webhook,
             database,
@@ -880,13 +911,24 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
                         .ok_or_else(|| Error::Config(format!("`{m}` is not a payment method (card, hosted)")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let card_fields = card_fields
+                .map(CardFields::from)
+                .or(file.card_fields)
+                .unwrap_or_else(|| stores::default_card_fields(style, &api_base));
             let mut new = NewStore {
                 id: None,
                 name,
                 currency,
                 payment_methods,
                 allowed_origins: origins,
-                gateway: GatewaySettings { style, api_base, public_key, secret_key: secret_key.into(), location_id },
+                gateway: GatewaySettings {
+                    style,
+                    api_base,
+                    public_key,
+                    secret_key: secret_key.into(),
+                    location_id,
+                    card_fields,
+                },
                 webhook: WebhookSettings::default(),
             };
             if !no_webhook {
@@ -946,6 +988,12 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
                 updated.webhook.url.unwrap_or_default(),
                 humantime(overlap)
             );
+            Ok(())
+        }
+        StoreCommand::CardFields { store, mode, database } => {
+            let (db, _) = connect(database, file).await?;
+            let store = stores::set_card_fields(&db, &store_id(&store)?, mode.into()).await?;
+            println!("{} takes cards in {} card fields", store.id, store.gateway.card_fields.as_str());
             Ok(())
         }
         StoreCommand::Notify { store, url, off, database, urls } => {

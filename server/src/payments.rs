@@ -8,13 +8,14 @@
 //! moves attempts, and through them orders.
 
 use paylet_api::{
-    ConfirmPaymentRequest, Decline, HostedSessionRequest, HostedSessionResponse, Money, NextAction, OrderId,
-    OrderStatus, PayRequest, PaymentMethod, PaymentResult,
+    CardFields, ConfirmPaymentRequest, Decline, HostedSessionRequest, HostedSessionResponse, Money, NextAction,
+    OrderId, OrderStatus, PayRequest, PaymentMethod, PaymentResult,
 };
 use paylet_gateway::{
     ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedSession, HostedStatus,
     PaymentState,
 };
+use paylet_secret::Secret;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -63,6 +64,9 @@ pub struct Attempt {
     /// Square style: the hosted page's payment link.
     pub hosted_link_id: Option<String>,
     pub redirect_url: Option<String>,
+    /// Square style with the gateway's card fields: the buyer verification
+    /// that goes with `token`, kept for a retry under the same key.
+    pub verification_token: Option<String>,
     pub decline: Option<DeclineCode>,
     pub created_at: i64,
 }
@@ -85,6 +89,7 @@ impl Attempt {
             hosted_session_id: None,
             hosted_link_id: None,
             redirect_url: None,
+            verification_token: None,
             decline: None,
             created_at: now_millis(),
         }
@@ -92,7 +97,8 @@ impl Attempt {
 }
 
 const ATTEMPT_COLUMNS: &str = "id, order_id, kind, token, status, amount, currency, gateway_payment_id, \
-                               hosted_session_id, hosted_link_id, redirect_url, decline_code, created_at";
+                               hosted_session_id, hosted_link_id, redirect_url, verification_token, decline_code, \
+                               created_at";
 
 fn attempt_from_row(row: &AnyRow) -> Result<Attempt, Error> {
     let corrupt = |what: &str| Error::Config(format!("stored payment attempt has an invalid {what}"));
@@ -110,6 +116,7 @@ fn attempt_from_row(row: &AnyRow) -> Result<Attempt, Error> {
         hosted_session_id: row.try_get("hosted_session_id")?,
         hosted_link_id: row.try_get("hosted_link_id")?,
         redirect_url: row.try_get("redirect_url")?,
+        verification_token: row.try_get("verification_token")?,
         decline: row.try_get::<Option<String>, _>("decline_code")?.as_deref().map(DeclineCode::parse),
         created_at: row.try_get("created_at")?,
     })
@@ -149,6 +156,12 @@ pub enum News {
         payment_id: Option<String>,
         redirect_url: String,
     },
+    /// The gateway's SDK in the shopper's browser takes the next action; its
+    /// secret goes back to that browser in the answer and is never stored.
+    RequiresSdkAction {
+        payment_id: String,
+        client_secret: Secret,
+    },
     /// It can no longer succeed: canceled at the gateway, or its page expired.
     Ended,
     /// Nothing settled yet.
@@ -162,6 +175,9 @@ impl From<ChargeOutcome> for News {
             ChargeOutcome::Declined { payment_id, code } => News::Declined { payment_id, code },
             ChargeOutcome::RequiresAction { payment_id, redirect_url } => {
                 News::RequiresAction { payment_id, redirect_url }
+            }
+            ChargeOutcome::RequiresSdkAction { payment_id, client_secret } => {
+                News::RequiresSdkAction { payment_id, client_secret }
             }
         }
     }
@@ -199,7 +215,7 @@ fn next_status(from: &str, attempt_kind: &str, news: &News) -> Option<&'static s
     use status::*;
     match (from, news) {
         (PROCESSING | REQUIRES_ACTION | OPEN | ENDED, News::Succeeded { .. }) => Some(SUCCEEDED),
-        (PROCESSING, News::RequiresAction { .. }) => Some(REQUIRES_ACTION),
+        (PROCESSING, News::RequiresAction { .. } | News::RequiresSdkAction { .. }) => Some(REQUIRES_ACTION),
         (PROCESSING | REQUIRES_ACTION, News::Declined { .. }) if attempt_kind == kind::CARD => Some(DECLINED),
         (PROCESSING | REQUIRES_ACTION | OPEN, News::Ended) => Some(ENDED),
         _ => None,
@@ -207,21 +223,39 @@ fn next_status(from: &str, attempt_kind: &str, news: &News) -> Option<&'static s
 }
 
 /// What the shopper is told: the order's status, why the card was declined,
-/// and where the challenge is while the order waits on one.
+/// and the challenge while the order waits on one.
 fn payment_result(
     order: &OrderId,
     status: OrderStatus,
     decline: Option<DeclineCode>,
-    challenge: Option<String>,
+    challenge: Option<NextAction>,
 ) -> PaymentResult {
     PaymentResult {
         order_id: order.clone(),
         status,
         decline: decline
             .map(|code| Decline { code: code.as_str().to_owned(), message: code.shopper_message().to_owned() }),
-        next_action: challenge
-            .filter(|_| status == OrderStatus::RequiresAction)
-            .map(|redirect_url| NextAction { redirect_url }),
+        next_action: challenge.filter(|_| status == OrderStatus::RequiresAction),
+    }
+}
+
+impl News {
+    /// The challenge this news asks the shopper to pass, if any.
+    fn challenge(&self) -> Option<NextAction> {
+        match self {
+            News::RequiresAction { redirect_url, .. } => Some(NextAction::redirect(redirect_url.clone())),
+            News::RequiresSdkAction { client_secret, .. } => {
+                Some(NextAction::gateway_sdk(client_secret.expose().clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Attempt {
+    /// The challenge stored with the attempt (a redirect; an SDK's secret is not kept).
+    fn challenge(&self) -> Option<NextAction> {
+        self.redirect_url.clone().map(NextAction::redirect)
     }
 }
 
@@ -239,12 +273,13 @@ pub async fn settle(
         // Already settled (by a webhook that beat the gateway's answer, say):
         // report what it settled as.
         let decline = attempt.decline.filter(|_| attempt.status == status::DECLINED);
-        return Ok(payment_result(&order.id, order.status, decline, attempt.redirect_url));
+        return Ok(payment_result(&order.id, order.status, decline, news.challenge().or(attempt.challenge())));
     };
     let (payment_id, decline, redirect) = match &news {
         News::Succeeded { payment_id } => (Some(payment_id.as_str()), None, None),
         News::Declined { payment_id, code } => (payment_id.as_deref(), Some(*code), None),
         News::RequiresAction { payment_id, redirect_url } => (payment_id.as_deref(), None, Some(redirect_url.as_str())),
+        News::RequiresSdkAction { payment_id, .. } => (Some(payment_id.as_str()), None, None),
         News::Ended | News::Pending => (None, None, None),
     };
     let settled = to != status::REQUIRES_ACTION;
@@ -300,7 +335,7 @@ pub async fn settle(
         tracing::warn!(order = %order.id, attempt = %attempt.id, "a second payment succeeded for one order");
     }
     tracing::info!(order = %order.id, attempt = %attempt.id, from = %attempt.status, to, "payment attempt moved");
-    Ok(payment_result(&order.id, status_now, decline, redirect.map(str::to_owned).or(attempt.redirect_url)))
+    Ok(payment_result(&order.id, status_now, decline, news.challenge().or(attempt.challenge())))
 }
 
 async fn declines(conn: &mut AnyConnection, order: &OrderId) -> Result<i64, Error> {
@@ -319,9 +354,16 @@ pub async fn settle_now(state: &AppState, attempt_id: &str, news: News) -> Resul
 }
 
 /// Gateway tokens are short printable ASCII (`tok_…`, `pm_…`, `cnon:…`).
-fn validate_token(token: &str) -> Result<(), Error> {
-    let ok = (1..=255).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic());
-    if ok { Ok(()) } else { Err(Error::invalid("invalid_token", "token", "The card token is missing or malformed.")) }
+fn validate_token(request: &PayRequest) -> Result<(), Error> {
+    let printable = |token: &str| (1..=255).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic());
+    if !printable(&request.token) {
+        return Err(Error::invalid("invalid_token", "token", "The card token is missing or malformed."));
+    }
+    if !request.verification_token.as_deref().is_none_or(printable) {
+        let message = "The buyer verification token is malformed.";
+        return Err(Error::invalid("invalid_token", "verification_token", message));
+    }
+    Ok(())
 }
 
 /// Where the gateway sends the shopper back after a challenge: the widget,
@@ -331,13 +373,15 @@ fn return_url(state: &AppState, order: &OrderId) -> String {
 }
 
 /// The card attempt's charge, under the attempt's id as idempotency key.
-fn charge_request<'a>(return_url: &'a str, attempt: &'a Attempt) -> ChargeRequest<'a> {
+fn charge_request<'a>(store: &Store, return_url: &'a str, attempt: &'a Attempt) -> ChargeRequest<'a> {
     ChargeRequest {
         amount: attempt.amount,
         token: attempt.token.as_deref().unwrap_or_default(),
         idempotency_key: &attempt.id,
         reference: attempt.order_id.as_str(),
         return_url,
+        browser_sdk: store.gateway.card_fields == CardFields::Gateway,
+        verification_token: attempt.verification_token.as_deref(),
     }
 }
 
@@ -352,12 +396,12 @@ enum Begin {
 }
 
 pub async fn pay(state: &AppState, order_id: &OrderId, request: &PayRequest) -> Result<PaymentResult, Error> {
-    validate_token(&request.token)?;
+    validate_token(request)?;
     let order = orders::find_for_client(&state.db, order_id, &request.client_secret).await?;
     let store = stores::find(&state.db, &order.store_id).await?;
     require_method(&store, PaymentMethod::Card)?;
     for _ in 0..2 {
-        match begin_card(state, &order, &request.token).await? {
+        match begin_card(state, &order, request).await? {
             Begin::Answer(result) => return Ok(result),
             Begin::Charge(attempt) => return charge(state, &store, &attempt).await,
             Begin::Busy(other) => make_room(state, &store, &other).await?,
@@ -418,7 +462,7 @@ async fn make_room(state: &AppState, store: &Store, other: &Attempt) -> Result<(
 /// answer, or charge now if the first request never reached it.
 pub async fn charge(state: &AppState, store: &Store, attempt: &Attempt) -> Result<PaymentResult, Error> {
     let back = return_url(state, &attempt.order_id);
-    let outcome = store.gateway.client(&state.http).charge(charge_request(&back, attempt)).await;
+    let outcome = store.gateway.client(&state.http).charge(charge_request(store, &back, attempt)).await;
     match outcome {
         Ok(outcome) => settle_now(state, &attempt.id, outcome.into()).await,
         // The gateway refused the request itself, or the URL is no gateway
@@ -439,9 +483,10 @@ async fn fail_attempt(state: &AppState, attempt: &str) -> Result<(), Error> {
     state.db.execute(sql, args).await
 }
 
-/// Decides, with the order locked, what paying it with `token` means.
-async fn begin_card(state: &AppState, order: &OrderSummary, token: &str) -> Result<Begin, Error> {
-    let (backend, order, token) = (state.db.backend(), order.clone(), token.to_owned());
+/// Decides, with the order locked, what paying it with the request's token means.
+async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest) -> Result<Begin, Error> {
+    let (backend, order, token) = (state.db.backend(), order.clone(), request.token.clone());
+    let verification_token = request.verification_token.clone();
     let check_at = reconcile::first_check(state);
     state
         .db
@@ -477,7 +522,7 @@ async fn begin_card(state: &AppState, order: &OrderSummary, token: &str) -> Resu
                             order_id: order.id.clone(),
                             status,
                             decline: None,
-                            next_action: same.redirect_url.clone().map(|redirect_url| NextAction { redirect_url }),
+                            next_action: same.challenge(),
                         }),
                         _ => Begin::Answer(PaymentResult {
                             order_id: order.id.clone(),
@@ -490,7 +535,7 @@ async fn begin_card(state: &AppState, order: &OrderSummary, token: &str) -> Resu
                 if let Some(other) = attempts.iter().find(|a| a.may_succeed()) {
                     return Ok(Begin::Busy(Box::new(other.clone())));
                 }
-                let attempt = Attempt::new(&order, kind::CARD, Some(token));
+                let attempt = Attempt { verification_token, ..Attempt::new(&order, kind::CARD, Some(token)) };
                 insert(conn, &order, &attempt, check_at).await?;
                 Ok(Begin::Charge(attempt))
             })
@@ -507,8 +552,8 @@ fn decline_of(attempt: &Attempt) -> Decline {
 async fn insert(conn: &mut AnyConnection, order: &OrderSummary, attempt: &Attempt, check_at: i64) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO payment_attempts (id, order_id, store_id, kind, token, status, amount, currency, \
-         hosted_session_id, redirect_url, check_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+         hosted_session_id, redirect_url, verification_token, check_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
     )
     .bind(&attempt.id)
     .bind(order.id.as_str())
@@ -520,6 +565,7 @@ async fn insert(conn: &mut AnyConnection, order: &OrderSummary, attempt: &Attemp
     .bind(attempt.amount.currency().code())
     .bind(attempt.hosted_session_id.as_deref())
     .bind(attempt.redirect_url.as_deref())
+    .bind(attempt.verification_token.as_deref())
     .bind(check_at)
     .bind(attempt.created_at)
     .execute(conn)
@@ -555,7 +601,7 @@ pub async fn confirm(
         .gateway
         .client(&state.http)
         .confirm(ConfirmRequest {
-            charge: charge_request(&back, &attempt),
+            charge: charge_request(&store, &back, &attempt),
             payment_id: attempt.gateway_payment_id.as_deref(),
             verification_token: request.verification_token.as_deref(),
         })

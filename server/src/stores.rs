@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use paylet_api::{Currency, GatewayStyle, PaymentMethod, PublicGatewayConfig, StoreId};
-use paylet_gateway::Gateway;
+use paylet_api::{CardFields, Currency, GatewayStyle, PaymentMethod, PublicGatewayConfig, StoreId};
 use paylet_gateway::square::SquareGateway;
 use paylet_gateway::stripe::StripeGateway;
+use paylet_gateway::{BrowserSdk, Gateway};
 use paylet_secret::{KeyError, KeyRing, Secret};
 use paylet_webhook::standard::SigningSecret;
 use rand::RngCore;
@@ -52,6 +52,8 @@ pub struct GatewaySettings {
     pub secret_key: Secret,
     /// Square style: the seller's location.
     pub location_id: Option<String>,
+    /// Whose card inputs the shopper types into.
+    pub card_fields: CardFields,
 }
 
 /// The gateway's webhooks for this store: where they arrive and what signs them.
@@ -104,7 +106,22 @@ impl GatewaySettings {
             name: name.to_owned(),
             public_key: self.public_key.clone(),
             api_base: self.api_base.clone(),
+            card_fields: self.card_fields,
+            sdk_url: self.browser_sdk().map(|sdk| sdk.script_url),
+            location_id: self.location_id.clone(),
         }
+    }
+
+    /// The gateway's browser SDK, when the shopper types into its card fields.
+    pub fn browser_sdk(&self) -> Option<BrowserSdk> {
+        let origin = self.api_origin()?;
+        (self.card_fields == CardFields::Gateway).then(|| paylet_gateway::browser_sdk(self.style, &origin))
+    }
+
+    /// `scheme://host[:port]` of the gateway's API.
+    pub fn api_origin(&self) -> Option<String> {
+        let url = reqwest::Url::parse(&self.api_base).ok()?;
+        Some(url.origin().ascii_serialization()).filter(|o| o != "null")
     }
 
     /// The adapter for this store's gateway.
@@ -189,13 +206,13 @@ pub async fn put(db: &Db, new: NewStore, rules: UrlRules) -> Result<Store, Error
     sqlx::query(
         "INSERT INTO stores (id, name, currency, allowed_origins, gateway_style, gateway_api_base, \
          gateway_public_key, gateway_secret_key, gateway_location_id, created_at, payment_methods, \
-         webhook_endpoint_id, webhook_url, webhook_secret) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         webhook_endpoint_id, webhook_url, webhook_secret, card_fields) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, currency = excluded.currency, \
          payment_methods = excluded.payment_methods, allowed_origins = excluded.allowed_origins, \
          gateway_style = excluded.gateway_style, gateway_api_base = excluded.gateway_api_base, \
          gateway_public_key = excluded.gateway_public_key, gateway_secret_key = excluded.gateway_secret_key, \
-         gateway_location_id = excluded.gateway_location_id, \
+         gateway_location_id = excluded.gateway_location_id, card_fields = excluded.card_fields, \
          webhook_endpoint_id = COALESCE(excluded.webhook_endpoint_id, stores.webhook_endpoint_id), \
          webhook_url = COALESCE(excluded.webhook_url, stores.webhook_url), \
          webhook_secret = COALESCE(excluded.webhook_secret, stores.webhook_secret)",
@@ -214,9 +231,31 @@ pub async fn put(db: &Db, new: NewStore, rules: UrlRules) -> Result<Store, Error
     .bind(w.endpoint_id.as_deref())
     .bind(w.url.as_deref())
     .bind(w.secret.as_ref().map(|s| seal(db, &id, WEBHOOK, s)).transpose()?)
+    .bind(g.card_fields.as_str())
     .execute(db.writer())
     .await?;
     find(db, &id).await
+}
+
+/// Card fields for a store that names none: the gateway's own on its real
+/// API, where only its SDK can take a card (a standard Stripe or Square
+/// account), and Paylet's elsewhere (the sandbox takes raw card tokens).
+pub fn default_card_fields(style: GatewayStyle, api_base: &str) -> CardFields {
+    let origin = reqwest::Url::parse(api_base).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    if paylet_gateway::browser_sdk(style, &origin).official { CardFields::Gateway } else { CardFields::Paylet }
+}
+
+/// Changes whose card inputs the store's shoppers type into.
+pub async fn set_card_fields(db: &Db, id: &StoreId, card_fields: CardFields) -> Result<Store, Error> {
+    let done = sqlx::query("UPDATE stores SET card_fields = $1 WHERE id = $2")
+        .bind(card_fields.as_str())
+        .bind(id.as_str())
+        .execute(db.writer())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NotFound("store"));
+    }
+    find(db, id).await
 }
 
 /// The URL a store's gateway posts its webhooks to.
@@ -305,7 +344,8 @@ pub async fn set_notify_url(
 
 const COLUMNS: &str = "id, name, currency, payment_methods, allowed_origins, gateway_style, gateway_api_base, \
                        gateway_public_key, gateway_secret_key, gateway_location_id, webhook_endpoint_id, webhook_url, \
-                       webhook_secret, webhook_secret_previous, webhook_secret_previous_until, notify_url, notify_secret";
+                       webhook_secret, webhook_secret_previous, webhook_secret_previous_until, notify_url, notify_secret, \
+                       card_fields";
 
 pub async fn find(db: &Db, id: &StoreId) -> Result<Store, Error> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM stores WHERE id = $1"))
@@ -420,6 +460,8 @@ fn store_from_row(keys: &KeyRing, row: &AnyRow) -> Result<Store, Error> {
             public_key: row.try_get("gateway_public_key")?,
             secret_key: secret,
             location_id: row.try_get("gateway_location_id")?,
+            card_fields: CardFields::parse(&row.try_get::<String, _>("card_fields")?)
+                .ok_or_else(|| corrupt("card fields setting"))?,
         },
         webhook: WebhookSettings {
             endpoint_id: row.try_get("webhook_endpoint_id")?,

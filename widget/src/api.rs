@@ -132,7 +132,11 @@ fn create_order_body(request: &CreateOrderRequest) -> String {
 }
 
 pub async fn pay(order: &OrderId, request: &PayRequest) -> Result<PaymentResult, ApiFailure> {
-    let body = Writer::new().str("client_secret", request.client_secret.expose()).str("token", &request.token).end();
+    let body = Writer::new()
+        .str("client_secret", request.client_secret.expose())
+        .str("token", &request.token)
+        .some_str("verification_token", request.verification_token.as_deref())
+        .end();
     decode(call(&order_path(order, "/payments"), Some(body), None).await, json::payment_result)
 }
 

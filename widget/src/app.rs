@@ -5,13 +5,15 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use paylet_api::{
-    CatalogItem, CheckoutConfig, ConfirmPaymentRequest, CreateOrderRequest, CustomerInput, HostedSessionRequest,
-    LineItemInput, Money, Order, OrderStatus, PayRequest, PaymentMethod, PaymentResult, PublicGatewayConfig, StoreId,
+    CardFields, CatalogItem, CheckoutConfig, ConfirmPaymentRequest, CreateOrderRequest, CustomerInput,
+    HostedSessionRequest, LineItemInput, Money, NextAction, Order, OrderStatus, PayRequest, PaymentMethod,
+    PaymentResult, PublicGatewayConfig, StoreId,
 };
 
 use crate::address_form::{AddressFields, AddressState, default_country};
 use crate::api::{self, ApiFailure};
-use crate::card_form::{CardFields, CardState};
+use crate::card_form::{CardState, PayletCardFields};
+use crate::card_sdk::{self, GatewayCardFields};
 use crate::challenge::Challenge;
 use crate::gateway::{self, CardField, CardInput, TokenizeError};
 use crate::host::{self, Cart, Host, HostCommand, HostEvent, Params, Returned};
@@ -193,9 +195,10 @@ struct Form {
     order: StoredValue<Option<Order>>,
     /// The idempotency key for creating that order; new when the cart changes.
     order_key: StoredValue<String>,
-    /// A token whose payment's answer was lost: a retry pays with the same one,
-    /// which the server recognises, so the card is never charged twice.
-    unanswered_token: StoredValue<Option<String>>,
+    /// A token (and its buyer verification) whose payment's answer was lost:
+    /// a retry pays with the same one, which the server recognises, so the
+    /// card is never charged twice.
+    unanswered_token: StoredValue<Option<(String, Option<String>)>>,
 }
 
 impl Form {
@@ -311,6 +314,19 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
     };
     let gateway_name = config.gateway.name.clone();
     let hosted_label = fill(t.pay_on_page, &gateway_name);
+    // What the page shows changes only when the order is paid or closed: the
+    // form stays the same DOM while paying, as the gateway's card frames must.
+    let stage = Memo::new(move |_| match form.phase.get() {
+        phase @ (Phase::Paid { .. } | Phase::Closed) => phase,
+        _ => Phase::Editing,
+    });
+    let card_fields = {
+        let gateway = config.gateway.clone();
+        move || match gateway.card_fields {
+            CardFields::Gateway => view! { <GatewayCardFields gateway=gateway.clone() locale=locale t=t /> }.into_any(),
+            CardFields::Paylet => view! { <PayletCardFields state=form.card t=t disabled=working /> }.into_any(),
+        }
+    };
     // Only where the store takes payment there, and with a page to send the
     // shopper back to.
     let hosted = params.return_url.is_some() && config.payment_methods.contains(&PaymentMethod::Hosted);
@@ -341,7 +357,7 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
                     _ => None,
                 }}
             </div>
-            {move || match form.phase.get() {
+            {move || match stage.get() {
                 Phase::Paid { order_id } => view! {
                     <section class="paid" role="status">
                         <h2>{t.paid}</h2>
@@ -386,7 +402,7 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
                         <Show when=move || !form.ship_to_billing.get()>
                             <AddressFields state=form.shipping kind="shipping" legend=t.shipping_address t=t locale=locale disabled=working />
                         </Show>
-                        <CardFields state=form.card t=t disabled=working />
+                        {card_fields.clone()}
                         {move || form.alert.get().map(|alert| view! {
                             <div class="alert" role="alert">
                                 <p>{alert.message}</p>
@@ -452,40 +468,64 @@ impl PayFlow {
         })
     }
 
+    fn gateway_fields(&self) -> bool {
+        self.gateway.card_fields == CardFields::Gateway
+    }
+
     async fn pay(&self, form: Form) {
         form.alert.set(None);
         let customer = self.customer(form);
-        let card = form.card.validate(self.t);
-        let (Some(customer), Some((number, expiry, cvc))) = (customer, card) else { return };
+        // The gateway's own fields check themselves when they tokenize.
+        // The gateway's own fields check themselves when they tokenize.
+        let card = if self.gateway_fields() { Some(None) } else { form.card.validate(self.t).map(Some) };
+        let (Some(customer), Some(card)) = (customer, card) else { return };
         form.phase.set(Phase::Working);
-        let Some(order) = self.order(form, customer).await else { return };
-        let token = match form.unanswered_token.get_value() {
-            Some(token) => token,
-            None => {
-                let card = CardInput {
-                    number,
-                    exp_month: expiry.month,
-                    exp_year: expiry.year,
-                    cvc,
-                    postal_code: Some(form.billing.postal_code()).filter(|p| !p.is_empty()),
-                };
-                match gateway::tokenize(&self.gateway, &card).await {
-                    Ok(token) => token,
-                    Err(e) => return self.card_refused(form, &e),
-                }
-            }
+        let Some(order) = self.order(form, customer.clone()).await else { return };
+        let (token, verification_token) = match form.unanswered_token.get_value() {
+            Some(pair) => pair,
+            None => match self.token(form, card, &customer, order.total).await {
+                Ok(pair) => pair,
+                Err(e) => return self.card_refused(form, &e),
+            },
         };
         let Some(client_secret) = order.client_secret.clone() else {
             return self.stop(form, self.t.not_payable.into(), false);
         };
-        form.unanswered_token.set_value(Some(token.clone()));
-        match api::pay(&order.id, &PayRequest { client_secret, token }).await {
+        form.unanswered_token.set_value(Some((token.clone(), verification_token.clone())));
+        match api::pay(&order.id, &PayRequest { client_secret, token, verification_token }).await {
             Ok(result) => {
                 form.unanswered_token.set_value(None);
                 self.settle(form, &result);
             }
             Err(failure) => self.api_failed(form, &failure),
         }
+    }
+
+    /// The card's single-use token, from the shopper's card in Paylet's fields
+    /// or the gateway's, and (Square style, the gateway's fields) the buyer
+    /// verification for the order's total.
+    async fn token(
+        &self,
+        form: Form,
+        card: Option<(String, paylet_card::Expiry, String)>,
+        customer: &CustomerInput,
+        total: Money,
+    ) -> Result<(String, Option<String>), TokenizeError> {
+        let Some((number, expiry, cvc)) = card else {
+            let token = card_sdk::tokenize(customer).await?;
+            let verification = card_sdk::verify_buyer(&self.gateway, &token, total, customer)
+                .await
+                .map_err(|_| TokenizeError::Card { field: None, message: self.t.decline_authentication.into() })?;
+            return Ok((token, verification));
+        };
+        let card = CardInput {
+            number,
+            exp_month: expiry.month,
+            exp_year: expiry.year,
+            cvc,
+            postal_code: Some(form.billing.postal_code()).filter(|p| !p.is_empty()),
+        };
+        Ok((gateway::tokenize(&self.gateway, &card).await?, None))
     }
 
     /// The order this checkout pays, created on first use; `None` after telling
@@ -534,6 +574,9 @@ impl PayFlow {
                     None => None,
                 };
                 match (field, mine) {
+                    // The gateway's own fields show their errors themselves;
+                    // the alert says it in the checkout's language.
+                    (Some(_), Some(text)) if self.gateway_fields() => self.stop(form, text.to_owned(), false),
                     (Some(field), Some(text)) => {
                         form.card.set_error(*field, text.to_owned());
                         form.phase.set(Phase::Editing);
@@ -570,7 +613,17 @@ impl PayFlow {
                 self.host.send(&HostEvent::Failed { order_id: Some(order_id), code });
                 form.phase.set(Phase::Closed);
             }
-            (OrderStatus::RequiresAction, _, Some(action)) => form.challenge.set(Some(action.redirect_url.clone())),
+            (OrderStatus::RequiresAction, _, Some(NextAction { redirect_url: Some(url), .. })) => {
+                form.challenge.set(Some(url.clone()));
+            }
+            // Stripe.js shows the bank's challenge itself; then the server reads the outcome.
+            (OrderStatus::RequiresAction, _, Some(NextAction { gateway_client_secret: Some(secret), .. })) => {
+                let (flow, secret) = (self.clone(), secret.clone());
+                spawn_local(async move {
+                    card_sdk::handle_next_action(&secret).await;
+                    flow.after_challenge(form, Some(Vec::new())).await;
+                });
+            }
             (_, Some(decline), _) => {
                 self.host.send(&HostEvent::Failed { order_id: Some(order_id), code: &decline.code });
                 let message = self.t.decline(&decline.code).map_or_else(|| decline.message.clone(), str::to_owned);

@@ -116,7 +116,7 @@ fn focus(id: &str) {
 }
 
 #[component]
-pub fn CardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: Signal<bool>) -> impl IntoView {
+pub fn PayletCardFields(state: CardState, t: &'static Texts, #[prop(into)] disabled: Signal<bool>) -> impl IntoView {
     let brand = Memo::new(move |_| state.brand());
     let cvc_len = move || brand.get().map_or(3, Brand::cvc_length);
     // Checks a field when the shopper leaves it, if they typed anything.

@@ -9,9 +9,9 @@
 use js_sys::Reflect;
 use leptos::prelude::{RwSignal, With};
 use paylet_api::{
-    Address, CatalogItem, CheckoutConfig, CheckoutSessionView, ClientSecret, Currency, Decline, GatewayStyle,
-    HostedSessionResponse, Money, NextAction, Order, OrderId, OrderLine, OrderStatus, PaymentMethod, PaymentResult,
-    PublicGatewayConfig, StoreId,
+    Address, CardFields, CatalogItem, CheckoutConfig, CheckoutSessionView, ClientSecret, Currency, Decline,
+    GatewayStyle, HostedSessionResponse, Money, NextAction, Order, OrderId, OrderLine, OrderStatus, PaymentMethod,
+    PaymentResult, PublicGatewayConfig, StoreId,
 };
 use wasm_bindgen::JsValue;
 
@@ -118,6 +118,9 @@ fn gateway(value: &Json) -> Option<PublicGatewayConfig> {
         name: string(value, "name")?,
         public_key: string(value, "public_key")?,
         api_base: string(value, "api_base")?,
+        card_fields: CardFields::parse(&string(value, "card_fields")?)?,
+        sdk_url: opt_string(value, "sdk_url")?,
+        location_id: opt_string(value, "location_id")?,
     })
 }
 
@@ -160,7 +163,12 @@ pub fn payment_result(value: &Json) -> Option<PaymentResult> {
         order_id: order_id(value, "order_id")?,
         status: status(value)?,
         decline: opt(value, "decline", |d| Some(Decline { code: string(d, "code")?, message: string(d, "message")? }))?,
-        next_action: opt(value, "next_action", |a| Some(NextAction { redirect_url: string(a, "redirect_url")? }))?,
+        next_action: opt(value, "next_action", |a| {
+            Some(NextAction {
+                redirect_url: opt_string(a, "redirect_url")?,
+                gateway_client_secret: opt_string(a, "gateway_client_secret")?,
+            })
+        })?,
     })
 }
 

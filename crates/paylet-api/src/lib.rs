@@ -16,7 +16,7 @@ pub use order::{
     CheckoutSessionView, ConfirmPaymentRequest, CreateOrderRequest, CustomerInput, Decline, HostedSessionRequest,
     HostedSessionResponse, LineItemInput, NextAction, Order, OrderLine, OrderStatus, PayRequest, PaymentResult,
 };
-pub use store::{CatalogItem, CheckoutConfig, GatewayStyle, PaymentMethod, PublicGatewayConfig};
+pub use store::{CardFields, CatalogItem, CheckoutConfig, GatewayStyle, PaymentMethod, PublicGatewayConfig};
 
 /// The header that carries an idempotency key, as Stripe and the IETF draft name it.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";

@@ -117,6 +117,10 @@ pub struct PayRequest {
     pub client_secret: ClientSecret,
     /// The gateway's single-use token for the card (`tok_…`, `pm_…`, `cnon:…`).
     pub token: String,
+    /// Square style with the gateway's card fields: what the Web Payments
+    /// SDK's `verifyBuyer` returned for this token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +145,23 @@ pub struct Decline {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NextAction {
-    pub redirect_url: String,
+    /// The challenge page, for the widget to show in its challenge frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// Stripe style with the gateway's card fields: the PaymentIntent's
+    /// client secret, for Stripe.js's `handleNextAction`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_client_secret: Option<String>,
+}
+
+impl NextAction {
+    pub fn redirect(url: String) -> NextAction {
+        NextAction { redirect_url: Some(url), gateway_client_secret: None }
+    }
+
+    pub fn gateway_sdk(client_secret: String) -> NextAction {
+        NextAction { redirect_url: None, gateway_client_secret: Some(client_secret) }
+    }
 }
 
 /// `POST /v1/orders/{id}/payments/confirm`: finish a payment after its 3-D

@@ -67,6 +67,35 @@ impl GatewayStyle {
     }
 }
 
+/// Whose card inputs the shopper types into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardFields {
+    /// The gateway's own browser SDK (Stripe.js, Square's Web Payments SDK),
+    /// mounted in the Paylet frame: the card goes into the gateway's frames.
+    Gateway,
+    /// Paylet's inputs, posting to the gateway's tokenization endpoint with
+    /// the public key: the sandbox, and accounts enabled for raw card tokens.
+    Paylet,
+}
+
+impl CardFields {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardFields::Gateway => "gateway",
+            CardFields::Paylet => "paylet",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CardFields> {
+        match s {
+            "gateway" => Some(CardFields::Gateway),
+            "paylet" => Some(CardFields::Paylet),
+            _ => None,
+        }
+    }
+}
+
 /// What the browser needs to tokenize a card at the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicGatewayConfig {
@@ -77,6 +106,13 @@ pub struct PublicGatewayConfig {
     pub public_key: String,
     /// Base URL of the gateway's browser-facing API, e.g. `https://api.stripe.com`.
     pub api_base: String,
+    pub card_fields: CardFields,
+    /// With `gateway` card fields: the URL of the gateway's browser SDK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdk_url: Option<String>,
+    /// Square style: the seller's location, which the Web Payments SDK takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,12 @@ pub struct ChargeRequest<'a> {
     pub reference: &'a str,
     /// Where the gateway sends the shopper after a 3-D Secure challenge.
     pub return_url: &'a str,
+    /// The shopper's browser runs the gateway's own SDK (`gateway` card
+    /// fields), which can take the gateway's next actions itself.
+    pub browser_sdk: bool,
+    /// Square style: the buyer verification the Web Payments SDK's
+    /// `verifyBuyer` gave before the charge.
+    pub verification_token: Option<&'a str>,
 }
 
 /// Finishing a charge that answered [`ChargeOutcome::RequiresAction`], once
@@ -60,6 +66,62 @@ pub enum ChargeOutcome {
         payment_id: Option<String>,
         redirect_url: String,
     },
+    /// Stripe style, with the gateway's SDK in the browser: Stripe.js takes
+    /// the next action (`handleNextAction`) with the PaymentIntent's client
+    /// secret, which is for that browser alone.
+    RequiresSdkAction {
+        payment_id: String,
+        client_secret: Secret,
+    },
+}
+
+/// A gateway's browser SDK, which mounts its own card inputs (in frames on
+/// its own origin) inside the Paylet frame: the script the widget loads for
+/// `gateway` card fields, and all the widget page's policy must let it do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSdk {
+    pub script_url: String,
+    /// Where its scripts load from (`script-src`).
+    pub script_origins: Vec<String>,
+    /// Where its card inputs and challenge frames load from (`frame-src`).
+    pub frame_origins: Vec<String>,
+    /// What it calls (`connect-src`).
+    pub connect_origins: Vec<String>,
+    /// The gateway's own SDK for its real API, not a stand-in such as the sandbox's.
+    pub official: bool,
+}
+
+impl BrowserSdk {
+    /// A stand-in served by the gateway at `origin` itself (the sandbox), at `path`.
+    fn stand_in(origin: &str, path: &str) -> BrowserSdk {
+        BrowserSdk {
+            script_url: format!("{origin}{path}"),
+            script_origins: vec![origin.to_owned()],
+            frame_origins: vec![origin.to_owned()],
+            connect_origins: vec![origin.to_owned()],
+            official: false,
+        }
+    }
+
+    fn official(script_url: &str, script: &[&str], frame: &[&str], connect: &[&str]) -> BrowserSdk {
+        let owned = |origins: &[&str]| origins.iter().map(|o| (*o).to_owned()).collect();
+        BrowserSdk {
+            script_url: script_url.to_owned(),
+            script_origins: owned(script),
+            frame_origins: owned(frame),
+            connect_origins: owned(connect),
+            official: true,
+        }
+    }
+}
+
+/// The browser SDK of the `style` gateway whose API is at `api_origin`
+/// (`scheme://host[:port]`).
+pub fn browser_sdk(style: GatewayStyle, api_origin: &str) -> BrowserSdk {
+    match style {
+        GatewayStyle::Stripe => stripe::browser_sdk(api_origin),
+        GatewayStyle::Square => square::browser_sdk(api_origin),
+    }
 }
 
 /// A hosted payment page for an order.

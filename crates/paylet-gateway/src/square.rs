@@ -6,8 +6,9 @@
 //! buyer in the browser before the charge. Here a charge that needs it is
 //! declined with `CARD_DECLINED_VERIFICATION_REQUIRED`, the shopper passes the
 //! gateway's verification page, and [`Gateway::confirm`] charges again with the
-//! `verification_token` it returns: the sandbox's way, which keeps the widget
-//! free of a gateway SDK.
+//! `verification_token` it returns: the sandbox's way, for Paylet's own card
+//! fields. With the gateway's card fields the SDK's `verifyBuyer` runs before
+//! the charge, which carries its token.
 
 use async_trait::async_trait;
 use paylet_api::{Currency, GatewayStyle, Money};
@@ -18,7 +19,7 @@ use serde_json::{Value, json};
 use crate::event::{header, malformed};
 use crate::http::{Reply, parse, send};
 use crate::{
-    Change, ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent,
+    BrowserSdk, Change, ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent,
     HostedRequest, HostedSession, HostedStatus, PaymentState, RefundOutcome, RefundRequest, RefundState, RefundUpdate,
     WebhookEndpoint, WebhookError, WebhookRequest,
 };
@@ -80,7 +81,9 @@ impl SquareGateway {
         }
         let failure: Failure = parse(&reply.body)?;
         let error = failure.errors.into_iter().next().unwrap_or_default();
-        if error.code == VERIFICATION_REQUIRED && verification_token.is_none() {
+        // With the Web Payments SDK the browser verified the buyer before
+        // the charge; a card that still wants it failed that verification.
+        if error.code == VERIFICATION_REQUIRED && verification_token.is_none() && !request.browser_sdk {
             let back = encode(request.return_url);
             let redirect_url = format!("{}/hosted/square/verify/{}?return_url={back}", self.base_url, request.token);
             return Ok(ChargeOutcome::RequiresAction { payment_id: None, redirect_url });
@@ -95,6 +98,26 @@ impl SquareGateway {
     }
 }
 
+/// Square's Web Payments SDK for Square's own APIs (production, and its
+/// sandbox, which has its own CDN), with the origins Square's CSP guide lists,
+/// and Cardinal's, whose 3-D Secure frame `verifyBuyer` opens; for any other
+/// API (Paylet's sandbox) its stand-in.
+pub fn browser_sdk(api_origin: &str) -> BrowserSdk {
+    let (cdn, pci) = match api_origin {
+        "https://connect.squareup.com" => ("https://web.squarecdn.com", "https://pci-connect.squareup.com"),
+        "https://connect.squareupsandbox.com" => {
+            ("https://sandbox.web.squarecdn.com", "https://pci-connect.squareupsandbox.com")
+        }
+        _ => return BrowserSdk::stand_in(api_origin, "/js/square/v1/square.js"),
+    };
+    BrowserSdk::official(
+        &format!("{cdn}/v1/square.js"),
+        &[cdn],
+        &[cdn, "https://geoissuer.cardinalcommerce.com"],
+        &[cdn, pci],
+    )
+}
+
 #[async_trait]
 impl Gateway for SquareGateway {
     fn style(&self) -> GatewayStyle {
@@ -102,7 +125,7 @@ impl Gateway for SquareGateway {
     }
 
     async fn charge(&self, request: ChargeRequest<'_>) -> Result<ChargeOutcome, GatewayError> {
-        self.create_payment(&request, request.idempotency_key, None).await
+        self.create_payment(&request, request.idempotency_key, request.verification_token).await
     }
 
     /// Charges again with the verification token; a shopper who failed the

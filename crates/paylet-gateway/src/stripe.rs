@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::event::{header, malformed};
 use crate::http::{Reply, parse, send};
 use crate::{
-    Change, ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent,
+    BrowserSdk, Change, ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent,
     HostedRequest, HostedSession, HostedStatus, PaymentState, RefundOutcome, RefundRequest, RefundState, RefundUpdate,
     WebhookEndpoint, WebhookError, WebhookRequest,
 };
@@ -74,6 +74,20 @@ impl StripeGateway {
     }
 }
 
+/// Stripe.js v3 for Stripe's own API, with the origins Stripe's CSP guide
+/// lists for card payments; for any other (the sandbox) its stand-in.
+pub fn browser_sdk(api_origin: &str) -> BrowserSdk {
+    if api_origin != "https://api.stripe.com" {
+        return BrowserSdk::stand_in(api_origin, "/js/stripe/v3/");
+    }
+    BrowserSdk::official(
+        "https://js.stripe.com/v3/",
+        &["https://js.stripe.com", "https://*.js.stripe.com"],
+        &["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
+        &["https://api.stripe.com"],
+    )
+}
+
 #[async_trait]
 impl Gateway for StripeGateway {
     fn style(&self) -> GatewayStyle {
@@ -98,8 +112,13 @@ impl Gateway for StripeGateway {
             form.push(("payment_method_data[type]", "card"));
             form.push(("payment_method_data[card][token]", request.token));
         }
+        // Stripe.js in the shopper's browser takes the next action
+        // (`handleNextAction`), the way Stripe asks of server-side confirmation.
+        if request.browser_sdk {
+            form.push(("use_stripe_sdk", "true"));
+        }
         let reply = self.post("/v1/payment_intents", request.idempotency_key, &form).await?;
-        charge_outcome(reply)
+        charge_outcome(reply, request.browser_sdk)
     }
 
     /// After the challenge the intent has already succeeded or failed at
@@ -107,7 +126,7 @@ impl Gateway for StripeGateway {
     async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<ChargeOutcome, GatewayError> {
         let id = request.payment_id.ok_or_else(|| GatewayError::Protocol("no PaymentIntent to confirm".into()))?;
         let intent: PaymentIntent = self.get(&format!("/v1/payment_intents/{id}")).await?;
-        intent_outcome(intent)
+        intent_outcome(intent, request.charge.browser_sdk)
     }
 
     async fn payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError> {
@@ -226,6 +245,8 @@ fn amount_fields(amount: Money) -> (String, String) {
 struct PaymentIntent {
     id: String,
     status: String,
+    /// For Stripe.js alone: it confirms the intent with the publishable key.
+    client_secret: Option<Secret>,
     #[serde(default)]
     metadata: serde_json::Map<String, Value>,
     next_action: Option<NextAction>,
@@ -417,9 +438,9 @@ fn ok_body<T: serde::de::DeserializeOwned>(reply: Reply) -> Result<T, GatewayErr
     })
 }
 
-fn charge_outcome(reply: Reply) -> Result<ChargeOutcome, GatewayError> {
+fn charge_outcome(reply: Reply, browser_sdk: bool) -> Result<ChargeOutcome, GatewayError> {
     if reply.status.is_success() {
-        return intent_outcome(parse(&reply.body)?);
+        return intent_outcome(parse(&reply.body)?, browser_sdk);
     }
     let error = parse::<ErrorEnvelope>(&reply.body)?.error;
     if error.kind.as_deref() == Some("card_error") || reply.status == StatusCode::PAYMENT_REQUIRED {
@@ -434,22 +455,30 @@ fn charge_outcome(reply: Reply) -> Result<ChargeOutcome, GatewayError> {
     })
 }
 
-fn intent_outcome(intent: PaymentIntent) -> Result<ChargeOutcome, GatewayError> {
+/// `browser_sdk`: Stripe.js runs in the shopper's browser and takes any next
+/// action with the intent's client secret; otherwise only a redirect can be
+/// shown (in the widget's challenge frame).
+fn intent_outcome(intent: PaymentIntent, browser_sdk: bool) -> Result<ChargeOutcome, GatewayError> {
     match intent.state() {
         PaymentState::Succeeded => Ok(ChargeOutcome::Succeeded { payment_id: intent.id }),
-        PaymentState::RequiresAction => match intent.next_action.and_then(|a| a.redirect_to_url) {
-            Some(redirect) => {
-                Ok(ChargeOutcome::RequiresAction { payment_id: Some(intent.id), redirect_url: redirect.url })
+        PaymentState::RequiresAction => {
+            match (intent.next_action.and_then(|a| a.redirect_to_url), intent.client_secret) {
+                (_, Some(client_secret)) if browser_sdk => {
+                    Ok(ChargeOutcome::RequiresSdkAction { payment_id: intent.id, client_secret })
+                }
+                (Some(redirect), _) => {
+                    Ok(ChargeOutcome::RequiresAction { payment_id: Some(intent.id), redirect_url: redirect.url })
+                }
+                // An action only Stripe.js can take (`use_stripe_sdk`, or a kind
+                // of payment Paylet does not offer) with Paylet's own card fields:
+                // the shopper cannot be taken through it, so this attempt is over,
+                // as a failed authentication. The intent can take no money:
+                // finishing it needs its client secret, which stays on this server.
+                _ => {
+                    Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code: DeclineCode::AuthenticationFailed })
+                }
             }
-            // An action only Stripe.js can take (`use_stripe_sdk`, or a kind
-            // of payment Paylet does not offer): the shopper cannot be taken
-            // through it, so this attempt is over, as a failed authentication.
-            // The intent can take no money: finishing it needs its client
-            // secret, which never leaves this server.
-            None => {
-                Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code: DeclineCode::AuthenticationFailed })
-            }
-        },
+        }
         PaymentState::Declined(code) => Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code }),
         PaymentState::Canceled => {
             Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code: DeclineCode::Generic })

@@ -114,7 +114,15 @@ impl Rig {
 }
 
 fn charge_request<'a>(token: &'a str, key: &'a str) -> ChargeRequest<'a> {
-    ChargeRequest { amount: usd(2500), token, idempotency_key: key, reference: "ord_1", return_url: RETURN_URL }
+    ChargeRequest {
+        amount: usd(2500),
+        token,
+        idempotency_key: key,
+        reference: "ord_1",
+        return_url: RETURN_URL,
+        browser_sdk: false,
+        verification_token: None,
+    }
 }
 
 #[tokio::test]
@@ -182,6 +190,20 @@ async fn three_d_secure_passes_or_fails_on_the_challenge_page() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn with_stripe_js_in_the_browser_a_challenge_is_handed_over_as_the_intents_client_secret() {
+    let rig = rig(GatewayStyle::Stripe).await;
+    let token = rig.token("4000002500003155").await;
+    let request = ChargeRequest { browser_sdk: true, ..charge_request(&token, "k-sdk") };
+    let ChargeOutcome::RequiresSdkAction { payment_id, client_secret } = rig.gateway.charge(request).await.unwrap()
+    else {
+        panic!("no action for Stripe.js")
+    };
+    // Stripe's client secrets are the intent's id, `_secret_`, and a nonce.
+    assert!(client_secret.expose().starts_with(&format!("{payment_id}_secret_")));
+    assert_eq!(rig.gateway.payment(&payment_id).await.unwrap(), PaymentState::RequiresAction);
 }
 
 #[tokio::test]

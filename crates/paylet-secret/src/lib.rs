@@ -34,6 +34,16 @@ impl<T: AsRef<[u8]>> Secret<T> {
     }
 }
 
+/// Equal in constant time, like [`Secret::ct_eq`], so comparing two secrets
+/// (in a test, or a value the gateway handed back) leaks nothing either.
+impl<T: AsRef<[u8]>> PartialEq for Secret<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other.0.as_ref())
+    }
+}
+
+impl<T: AsRef<[u8]>> Eq for Secret<T> {}
+
 impl From<String> for Secret<String> {
     fn from(value: String) -> Self {
         Secret(value)

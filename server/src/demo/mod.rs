@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
-use paylet_api::{Currency, GatewayStyle, Money, PaymentMethod, StoreId};
+use paylet_api::{CardFields, Currency, GatewayStyle, Money, PaymentMethod, StoreId};
 use paylet_sandbox::{DEMO_ACCOUNT, Sandbox, SandboxConfig};
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -30,9 +30,18 @@ pub const DEMO_STORE_ID: &str = "st_demo";
 /// The same shop on a Square-style gateway: the shop's `?gateway=square`.
 pub const DEMO_SQUARE_STORE_ID: &str = "st_demosquare";
 
-/// The demo stores and the gateway style each uses.
-const STORES: [(&str, GatewayStyle); 2] =
-    [(DEMO_STORE_ID, GatewayStyle::Stripe), (DEMO_SQUARE_STORE_ID, GatewayStyle::Square)];
+/// The same two shops taking cards in the gateway's own card fields (the
+/// sandbox's stand-ins for Stripe.js and the Web Payments SDK): `?fields=gateway`.
+pub const DEMO_GATEWAY_FIELDS_STORE_ID: &str = "st_demofields";
+pub const DEMO_SQUARE_GATEWAY_FIELDS_STORE_ID: &str = "st_demosquarefields";
+
+/// The demo stores, the gateway style and the card fields each uses.
+const STORES: [(&str, GatewayStyle, CardFields); 4] = [
+    (DEMO_STORE_ID, GatewayStyle::Stripe, CardFields::Paylet),
+    (DEMO_SQUARE_STORE_ID, GatewayStyle::Square, CardFields::Paylet),
+    (DEMO_GATEWAY_FIELDS_STORE_ID, GatewayStyle::Stripe, CardFields::Gateway),
+    (DEMO_SQUARE_GATEWAY_FIELDS_STORE_ID, GatewayStyle::Square, CardFields::Gateway),
+];
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -121,6 +130,7 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
     println!("  4000 0000 0000 0002  is declined");
     println!("  4000 0025 0000 3155  asks for 3-D Secure");
     println!("The same shop on a Square-style gateway: {shop_url}/?gateway=square; in dark colours: ?theme=dark");
+    println!("With the gateway's own card fields (its SDK in the checkout): ?fields=gateway");
     println!("\nPress Ctrl-C to stop.");
 
     let (stop, stopped) = watch::channel(());
@@ -138,7 +148,7 @@ pub async fn run(options: DemoOptions) -> Result<(), Error> {
     // Once the sandbox answers, the demo store's webhooks are pointed at the
     // server, so payments reach it the way they do in production.
     let register = async {
-        for (id, _) in STORES {
+        for (id, _, _) in STORES {
             let registered = async {
                 let store = stores::find(&db, &StoreId::parse(id).map_err(|e| Error::Config(e.to_string()))?).await?;
                 stores::register_webhook(&db, &state.http, &store, &server_url, Duration::ZERO).await
@@ -163,7 +173,7 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, Error> {
 /// of the Stripe-style store for the shop's backend, the only valid one.
 async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Error> {
     let usd = Currency::parse("USD").map_err(|e| Error::Config(e.to_string()))?;
-    for (id, style) in STORES {
+    for (id, style, card_fields) in STORES {
         let store_id = StoreId::parse(id).map_err(|e| Error::Config(e.to_string()))?;
         let (public_key, secret_key) = match style {
             GatewayStyle::Stripe => (DEMO_ACCOUNT.publishable_key, DEMO_ACCOUNT.secret_key),
@@ -183,6 +193,7 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Erro
                     public_key: public_key.into(),
                     secret_key: secret_key.into(),
                     location_id: Some(DEMO_ACCOUNT.location_id.into()),
+                    card_fields,
                 },
                 webhook: WebhookSettings::default(),
             },
@@ -220,6 +231,8 @@ struct ShopQuery {
     gateway: Option<String>,
     /// `dark` shows the shop, and the widget, in dark colours.
     theme: Option<String>,
+    /// `gateway` takes the card in the gateway's own card fields.
+    fields: Option<String>,
 }
 
 /// The gift set, priced by the shop itself: a checkout session.
@@ -236,8 +249,14 @@ async fn shop_page(State(shop): State<ShopState>, Query(query): Query<ShopQuery>
     let chosen = if query.bundle.as_deref() == Some(GIFT_SET) { Some(GIFT_SET) } else { query.item.as_deref() };
     let square = query.gateway.as_deref() == Some("square");
     let dark = query.theme.as_deref() == Some("dark");
-    // Links keep the shop's gateway and colours.
-    let keep = format!("{}{}", if square { "&gateway=square" } else { "" }, if dark { "&theme=dark" } else { "" });
+    let gateway_fields = query.fields.as_deref() == Some("gateway");
+    // Links keep the shop's gateway, card fields and colours.
+    let keep = format!(
+        "{}{}{}",
+        if square { "&gateway=square" } else { "" },
+        if gateway_fields { "&fields=gateway" } else { "" },
+        if dark { "&theme=dark" } else { "" }
+    );
     let gift_set = (GIFT_SET, "Gift set: tee and mug, wrapped", 3900, format!("/?bundle={GIFT_SET}{keep}"));
     let products: String = PRODUCTS
         .iter()
@@ -253,7 +272,12 @@ async fn shop_page(State(shop): State<ShopState>, Query(query): Query<ShopQuery>
             )
         })
         .collect();
-    let id = if square { DEMO_SQUARE_STORE_ID } else { DEMO_STORE_ID };
+    let id = match (square, gateway_fields) {
+        (false, false) => DEMO_STORE_ID,
+        (true, false) => DEMO_SQUARE_STORE_ID,
+        (false, true) => DEMO_GATEWAY_FIELDS_STORE_ID,
+        (true, true) => DEMO_SQUARE_GATEWAY_FIELDS_STORE_ID,
+    };
     let store = StoreId::parse(id).unwrap_or_else(|_| StoreId::from_random("demo"));
     let snippet = |cart: &Cart<'_>| {
         let html = snippet::html(&shop.server_url, &store, cart, Some(&shop.embed_js));
@@ -261,7 +285,7 @@ async fn shop_page(State(shop): State<ShopState>, Query(query): Query<ShopQuery>
     };
     let checkout = match chosen {
         // The shop's backend holds the Stripe-style store's admin key only.
-        Some(GIFT_SET) if !square => match create_gift_session(&shop).await {
+        Some(GIFT_SET) if id == DEMO_STORE_ID => match create_gift_session(&shop).await {
             Ok(session) => snippet(&Cart::Session(&session)),
             Err(e) => {
                 tracing::error!(error = %e, "the demo shop could not create a checkout session");

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 use axum::{Json, http::header};
-use paylet_api::{Money, OrderId, OrderStatus};
+use paylet_api::{CardFields, Money, OrderId, OrderStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -55,7 +55,29 @@ impl Admin {
 
 /// The store's settings, without its secrets.
 pub async fn store(admin: Admin) -> Json<Value> {
-    let s = admin.store;
+    store_settings(admin.store)
+}
+
+/// The settings a store's admin key may change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreChanges {
+    card_fields: Option<CardFields>,
+}
+
+pub async fn update_store(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiJson(changes): ApiJson<StoreChanges>,
+) -> Result<Json<Value>, Error> {
+    let mut store = admin.store;
+    if let Some(card_fields) = changes.card_fields {
+        store = stores::set_card_fields(&state.db, &store.id, card_fields).await?;
+    }
+    Ok(store_settings(store))
+}
+
+fn store_settings(s: Store) -> Json<Value> {
     Json(json!({
         "id": s.id,
         "name": s.name,

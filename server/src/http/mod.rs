@@ -46,7 +46,7 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         .route("/v1/csp-reports/{store}", post(public::csp_report))
         .route("/v1/admin/csp-reports", get(admin::list_csp_reports))
         .route("/v1/admin/gateway-events/unmatched", get(admin::list_unmatched_events))
-        .route("/v1/admin/store", get(admin::store))
+        .route("/v1/admin/store", get(admin::store).patch(admin::update_store))
         .route("/v1/admin/products", post(admin::create_product).get(admin::list_products))
         .route(
             "/v1/admin/products/{sku}",

@@ -60,6 +60,14 @@ async fn store_create_prints_id_key_and_snippet_and_the_key_works() {
     assert_eq!(body["currency"], "EUR");
     assert_eq!(body["payment_methods"], serde_json::json!(["card", "hosted"]));
     assert_eq!(body["allowed_origins"].as_array().unwrap().len(), 2);
+    // On the sandbox (no real gateway's API) the card is typed into Paylet's fields.
+    assert_eq!(body["gateway"]["card_fields"], "paylet");
+    let (ok, out, err) = app.cli(&["store", "card-fields", "--store", store, "gateway"]).await;
+    assert!(ok && out.contains("gateway"), "{out}{err}");
+    let (_, body) = app.admin_as(key, reqwest::Method::GET, "/v1/admin/store", None).await;
+    assert_eq!(body["gateway"]["card_fields"], "gateway");
+    let (ok, _, err) = app.cli(&["store", "card-fields", "--store", store, "iframe"]).await;
+    assert!(!ok && err.contains("gateway, paylet"), "{err}");
 
     let listed = json(&app, &["store", "list", "--json"]).await;
     assert!(listed["data"].as_array().unwrap().iter().any(|s| s["id"] == store));

@@ -11,7 +11,7 @@ use paylet::db::Db;
 use paylet::outbound::UrlRules;
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::workers::Workers;
-use paylet_api::{Currency, GatewayStyle, Money, PaymentMethod, StoreId};
+use paylet_api::{CardFields, Currency, GatewayStyle, Money, PaymentMethod, StoreId};
 use paylet_sandbox::{Account, Sandbox, SandboxConfig};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -122,6 +122,7 @@ pub async fn spawn_app_behind(
             public_key,
             secret_key,
             location_id: Some(account.location_id.clone()),
+            card_fields: CardFields::Paylet,
         },
         webhook: WebhookSettings::default(),
     };
@@ -584,4 +585,24 @@ pub fn sha384(bytes: &[u8]) -> String {
     use base64::Engine;
     use sha2::Digest;
     format!("sha384-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(bytes)))
+}
+
+/// The JavaScript modules wasm-bindgen emitted for the widget's own JS
+/// (`widget/dist/snippets/…`), which its start-up module imports: their
+/// paths under `/widget/`.
+pub fn snippet_modules() -> Vec<String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../widget/dist");
+    let mut found = Vec::new();
+    let mut dirs = vec![root.join("snippets")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "js") {
+                found.push(path.strip_prefix(&root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    found
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::helpers::{TestApp, connect, inline_scripts, sha384, spawn_app};
+use crate::helpers::{TestApp, connect, inline_scripts, sha384, snippet_modules, spawn_app};
 
 const EMBED_JS: &str = concat!("/embed/v", env!("CARGO_PKG_VERSION"), "/embed.js");
 
@@ -234,8 +234,9 @@ async fn the_csp_pins_the_module_on_the_host_the_browser_loaded_the_page_from() 
         let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
         let module = format!("{pinned}/widget/{js}");
         assert!(sources(&csp, "script-src").contains(&module), "{host}: {csp}");
-        // 'wasm-unsafe-eval', a hash per inline script, and the module.
-        assert_eq!(sources(&csp, "script-src").len(), 2 + inline_scripts(&page()).len(), "{csp}");
+        // 'wasm-unsafe-eval', a hash per inline script, the module and the modules it imports.
+        let modules = 1 + snippet_modules().len();
+        assert_eq!(sources(&csp, "script-src").len(), 1 + inline_scripts(&page()).len() + modules, "{csp}");
     }
 }
 

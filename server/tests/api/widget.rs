@@ -1,8 +1,9 @@
 use std::path::PathBuf;
 
 use paylet::snippet::{self, Cart};
+use serde_json::json;
 
-use crate::helpers::{SHOP_ORIGIN, TestApp, inline_scripts, sha384, spawn_app, spawn_app_with};
+use crate::helpers::{SHOP_ORIGIN, TestApp, inline_scripts, sha384, snippet_modules, spawn_app, spawn_app_with};
 
 /// The directive `name` of a Content-Security-Policy, without its name.
 fn directive<'a>(csp: &'a str, name: &str) -> &'a str {
@@ -36,9 +37,11 @@ async fn the_widget_page_may_be_framed_only_by_the_stores_origins_and_runs_only_
         let js = named_by_page(".js");
         let mut sources: Vec<&str> = directive(&csp, "script-src").split(' ').collect();
         sources.sort_unstable();
-        let module = format!("{}/widget/{js}", app.base.trim_start_matches("http://"));
+        let host = app.base.trim_start_matches("http://");
+        let modules: Vec<String> =
+            std::iter::once(js).chain(snippet_modules()).map(|m| format!("{host}/widget/{m}")).collect();
         let mut expected: Vec<&str> =
-            hashes.iter().map(String::as_str).chain(["'wasm-unsafe-eval'", &module]).collect();
+            hashes.iter().chain(&modules).map(String::as_str).chain(["'wasm-unsafe-eval'"]).collect();
         expected.sort_unstable();
         assert_eq!(sources, expected, "{path}");
         assert_eq!(response.headers()["referrer-policy"], "no-referrer");
@@ -454,4 +457,66 @@ async fn the_payment_page_cannot_be_framed_through_another_spelling_of_its_path(
             "{path}: answered {status} with a policy other than the page's or none: {policy}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_store_with_the_gateways_card_fields_loads_its_sdk_and_its_policy_allows_that_sdk_alone() {
+    let app = spawn_app().await;
+    let csp = |app: &TestApp| {
+        let path = app.url(&format!("/widget/?store={}", app.store));
+        async move {
+            let response = reqwest::get(path).await.unwrap();
+            response.headers()["content-security-policy"].to_str().unwrap().to_owned()
+        }
+    };
+    let before = csp(&app).await;
+    let (status, config) = app.get(&format!("/v1/stores/{}/checkout-config", app.store)).await;
+    assert_eq!((status, &config["gateway"]["card_fields"]), (200, &json!("paylet")));
+    assert!(config["gateway"].get("sdk_url").is_none());
+
+    let change = json!({ "card_fields": "gateway" });
+    let (status, store) = app.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&change)).await;
+    assert_eq!((status, &store["gateway"]["card_fields"]), (200, &json!("gateway")), "{store}");
+    let (_, config) = app.get(&format!("/v1/stores/{}/checkout-config", app.store)).await;
+    // The sandbox serves its stand-in for Stripe.js at Stripe's path.
+    assert_eq!(config["gateway"]["sdk_url"], format!("{}/js/stripe/v3/", app.sandbox_base));
+    let after = csp(&app).await;
+    // The SDK's origin joins exactly the three directives it needs.
+    assert_eq!(directive(&after, "script-src"), format!("{} {}", directive(&before, "script-src"), app.sandbox_base));
+    assert_eq!(directive(&after, "connect-src"), directive(&before, "connect-src"));
+    assert_eq!(directive(&after, "frame-src"), directive(&before, "frame-src"));
+    for name in ["default-src", "style-src", "frame-ancestors", "base-uri", "form-action"] {
+        assert_eq!(directive(&after, name), directive(&before, name), "{name}");
+    }
+
+    for (bad, field) in [(json!({ "card_fields": "iframe" }), "card_fields"), (json!({ "colour": "red" }), "colour")] {
+        let (status, body) = app.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&bad)).await;
+        assert_eq!((status, &body["error"]["field"]), (422, &json!(field)), "{bad}: {body}");
+    }
+    let (_, store) = app.admin_get("/v1/admin/store").await;
+    assert_eq!(store["gateway"]["card_fields"], "gateway");
+}
+
+#[tokio::test]
+async fn the_real_gateways_sdks_are_allowed_by_their_own_origins_only() {
+    use paylet_api::GatewayStyle::{Square, Stripe};
+    let stripe = paylet_gateway::browser_sdk(Stripe, "https://api.stripe.com");
+    assert_eq!((stripe.script_url.as_str(), stripe.official), ("https://js.stripe.com/v3/", true));
+    assert!(stripe.frame_origins.iter().all(|o| o.ends_with("stripe.com")), "{stripe:?}");
+    let square = paylet_gateway::browser_sdk(Square, "https://connect.squareupsandbox.com");
+    assert_eq!(square.script_url, "https://sandbox.web.squarecdn.com/v1/square.js");
+    assert_eq!(
+        square.connect_origins,
+        ["https://sandbox.web.squarecdn.com", "https://pci-connect.squareupsandbox.com"]
+    );
+    assert_eq!(
+        paylet_gateway::browser_sdk(Square, "https://connect.squareup.com").script_url,
+        "https://web.squarecdn.com/v1/square.js"
+    );
+    // Anything else is a stand-in at the gateway's own origin: the sandbox.
+    let sandbox = paylet_gateway::browser_sdk(Stripe, "http://127.0.0.1:9");
+    assert_eq!((sandbox.script_origins, sandbox.official), (vec!["http://127.0.0.1:9".to_owned()], false));
+    // And so a store gets the gateway's fields by default on a real API only.
+    assert_eq!(paylet::stores::default_card_fields(Stripe, "https://api.stripe.com"), paylet_api::CardFields::Gateway);
+    assert_eq!(paylet::stores::default_card_fields(Square, "http://127.0.0.1:9"), paylet_api::CardFields::Paylet);
 }
