@@ -32,7 +32,20 @@ export const STYLES = [
   { name: "square", query: "&gateway=square", store: "st_demosquare" },
 ];
 
+/** The same two shops taking the card in the gateway's own card fields (the sandbox's SDK stand-ins). */
+export const GATEWAY_FIELD_STYLES = [
+  { name: "stripe", query: "&fields=gateway", store: "st_demofields", fields: "gateway" },
+  { name: "square", query: "&gateway=square&fields=gateway", store: "st_demosquarefields", fields: "gateway" },
+];
+
 export const WIDGET = 'iframe[title="Secure checkout"]';
+/** The gateway SDK's card frame inside the widget. */
+export const CARD_FRAME = 'iframe[title="Secure card payment input frame"]';
+
+/** Where the card is typed: the widget itself, or the gateway's frame in it. */
+export function cardInputs(widget, style = STYLES[0]) {
+  return style.fields === "gateway" ? widget.frameLocator(CARD_FRAME) : widget;
+}
 
 /** The demo shop with `item` in the checkout; its page and the widget frame. */
 export async function openCheckout(browser, stack, item, style = STYLES[0], extra = "") {
@@ -44,7 +57,7 @@ export async function openCheckout(browser, stack, item, style = STYLES[0], extr
   });
   await page.goto(`${stack.shop}/?item=${item}${style.query}${extra}`);
   const widget = page.frameLocator(WIDGET);
-  await widget.getByLabel("Card number").waitFor();
+  await cardInputs(widget, style).getByLabel("Card number").waitFor();
   return { page, widget };
 }
 
@@ -54,20 +67,22 @@ export function assertNoCspViolations(page) {
 }
 
 /** Fills contact, billing address and card as a shopper types them. */
-export async function fillForm(widget, number, { cvc, email = "ada@example.com" } = {}) {
+export async function fillForm(widget, number, { cvc, email = "ada@example.com", style = STYLES[0] } = {}) {
   await widget.getByLabel("Email").fill(email);
   await widget.getByLabel("Name on card").fill("Ada Lovelace");
   await widget.getByLabel("Address", { exact: true }).fill("1 Main St");
   await widget.getByLabel("City").fill("Springfield");
   await widget.getByLabel("ZIP code").fill("94103");
-  await fillCard(widget, number, cvc);
+  await fillCard(widget, number, cvc, style);
 }
 
-export async function fillCard(widget, number, cvc) {
-  await widget.getByLabel("Card number").fill(number);
-  await widget.getByLabel("Expiry (MM / YY)").fill("12 / 34");
+export async function fillCard(widget, number, cvc, style = STYLES[0]) {
+  const gateway = style.fields === "gateway";
+  const inputs = cardInputs(widget, style);
+  await inputs.getByLabel("Card number").fill(number);
+  await inputs.getByLabel(gateway ? "Expiry" : "Expiry (MM / YY)").fill("12 / 34");
   const digits = number.replaceAll(" ", "");
-  await widget.getByLabel("Security code").fill(cvc ?? (/^3[47]/.test(digits) ? "1234" : "123"));
+  await inputs.getByLabel(gateway ? "CVC" : "Security code").fill(cvc ?? (/^3[47]/.test(digits) ? "1234" : "123"));
 }
 
 /** The order id the merchant page's `paylet:paid` listener showed. */
@@ -138,8 +153,12 @@ export async function assertAccessible(page, what) {
   assert.deepEqual(problems, [], `${what}: accessibility violations`);
 }
 
-/** No card number in what the server received, logged or stored; all tokenization went to the gateway. */
-export async function assertNoCardData(stack, cards) {
+/**
+ * No card number in what the server received, logged or stored; all
+ * tokenization went to the gateway, from `tokenizedBy` (the widget's origin
+ * with Paylet's card fields, the gateway's own with its fields).
+ */
+export async function assertNoCardData(stack, cards, { tokenizedBy = new URL(stack.server).origin } = {}) {
   const recorded = readLatin1(stack.files.recorder);
   assert.ok(recorded.includes("POST /v1/orders/"), "the recorder saw the payment requests");
   const places = {
@@ -154,8 +173,9 @@ export async function assertNoCardData(stack, cards) {
     assert.deepEqual(findPans(text), [], `card-number-shaped data in ${place}`);
   }
   const requests = await (await fetch(`${stack.sandbox}/_sandbox/requests`)).json();
-  const tokenizations = requests.filter((r) => r.method === "POST" && /^\/v1\/tokens$|^\/v2\/card-nonces$/.test(r.path));
+  const tokenizations = requests.filter((r) =>
+    r.method === "POST" && /^\/v1\/tokens$|^\/v1\/payment_methods$|^\/v2\/card-nonces$/.test(r.path));
   assert.ok(tokenizations.length > 0, "cards were tokenized at the gateway");
-  for (const r of tokenizations) assert.equal(r.origin, new URL(stack.server).origin);
+  for (const r of tokenizations) assert.equal(r.origin, tokenizedBy);
   return tokenizations.length;
 }

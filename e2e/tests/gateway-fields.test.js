@@ -1,0 +1,133 @@
+// The same checkout with the gateway's own card fields (`card_fields =
+// gateway`), for both styles, against the sandbox's stand-ins of Stripe.js and
+// Square's Web Payments SDK: the card is typed into the SDK's frame on the
+// gateway's origin, so neither the Paylet server nor the Paylet frame's own
+// code ever holds it. Each brand, declines, 3-D Secure passed and failed (in
+// the SDK's own challenge), a double click, a lost answer retried.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { withStack } from "../lib/stack.js";
+import {
+  CARDS, GATEWAY_FIELD_STYLES, assertAccessible, assertNoCardData, assertNoCspViolations, fillForm,
+  gatewayPayments, openCheckout, orderInDatabase, paidOrderId, screenshot,
+} from "../lib/checkout.js";
+
+let stack;
+let browser;
+withStack((s, b) => { stack = s; browser = b; });
+
+/** The challenge the SDK opens in the Paylet frame, on the gateway's origin. */
+const SDK_CHALLENGE = 'iframe[title="3D Secure authentication"]';
+
+for (const style of GATEWAY_FIELD_STYLES) {
+  test(`${style.name} with the gateway's card fields: each brand pays, typed into the gateway's frame`, async () => {
+    for (const card of ["visa", "mastercard", "amex", "discover"]) {
+      const { page, widget } = await openCheckout(browser, stack, "CAP-CANVAS", style);
+      // The card inputs are a frame of the gateway's origin, not the Paylet frame's.
+      const cardFrame = page.frames().find((f) => f.url().includes("/js/card-frame.html"));
+      assert.equal(new URL(cardFrame.url()).origin, new URL(stack.sandbox).origin);
+      await fillForm(widget, CARDS[card], { style });
+      // The Paylet frame's own document holds no card number.
+      const paylet = page.frames().find((f) => f.url().includes("/widget/?"));
+      const digits = CARDS[card].replaceAll(" ", "");
+      const seen = await paylet.evaluate(() =>
+        document.documentElement.outerHTML + [...document.querySelectorAll("input")].map((i) => i.value).join(" "));
+      assert.ok(!seen.includes(digits) && !seen.includes(CARDS[card]), `${card} in the Paylet frame`);
+      await widget.getByRole("button", { name: "Pay $22.00" }).click();
+      await widget.getByRole("heading", { name: "Paid" }).waitFor();
+      const orderId = await paidOrderId(page);
+      assert.equal(orderInDatabase(stack, orderId).status, "paid", card);
+      assert.equal(await gatewayPayments(stack, orderId), 1, card);
+      if (card === "visa") {
+        await assertAccessible(page, "paid with the gateway's fields");
+        await screenshot(page, `${style.name}-gateway-fields-paid`);
+      }
+      assertNoCspViolations(page);
+      await page.close();
+    }
+  });
+
+  test(`${style.name} with the gateway's card fields: a decline says why, and a good card then pays`, async () => {
+    const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
+    await fillForm(widget, CARDS.declined, { style });
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    await widget.getByRole("alert").filter({ hasText: /Your card was declined/ }).waitFor();
+    await screenshot(page, `${style.name}-gateway-fields-declined`);
+    await fillForm(widget, CARDS.visa, { style });
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    const orderId = await paidOrderId(page);
+    assert.equal(await gatewayPayments(stack, orderId), 1);
+    assertNoCspViolations(page);
+    await page.close();
+  });
+
+  test(`${style.name} with the gateway's card fields: 3-D Secure in the SDK's challenge, failed then passed`, async () => {
+    const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
+    await fillForm(widget, CARDS.threeDSecure, { style });
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    const bank = widget.frameLocator(SDK_CHALLENGE);
+    await bank.getByRole("button", { name: /^Fail/ }).click();
+    await widget.getByRole("alert").filter({ hasText: "could not confirm this payment" }).waitFor();
+    await widget.locator(SDK_CHALLENGE).waitFor({ state: "detached" });
+
+    await fillForm(widget, CARDS.threeDSecure, { style });
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    await screenshot(page, `${style.name}-gateway-fields-challenge`);
+    await widget.frameLocator(SDK_CHALLENGE).getByRole("button", { name: /^Complete/ }).click();
+    const orderId = await paidOrderId(page);
+    assert.equal(orderInDatabase(stack, orderId).status, "paid");
+    assert.equal(await gatewayPayments(stack, orderId), 1);
+    assertNoCspViolations(page);
+    await page.close();
+  });
+
+  test(`${style.name} with the gateway's card fields: a double click and a lost answer each charge once`, async () => {
+    const first = await openCheckout(browser, stack, "TEE-CLASSIC", style);
+    await fillForm(first.widget, CARDS.visa, { style });
+    await first.widget.getByRole("button", { name: "Pay $25.00" }).dblclick();
+    assert.equal(await gatewayPayments(stack, await paidOrderId(first.page)), 1);
+    await first.page.close();
+
+    const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
+    let dropped = 0;
+    await page.route(/\/v1\/orders\/ord_\w+\/payments$/, async (route) => {
+      if (dropped++ === 0) {
+        await route.fetch();
+        return route.abort("connectionreset");
+      }
+      return route.continue();
+    });
+    await fillForm(widget, CARDS.visa, { style });
+    await widget.getByRole("button", { name: "Pay $25.00" }).click();
+    const alert = widget.getByRole("alert").filter({ hasText: "could not reach the payment service" });
+    await alert.getByRole("button", { name: "Try again" }).click();
+    const orderId = await paidOrderId(page);
+    assert.equal(dropped, 2);
+    assert.equal(await gatewayPayments(stack, orderId), 1);
+    assertNoCspViolations(page);
+    await page.close();
+  });
+}
+
+test("with the gateway's card fields the page's policy adds the SDK's origin, and the server never saw a card", async () => {
+  for (const style of GATEWAY_FIELD_STYLES) {
+    const page = await fetch(`${stack.server}/widget/?store=${style.store}`);
+    const csp = page.headers.get("content-security-policy");
+    const sandbox = new URL(stack.sandbox).origin;
+    for (const directive of ["script-src", "frame-src", "connect-src"]) {
+      const sources = csp.split(";").map((d) => d.trim()).find((d) => d.startsWith(`${directive} `));
+      assert.ok(sources.split(" ").includes(sandbox), `${style.name}: ${directive} allows ${sandbox}: ${sources}`);
+    }
+  }
+  // The Paylet-fields store's page does not load scripts from the gateway.
+  const paylet = (await fetch(`${stack.server}/widget/?store=st_demo`)).headers.get("content-security-policy");
+  assert.ok(!paylet.split(";").find((d) => d.trim().startsWith("script-src ")).includes(new URL(stack.sandbox).host));
+
+  const recorded = await (await fetch(`${stack.sandbox}/_sandbox/requests`)).json();
+  const tokenizations = recorded.filter((r) => r.method === "POST" && /^\/v1\/payment_methods$|^\/v2\/card-nonces$/.test(r.path));
+  assert.ok(tokenizations.length > 0);
+  // Every card went from the SDK's frame on the gateway's own origin.
+  for (const r of tokenizations) assert.equal(r.origin, new URL(stack.sandbox).origin, r.path);
+  await assertNoCardData(stack, Object.values(CARDS), { tokenizedBy: new URL(stack.sandbox).origin });
+});
