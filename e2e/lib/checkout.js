@@ -85,6 +85,23 @@ export async function fillCard(widget, number, cvc, style = STYLES[0]) {
   await inputs.getByLabel(gateway ? "CVC" : "Security code").fill(cvc ?? (/^3[47]/.test(digits) ? "1234" : "123"));
 }
 
+/**
+ * The first payment request reaches the server and the card is charged, but
+ * its answer never reaches the widget: the network dropped it. Returns how
+ * many payment requests the page has sent.
+ */
+export async function loseFirstPaymentAnswer(page) {
+  let sent = 0;
+  await page.route(/\/v1\/orders\/ord_\w+\/payments$/, async (route) => {
+    if (sent++ === 0) {
+      await route.fetch();
+      return route.abort("connectionreset");
+    }
+    return route.continue();
+  });
+  return () => sent;
+}
+
 /** The order id the merchant page's `paylet:paid` listener showed. */
 export async function paidOrderId(page) {
   const thanks = page.locator("#thanks");

@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { withStack } from "../lib/stack.js";
 import {
-  CARDS, STYLES, assertAccessible, assertNoCspViolations, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
-  paidOrderId, screenshot,
+  CARDS, STYLES, assertAccessible, assertNoCspViolations, assertNoCardData, fillForm, gatewayPayments,
+  loseFirstPaymentAnswer, openCheckout, orderInDatabase, paidOrderId, screenshot,
 } from "../lib/checkout.js";
 
 let stack;
@@ -153,16 +153,7 @@ for (const style of STYLES) {
 
   test(`${style.name}: a payment whose answer is lost is retried and charged once`, async () => {
     const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
-    // The pay request reaches the server and the card is charged, but the
-    // answer never reaches the widget: the network dropped it.
-    let dropped = 0;
-    await page.route(/\/v1\/orders\/ord_\w+\/payments$/, async (route) => {
-      if (dropped++ === 0) {
-        await route.fetch();
-        return route.abort("connectionreset");
-      }
-      return route.continue();
-    });
+    const sent = await loseFirstPaymentAnswer(page);
     await fillForm(widget, CARDS.visa);
     await widget.getByRole("button", { name: "Pay $25.00" }).click();
     const alert = widget.getByRole("alert").filter({ hasText: "could not reach the payment service" });
@@ -171,7 +162,7 @@ for (const style of STYLES) {
     await screenshot(page, `${style.name}-network-error`);
     await alert.getByRole("button", { name: "Try again" }).click();
     const orderId = await paidOrderId(page);
-    assert.equal(dropped, 2);
+    assert.equal(sent(), 2);
     assert.equal(await gatewayPayments(stack, orderId), 1);
     assertNoCspViolations(page);
     await page.close();

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { withStack } from "../lib/stack.js";
 import {
   CARDS, GATEWAY_FIELD_STYLES, assertAccessible, assertNoCardData, assertNoCspViolations, fillForm,
-  gatewayPayments, openCheckout, orderInDatabase, paidOrderId, screenshot,
+  gatewayPayments, loseFirstPaymentAnswer, openCheckout, orderInDatabase, paidOrderId, screenshot,
 } from "../lib/checkout.js";
 
 let stack;
@@ -90,20 +90,13 @@ for (const style of GATEWAY_FIELD_STYLES) {
     await first.page.close();
 
     const { page, widget } = await openCheckout(browser, stack, "TEE-CLASSIC", style);
-    let dropped = 0;
-    await page.route(/\/v1\/orders\/ord_\w+\/payments$/, async (route) => {
-      if (dropped++ === 0) {
-        await route.fetch();
-        return route.abort("connectionreset");
-      }
-      return route.continue();
-    });
+    const sent = await loseFirstPaymentAnswer(page);
     await fillForm(widget, CARDS.visa, { style });
     await widget.getByRole("button", { name: "Pay $25.00" }).click();
     const alert = widget.getByRole("alert").filter({ hasText: "could not reach the payment service" });
     await alert.getByRole("button", { name: "Try again" }).click();
     const orderId = await paidOrderId(page);
-    assert.equal(dropped, 2);
+    assert.equal(sent(), 2);
     assert.equal(await gatewayPayments(stack, orderId), 1);
     assertNoCspViolations(page);
     await page.close();

@@ -114,8 +114,8 @@ impl GatewaySettings {
 
     /// The gateway's browser SDK, when the shopper types into its card fields.
     pub fn browser_sdk(&self) -> Option<BrowserSdk> {
-        let origin = self.api_origin()?;
-        (self.card_fields == CardFields::Gateway).then(|| paylet_gateway::browser_sdk(self.style, &origin))
+        let sdk = paylet_gateway::browser_sdk(self.style, &self.api_base);
+        sdk.filter(|_| self.card_fields == CardFields::Gateway)
     }
 
     /// `scheme://host[:port]` of the gateway's API.
@@ -241,8 +241,8 @@ pub async fn put(db: &Db, new: NewStore, rules: UrlRules) -> Result<Store, Error
 /// API, where only its SDK can take a card (a standard Stripe or Square
 /// account), and Paylet's elsewhere (the sandbox takes raw card tokens).
 pub fn default_card_fields(style: GatewayStyle, api_base: &str) -> CardFields {
-    let origin = reqwest::Url::parse(api_base).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-    if paylet_gateway::browser_sdk(style, &origin).official { CardFields::Gateway } else { CardFields::Paylet }
+    let official = paylet_gateway::browser_sdk(style, api_base).is_some_and(|sdk| sdk.official);
+    if official { CardFields::Gateway } else { CardFields::Paylet }
 }
 
 /// Changes whose card inputs the store's shoppers type into.

@@ -475,15 +475,15 @@ impl PayFlow {
     async fn pay(&self, form: Form) {
         form.alert.set(None);
         let customer = self.customer(form);
-        // The gateway's own fields check themselves when they tokenize.
-        // The gateway's own fields check themselves when they tokenize.
-        let card = if self.gateway_fields() { Some(None) } else { form.card.validate(self.t).map(Some) };
-        let (Some(customer), Some(card)) = (customer, card) else { return };
+        // Paylet's fields are checked here (`Err` when one is wrong); the
+        // gateway's check themselves when they tokenize (`None`).
+        let typed = if self.gateway_fields() { Ok(None) } else { form.card.validate(self.t).map(Some).ok_or(()) };
+        let (Some(customer), Ok(typed)) = (customer, typed) else { return };
         form.phase.set(Phase::Working);
         let Some(order) = self.order(form, customer.clone()).await else { return };
         let (token, verification_token) = match form.unanswered_token.get_value() {
             Some(pair) => pair,
-            None => match self.token(form, card, &customer, order.total).await {
+            None => match self.token(form, typed, &customer, order.total).await {
                 Ok(pair) => pair,
                 Err(e) => return self.card_refused(form, &e),
             },
@@ -507,15 +507,20 @@ impl PayFlow {
     async fn token(
         &self,
         form: Form,
-        card: Option<(String, paylet_card::Expiry, String)>,
+        typed: Option<(String, paylet_card::Expiry, String)>,
         customer: &CustomerInput,
         total: Money,
     ) -> Result<(String, Option<String>), TokenizeError> {
-        let Some((number, expiry, cvc)) = card else {
+        let Some((number, expiry, cvc)) = typed else {
             let token = card_sdk::tokenize(customer).await?;
-            let verification = card_sdk::verify_buyer(&self.gateway, &token, total, customer)
-                .await
-                .map_err(|_| TokenizeError::Card { field: None, message: self.t.decline_authentication.into() })?;
+            let verification =
+                card_sdk::verify_buyer(&self.gateway, &token, total, customer).await.map_err(|e| match e {
+                    TokenizeError::Network => e,
+                    // The buyer did not pass the bank's verification.
+                    TokenizeError::Card { .. } => {
+                        TokenizeError::Card { field: None, message: self.t.decline_authentication.into() }
+                    }
+                })?;
             return Ok((token, verification));
         };
         let card = CardInput {

@@ -9,7 +9,8 @@
 //
 // Each function resolves with a plain object the Rust side reads:
 // `{ token }`, `{ verification_token }`, `{}`; or `{ error: { field, message, network } }`
-// where `field` is "number", "expiry", "cvc" or null.
+// where `field` names the card field as Stripe's API does ("number",
+// "exp_month", "cvc") or is null, and `network` says the gateway was not reached.
 
 /** @typedef {{ field: string | null, message: string, network?: boolean }} GlueError */
 
@@ -80,12 +81,12 @@ export async function mount(style, sdkUrl, publicKey, locationId, locale, contai
   }
 }
 
-/** Stripe's and Square's names of a card field, as the widget's. */
+/** Stripe.js's error codes and Square's field names, as the card field they are about. */
 const FIELDS = /** @type {Record<string, string>} */ ({
   incomplete_number: "number", invalid_number: "number", incorrect_number: "number", cardNumber: "number",
-  incomplete_expiry: "expiry", invalid_expiry_month: "expiry", invalid_expiry_year: "expiry",
-  invalid_expiry_year_past: "expiry", invalid_expiry_month_past: "expiry", expired_card: "expiry", expirationDate: "expiry",
-  incomplete_cvc: "cvc", invalid_cvc: "cvc", incorrect_cvc: "cvc", cvv: "cvc",
+  incomplete_expiry: "exp_month", invalid_expiry_month: "exp_month", invalid_expiry_year: "exp_month",
+  invalid_expiry_year_past: "exp_month", invalid_expiry_month_past: "exp_month", expired_card: "exp_month",
+  expirationDate: "exp_month", incomplete_cvc: "cvc", invalid_cvc: "cvc", incorrect_cvc: "cvc", cvv: "cvc",
 });
 
 /**
@@ -142,7 +143,10 @@ export async function verifyBuyer(token, details) {
     });
     return result?.token ? { verification_token: result.token } : { error: { field: null, message: "" } };
   } catch (e) {
-    return { error: { field: null, message: String(e) } };
+    // The SDK's VerifyBuyerError is the buyer failing verification; anything
+    // else is the SDK not reaching Square.
+    const failed = e instanceof Error && e.name === "VerifyBuyerError";
+    return { error: { field: null, message: String(e), network: !failed } };
   }
 }
 

@@ -10,7 +10,7 @@ use paylet_api::{CustomerInput, GatewayStyle, Money, PublicGatewayConfig};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::gateway::{CardField, TokenizeError};
+use crate::gateway::{self, TokenizeError};
 use crate::i18n::{Locale, Texts};
 use crate::json::{self, Json, Writer};
 
@@ -43,14 +43,8 @@ async fn call(promise: js_sys::Promise) -> Result<Json, TokenizeError> {
     if json::get(&error, "network").as_bool() == Some(true) {
         return Err(TokenizeError::Network);
     }
-    let field = match json::string(&error, "field").as_deref() {
-        Some("number") => Some(CardField::Number),
-        Some("expiry") => Some(CardField::Expiry),
-        Some("cvc") => Some(CardField::Cvc),
-        _ => None,
-    };
     let message = json::string(&error, "message").filter(|m| !m.is_empty());
-    Err(TokenizeError::Card { field, message: message.unwrap_or_else(|| "The card was not accepted.".into()) })
+    Err(gateway::card_error(&json::string(&error, "field").unwrap_or_default(), message))
 }
 
 /// The shopper's details the SDK passes on: the billing contact.
@@ -100,7 +94,8 @@ pub async fn handle_next_action(client_secret: &str) {
 }
 
 /// `12.34` for 1234 minor units of a two-decimal currency: how Square's SDK
-/// takes an amount.
+/// takes an amount. (`Money`'s `Display` writes it too, with the currency,
+/// but through `core::fmt`, which the widget leaves out for its size.)
 fn decimal(amount: Money) -> String {
     let exponent = amount.currency().exponent();
     let scale = 10i64.pow(exponent);

@@ -114,7 +114,7 @@ fn url(gateway: &PublicGatewayConfig, path: &str) -> String {
 
 /// A gateway's card error, pointed at the field it names (both styles name
 /// them alike once Square's `card.` prefix is off).
-fn card_error(param: &str, message: Option<String>) -> TokenizeError {
+pub fn card_error(param: &str, message: Option<String>) -> TokenizeError {
     let field = match param {
         "number" => Some(CardField::Number),
         "exp_month" | "exp_year" => Some(CardField::Expiry),

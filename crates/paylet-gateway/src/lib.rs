@@ -115,13 +115,18 @@ impl BrowserSdk {
     }
 }
 
-/// The browser SDK of the `style` gateway whose API is at `api_origin`
-/// (`scheme://host[:port]`).
-pub fn browser_sdk(style: GatewayStyle, api_origin: &str) -> BrowserSdk {
-    match style {
-        GatewayStyle::Stripe => stripe::browser_sdk(api_origin),
-        GatewayStyle::Square => square::browser_sdk(api_origin),
+/// The browser SDK of the `style` gateway whose API is at `api_base`, told
+/// apart by the API's origin (so `https://API.stripe.com/v1/` is Stripe's
+/// too); `None` when `api_base` is no URL.
+pub fn browser_sdk(style: GatewayStyle, api_base: &str) -> Option<BrowserSdk> {
+    let origin = reqwest::Url::parse(api_base).ok()?.origin().ascii_serialization();
+    if origin == "null" {
+        return None;
     }
+    Some(match style {
+        GatewayStyle::Stripe => stripe::browser_sdk(&origin),
+        GatewayStyle::Square => square::browser_sdk(&origin),
+    })
 }
 
 /// A hosted payment page for an order.

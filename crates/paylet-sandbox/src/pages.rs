@@ -19,6 +19,11 @@ td.amount{{text-align:right}}</style></head><body><p class=\"badge\">Paylet Sand
     ))
 }
 
+/// A hidden form field carrying `value` on to the page's POST, if there is one.
+pub(crate) fn hidden(name: &str, value: Option<&str>) -> String {
+    value.map(|v| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(v))).unwrap_or_default()
+}
+
 pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

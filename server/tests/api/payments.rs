@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use paylet_api::GatewayStyle;
 use serde_json::{Value, json};
 
 use crate::helpers::{SHOP_ORIGIN, STYLES, error, history, spawn_app, spawn_app_with};
@@ -232,6 +233,59 @@ async fn a_malformed_token_is_refused_before_the_gateway() {
     assert_eq!(status, 422);
     assert_eq!(error(&body, "invalid_token")["field"], "token");
     assert_eq!(app.charges_at_gateway(), 0);
+}
+
+#[tokio::test]
+async fn a_malformed_buyer_verification_is_refused_before_the_gateway_whatever_its_shape() {
+    let app = spawn_app_with(GatewayStyle::Square, |_| {}).await;
+    let order = app.order().await;
+    let token = app.tokenize("4242424242424242").await;
+    let path = format!("/v1/orders/{}/payments", order["id"].as_str().unwrap());
+    let long = "v".repeat(256);
+    for bad in ["", "verf: spaced", "verf:\ttab", "verf:\u{0}nul", "verf:é", "verf:\u{202e}", long.as_str()] {
+        let body = json!({ "client_secret": order["client_secret"], "token": token, "verification_token": bad });
+        let (status, body) = app.post_json(&path, &body).await;
+        assert_eq!(status, 422, "{bad:?}: {body}");
+        assert_eq!(error(&body, "invalid_token")["field"], "verification_token", "{bad:?}");
+    }
+    assert_eq!(app.charges_at_gateway(), 0);
+    assert_eq!(app.order_status(&order).await, "pending");
+}
+
+/// What the Web Payments SDK's `verifyBuyer` gets for `nonce` from the
+/// sandbox: the challenge passed, as the shopper passes it.
+async fn verify_buyer(app: &crate::helpers::TestApp, nonce: &str) -> String {
+    let url = format!("{}/js/square/v1/verifications", app.sandbox_base);
+    let body = json!({ "application_id": app.account.application_id, "source_id": nonce });
+    let answer: Value = app.http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+    let challenge = answer["challenge_url"].as_str().unwrap_or_else(|| panic!("{answer}"));
+    let form = [("action", "complete"), ("sdk", SHOP_ORIGIN)];
+    let page = app.http.post(challenge).form(&form).send().await.unwrap().text().await.unwrap();
+    let start = page.find("verf:").unwrap_or_else(|| panic!("{page}"));
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn with_squares_sdk_a_charge_retried_after_a_gateway_failure_carries_the_buyers_verification_again() {
+    let app = spawn_app_with(GatewayStyle::Square, |_| {}).await;
+    let change = json!({ "card_fields": "gateway" });
+    assert_eq!(app.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&change)).await.0, 200);
+    let order = app.order().await;
+    let nonce = app.tokenize("4000002500003155").await;
+    let verification = verify_buyer(&app, &nonce).await;
+    let path = format!("/v1/orders/{}/payments", order["id"].as_str().unwrap());
+    let body = json!({ "client_secret": order["client_secret"], "token": nonce, "verification_token": verification });
+
+    // Down for longer than the adapter's own retries: the answer is unknown.
+    app.faults(json!({ "charge_fail_next": 20 })).await;
+    let (status, answer) = app.post_json(&path, &body).await;
+    assert!(status >= 500, "{status}: {answer}");
+    app.faults(json!({ "charge_fail_next": 0 })).await;
+    // The shopper retries; the same attempt is charged again under its key,
+    // with the verification it was first made with.
+    let (status, answer) = app.post_json(&path, &body.clone()).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("paid")), "{answer}");
+    assert_eq!(app.payments_taken(), 1);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use paylet::snippet::{self, Cart};
+use paylet_api::{CardFields, GatewayStyle};
 use serde_json::json;
 
 use crate::helpers::{SHOP_ORIGIN, TestApp, inline_scripts, sha384, snippet_modules, spawn_app, spawn_app_with};
@@ -498,25 +499,71 @@ async fn a_store_with_the_gateways_card_fields_loads_its_sdk_and_its_policy_allo
 }
 
 #[tokio::test]
-async fn the_real_gateways_sdks_are_allowed_by_their_own_origins_only() {
-    use paylet_api::GatewayStyle::{Square, Stripe};
-    let stripe = paylet_gateway::browser_sdk(Stripe, "https://api.stripe.com");
-    assert_eq!((stripe.script_url.as_str(), stripe.official), ("https://js.stripe.com/v3/", true));
-    assert!(stripe.frame_origins.iter().all(|o| o.ends_with("stripe.com")), "{stripe:?}");
-    let square = paylet_gateway::browser_sdk(Square, "https://connect.squareupsandbox.com");
-    assert_eq!(square.script_url, "https://sandbox.web.squarecdn.com/v1/square.js");
+async fn a_real_gateways_sdk_is_allowed_by_its_own_origins_only_however_its_api_url_is_spelled() {
+    let app = spawn_app().await;
+    let widget_csp = |api: &'static str, style: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query(
+                "UPDATE stores SET gateway_api_base = $1, gateway_style = $2, card_fields = 'gateway' WHERE id = $3",
+            )
+            .bind(api)
+            .bind(style)
+            .bind(app.store.as_str())
+            .execute(app.db.writer())
+            .await
+            .unwrap();
+            let response = reqwest::get(app.url(&format!("/widget/?store={}", app.store))).await.unwrap();
+            response.headers()["content-security-policy"].to_str().unwrap().to_owned()
+        }
+    };
+    let page_scripts = {
+        let csp = widget_csp("https://api.stripe.com", "stripe").await;
+        directive(&csp, "script-src").split(" https://js.stripe.com").next().unwrap().to_owned()
+    };
+    let stripe = [
+        "'self' https://api.stripe.com",
+        "'self' https://hooks.stripe.com https://js.stripe.com https://*.js.stripe.com",
+        " https://js.stripe.com https://*.js.stripe.com",
+    ];
+    // Stripe's API however it is written: its origin is what counts.
+    for api in
+        ["https://api.stripe.com", "https://API.stripe.com/", "https://api.stripe.com/v1", "https://api.stripe.com:443"]
+    {
+        let csp = widget_csp(api, "stripe").await;
+        assert_eq!(directive(&csp, "connect-src"), stripe[0], "{api}");
+        assert_eq!(directive(&csp, "frame-src"), stripe[1], "{api}");
+        assert_eq!(directive(&csp, "script-src"), format!("{page_scripts}{}", stripe[2]), "{api}");
+        assert_eq!(paylet::stores::default_card_fields(GatewayStyle::Stripe, api), CardFields::Gateway, "{api}");
+    }
+    let csp = widget_csp("https://connect.squareupsandbox.com", "square").await;
     assert_eq!(
-        square.connect_origins,
-        ["https://sandbox.web.squarecdn.com", "https://pci-connect.squareupsandbox.com"]
+        directive(&csp, "connect-src"),
+        "'self' https://connect.squareupsandbox.com https://sandbox.web.squarecdn.com \
+         https://pci-connect.squareupsandbox.com"
     );
     assert_eq!(
-        paylet_gateway::browser_sdk(Square, "https://connect.squareup.com").script_url,
-        "https://web.squarecdn.com/v1/square.js"
+        directive(&csp, "frame-src"),
+        "'self' https://connect.squareupsandbox.com https://sandbox.web.squarecdn.com \
+         https://geoissuer.cardinalcommerce.com"
     );
-    // Anything else is a stand-in at the gateway's own origin: the sandbox.
-    let sandbox = paylet_gateway::browser_sdk(Stripe, "http://127.0.0.1:9");
-    assert_eq!((sandbox.script_origins, sandbox.official), (vec!["http://127.0.0.1:9".to_owned()], false));
-    // And so a store gets the gateway's fields by default on a real API only.
-    assert_eq!(paylet::stores::default_card_fields(Stripe, "https://api.stripe.com"), paylet_api::CardFields::Gateway);
-    assert_eq!(paylet::stores::default_card_fields(Square, "http://127.0.0.1:9"), paylet_api::CardFields::Paylet);
+    assert_eq!(directive(&csp, "script-src"), format!("{page_scripts} https://sandbox.web.squarecdn.com"));
+    let csp = widget_csp("https://connect.squareup.com", "square").await;
+    assert_eq!(directive(&csp, "script-src"), format!("{page_scripts} https://web.squarecdn.com"));
+
+    // A look-alike is no gateway's real API: its SDK would be its own stand-in,
+    // from its own origin, and no real gateway's script is allowed for it.
+    for api in [
+        "https://api.stripe.com.evil.example",
+        "https://evilapi.stripe.com",
+        "https://api.stripe.com:8443",
+        "http://api.stripe.com",
+        "https://api-stripe.com",
+    ] {
+        let csp = widget_csp(api, "stripe").await;
+        let origin = reqwest::Url::parse(api).unwrap().origin().ascii_serialization();
+        assert_eq!(directive(&csp, "script-src"), format!("{page_scripts} {origin}"), "{api}");
+        assert!(!csp.contains("js.stripe.com"), "{api}: {csp}");
+        assert_eq!(paylet::stores::default_card_fields(GatewayStyle::Stripe, api), CardFields::Paylet, "{api}");
+    }
 }

@@ -18,7 +18,7 @@ use super::links::encode;
 use super::objects::Verification;
 use crate::cards::Outcome;
 use crate::ids::random_suffix;
-use crate::pages::{escape, page as html};
+use crate::pages::{hidden, page as html};
 use crate::sdk::challenge_done;
 use crate::state::{Shared, World};
 
@@ -38,17 +38,12 @@ pub(crate) async fn show(
     if shared.read(|w| w.square.nonces.get(&nonce).is_none()) {
         return (StatusCode::NOT_FOUND, html("Not found", "<p>No such card.</p>")).into_response();
     }
-    let hidden: String = [("return_url", q.return_url), ("sdk", q.sdk)]
-        .into_iter()
-        .filter_map(|(name, value)| {
-            Some(format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(&value?)))
-        })
-        .collect();
+    let carried = [hidden("return_url", q.return_url.as_deref()), hidden("sdk", q.sdk.as_deref())].concat();
     html(
         "Verify your payment",
         &format!(
             "<p>Your bank asks you to verify this payment.</p><p>This is the sandbox's test challenge: choose the outcome.</p>\
-             <form method=\"post\">{hidden}<button name=\"action\" value=\"complete\">Complete verification</button>\
+             <form method=\"post\">{carried}<button name=\"action\" value=\"complete\">Complete verification</button>\
              <button class=\"secondary\" name=\"action\" value=\"fail\">Fail verification</button></form>"
         ),
     )

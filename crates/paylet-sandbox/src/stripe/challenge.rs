@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::objects::IntentStatus;
 use super::payment_intents::{fail, succeed};
-use crate::pages::{amount, escape, page};
+use crate::pages::{amount, escape, hidden, page};
 use crate::state::Shared;
 
 /// `sdk`: the origin of the page whose Stripe.js (the stand-in's
@@ -29,8 +29,7 @@ pub(crate) async fn show(
     Query(q): Query<Opener>,
 ) -> Response {
     let pi = shared.read(|w| w.stripe.payment_intents.get(&id).cloned());
-    let sdk =
-        q.sdk.map(|o| format!("<input type=\"hidden\" name=\"sdk\" value=\"{}\">", escape(&o))).unwrap_or_default();
+    let sdk = hidden("sdk", q.sdk.as_deref());
     match pi {
         Some(pi) if pi.status == IntentStatus::RequiresAction => page(
             "Confirm your payment",
