@@ -30,7 +30,8 @@ pub const PAGE_PATH: &str = "/widget/";
 /// What [`widget_csp`] adds for a store, left out of the manifest's `csp`.
 pub const CSP_PER_STORE: &str = "For a store (`/widget/?store=st_…`), connect-src and frame-src also allow the \
      store's gateway origin, frame-ancestors lists the store's allowed origins instead of 'none', and \
-     report-uri /v1/csp-reports/st_… is added.";
+     report-uri /v1/csp-reports/st_… is added. A store with the gateway's card fields also allows its \
+     gateway's browser SDK (see `third_party_scripts`) in script-src, frame-src and connect-src.";
 
 /// The inventory of one release's payment page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +45,42 @@ pub struct Manifest {
     pub csp: String,
     pub csp_per_store: String,
     pub scripts: Vec<Script>,
+    /// Scripts the page may load from a gateway, authorised by origin: the
+    /// gateways' SDKs change without notice, so no hash can pin them.
+    #[serde(default)]
+    pub third_party_scripts: Vec<ThirdPartyScript>,
+}
+
+/// A gateway's browser SDK, which a store with the gateway's card fields loads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThirdPartyScript {
+    pub name: String,
+    pub url: String,
+    /// What `script-src` may name for it.
+    pub script_src: Vec<String>,
+    /// What `frame-src` may name for its card and challenge frames.
+    pub frame_src: Vec<String>,
+    /// What `connect-src` may name for its calls.
+    pub connect_src: Vec<String>,
+    /// Why it is authorised (PCI DSS 6.4.3 asks for each script's reason).
+    pub reason: String,
+}
+
+/// The gateways' own SDKs, as the manifest authorises them.
+fn third_party_scripts() -> Vec<ThirdPartyScript> {
+    paylet_gateway::official_browser_sdks()
+        .into_iter()
+        .map(|sdk| ThirdPartyScript {
+            name: sdk.name,
+            url: sdk.script_url,
+            script_src: sdk.script_origins,
+            frame_src: sdk.frame_origins,
+            connect_src: sdk.connect_origins,
+            reason: "The gateway's own card fields: the card is typed into the gateway's frames, which the \
+                     merchant already trusts with it. Loaded only for a store with card_fields = gateway."
+                .to_owned(),
+        })
+        .collect()
 }
 
 /// One script (or WASM module) the page runs.
@@ -510,7 +547,7 @@ fn sources(origins: impl IntoIterator<Item = String>) -> String {
 /// API's own origin.
 fn challenge_origins(api: &str) -> Vec<String> {
     match api {
-        "https://api.stripe.com" => vec!["https://hooks.stripe.com".to_owned()],
+        paylet_gateway::stripe::API => vec!["https://hooks.stripe.com".to_owned()],
         other => vec![other.to_owned()],
     }
 }
@@ -579,6 +616,7 @@ pub async fn manifest(widget_dir: &Path, public_url: &str) -> Result<Manifest, E
         csp: widget_csp(&script_src(&found, &page_url), None),
         csp_per_store: CSP_PER_STORE.to_owned(),
         scripts,
+        third_party_scripts: third_party_scripts(),
     })
 }
 
@@ -663,7 +701,7 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
             headers.get_all(header::CONTENT_SECURITY_POLICY).iter().filter_map(|v| v.to_str().ok()).collect();
         match policies.first() {
             Some(policy) => {
-                drifts.extend(csp_drift(&expected.csp, policy, &expected.scripts));
+                drifts.extend(csp_drift(expected, policy));
                 drifts.extend(other_spellings(&remote.http, page_url, policy).await);
             }
             None => drifts.push(
@@ -890,9 +928,19 @@ fn script_drift(expected: &[Script], served: &[Script], unavailable: &BTreeSet<S
 const PER_STORE: [&str; 4] = ["connect-src", "frame-src", "frame-ancestors", "report-uri"];
 
 /// How the live policy is weaker than (or otherwise differs from) the
-/// release's, which names no store.
-fn csp_drift(expected: &str, live: &str, scripts: &[Script]) -> Vec<String> {
-    let (expected, live) = (directives(expected), directives(live));
+/// release's, which names no store. A script origin is no drift only if the
+/// release authorises it as a gateway's SDK.
+fn csp_drift(release: &Manifest, live: &str) -> Vec<String> {
+    let (expected, live) = (directives(&release.csp), directives(live));
+    let scripts = &release.scripts;
+    let authorised = |name: &str, source: &String| {
+        release.third_party_scripts.iter().any(|t| match name {
+            "script-src" => t.script_src.contains(source),
+            "frame-src" => t.frame_src.contains(source),
+            "connect-src" => t.connect_src.contains(source),
+            _ => false,
+        })
+    };
     let mut drifts = Vec::new();
     for (name, want) in &expected {
         let Some((_, have)) = live.iter().find(|(n, _)| n == name) else {
@@ -902,7 +950,7 @@ fn csp_drift(expected: &str, live: &str, scripts: &[Script]) -> Vec<String> {
         let extra = have.iter().filter(|s| !want.contains(s));
         if PER_STORE.contains(&name.as_str()) {
             // A store adds its gateway's origin, or the origins that may frame it.
-            for source in extra.filter(|s| !is_origin(s)) {
+            for source in extra.filter(|s| !is_origin(s) && !authorised(name, s)) {
                 drifts.push(format!("the CSP's {name} also allows {source}{}", hint(source)));
             }
             if name != "frame-ancestors" {
@@ -912,7 +960,7 @@ fn csp_drift(expected: &str, live: &str, scripts: &[Script]) -> Vec<String> {
             }
             continue;
         }
-        for source in extra {
+        for source in extra.filter(|s| !authorised(name, s)) {
             drifts.push(format!("the CSP's {name} also allows {source}, which the release's does not{}", hint(source)));
         }
         for source in want.iter().filter(|s| !have.contains(s)) {
@@ -1143,7 +1191,56 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
             pay.example/widget/app.js; style-src 'self'; connect-src 'self' https://api.gateway.example; \
             frame-src 'self' https://api.gateway.example https:; base-uri 'none'; form-action 'none'; \
             frame-ancestors https://shop.example; report-uri /v1/csp-reports/st_1";
-        assert_eq!(csp_drift(RELEASE_CSP, store, &[]), Vec::<String>::new());
+        assert_eq!(csp_drift(&release(&[]), store), Vec::<String>::new());
+    }
+
+    /// A release of `RELEASE_CSP` and `scripts`, authorising the gateways' SDKs.
+    fn release(scripts: &[Script]) -> Manifest {
+        Manifest {
+            release: "test".into(),
+            public_url: "https://pay.example".into(),
+            page: PAGE_PATH.into(),
+            csp: RELEASE_CSP.into(),
+            csp_per_store: CSP_PER_STORE.into(),
+            scripts: scripts.to_vec(),
+            third_party_scripts: third_party_scripts(),
+        }
+    }
+
+    #[test]
+    fn a_gateways_own_sdk_is_an_authorised_script_origin_and_any_other_origin_is_drift() {
+        let with = |scripts: &str| {
+            format!(
+                "default-src 'none'; script-src 'wasm-unsafe-eval' 'sha384-start' pay.example/widget/app.js{scripts}; \
+                 style-src 'self'; connect-src 'self' https://api.stripe.com; frame-src 'self' https:; \
+                 base-uri 'none'; form-action 'none'; frame-ancestors https://shop.example; report-uri /r"
+            )
+        };
+        for sdk in [
+            " https://js.stripe.com https://*.js.stripe.com",
+            " https://web.squarecdn.com",
+            " https://sandbox.web.squarecdn.com",
+        ] {
+            assert_eq!(csp_drift(&release(&[]), &with(sdk)), Vec::<String>::new(), "{sdk}");
+        }
+        // Look-alikes, other schemes and a wider wildcard are not the gateway's.
+        for other in [
+            "https://js.stripe.com.evil.example",
+            "http://js.stripe.com",
+            "https://*.stripe.com",
+            "https://evil.example",
+            "https://web.squarecdn.com:8443",
+        ] {
+            let drifts = csp_drift(&release(&[]), &with(&format!(" {other}")));
+            assert_eq!(drifts.len(), 1, "{other}: {drifts:#?}");
+            assert!(drifts[0].starts_with(&format!("the CSP's script-src also allows {other}, which")), "{drifts:#?}");
+        }
+        // Authorised in script-src as the store's page adds it, not in a directive that overrides it.
+        let elem = with("").replace("; style-src", "; script-src-elem https://js.stripe.com; style-src");
+        let drifts = csp_drift(&release(&[]), &elem);
+        assert!(drifts.len() == 1 && drifts[0].starts_with("the CSP adds `script-src-elem"), "{drifts:#?}");
+        let manifest = release(&[]);
+        assert!(manifest.third_party_scripts.iter().all(|t| !t.reason.is_empty() && t.url.starts_with("https://")));
     }
 
     #[test]
@@ -1152,7 +1249,7 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
         let weak = "default-src 'none'; script-src 'wasm-unsafe-eval' 'sha384-start' 'unsafe-inline' 'SELF'; \
             script-src-elem *; style-src 'self'; connect-src 'self' *; frame-src 'self' https:; \
             base-uri 'none'; form-action 'none'; frame-ancestors https:";
-        let drifts = csp_drift(RELEASE_CSP, weak, &scripts);
+        let drifts = csp_drift(&release(&scripts), weak);
         let expect = [
             "the CSP's script-src also allows 'unsafe-inline', which the release's does not (code injected",
             "the CSP's script-src also allows 'self', which the release's does not (anything on the Paylet origin",
@@ -1166,7 +1263,7 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
         for (drift, expect) in drifts.iter().zip(expect) {
             assert!(drift.starts_with(expect), "{drift}\n  expected to start with\n{expect}");
         }
-        let without = csp_drift(RELEASE_CSP, "default-src 'none'; report-uri /r", &[]);
+        let without = csp_drift(&release(&[]), "default-src 'none'; report-uri /r");
         assert!(without.iter().any(|d| d.starts_with("the CSP has no frame-ancestors")), "{without:#?}");
         assert!(without.iter().any(|d| d.starts_with("the CSP has no script-src")), "{without:#?}");
     }

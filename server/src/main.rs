@@ -901,8 +901,8 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
                 GatewayArg::Square => GatewayStyle::Square,
             };
             let api_base = gateway_url.unwrap_or_else(|| match style {
-                GatewayStyle::Stripe => "https://api.stripe.com".into(),
-                GatewayStyle::Square => "https://connect.squareup.com".into(),
+                GatewayStyle::Stripe => paylet_gateway::stripe::API.into(),
+                GatewayStyle::Square => paylet_gateway::square::API.into(),
             });
             let payment_methods = payment_methods
                 .iter()

@@ -80,6 +80,8 @@ pub enum ChargeOutcome {
 /// `gateway` card fields, and all the widget page's policy must let it do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrowserSdk {
+    /// What it is, for people reading an inventory of scripts.
+    pub name: String,
     pub script_url: String,
     /// Where its scripts load from (`script-src`).
     pub script_origins: Vec<String>,
@@ -95,6 +97,7 @@ impl BrowserSdk {
     /// A stand-in served by the gateway at `origin` itself (the sandbox), at `path`.
     fn stand_in(origin: &str, path: &str) -> BrowserSdk {
         BrowserSdk {
+            name: format!("a stand-in served by the gateway at {origin}"),
             script_url: format!("{origin}{path}"),
             script_origins: vec![origin.to_owned()],
             frame_origins: vec![origin.to_owned()],
@@ -103,9 +106,10 @@ impl BrowserSdk {
         }
     }
 
-    fn official(script_url: &str, script: &[&str], frame: &[&str], connect: &[&str]) -> BrowserSdk {
+    fn official(name: &str, script_url: &str, script: &[&str], frame: &[&str], connect: &[&str]) -> BrowserSdk {
         let owned = |origins: &[&str]| origins.iter().map(|o| (*o).to_owned()).collect();
         BrowserSdk {
+            name: name.to_owned(),
             script_url: script_url.to_owned(),
             script_origins: owned(script),
             frame_origins: owned(frame),
@@ -113,6 +117,17 @@ impl BrowserSdk {
             official: true,
         }
     }
+}
+
+/// The gateways' own browser SDKs, one per real API: the third-party scripts
+/// a widget page may load, each authorised by its origins.
+pub fn official_browser_sdks() -> Vec<BrowserSdk> {
+    let apis = [
+        (GatewayStyle::Stripe, stripe::API),
+        (GatewayStyle::Square, square::API),
+        (GatewayStyle::Square, square::SANDBOX_API),
+    ];
+    apis.into_iter().filter_map(|(style, api)| browser_sdk(style, api)).collect()
 }
 
 /// The browser SDK of the `style` gateway whose API is at `api_base`, told

@@ -98,19 +98,26 @@ impl SquareGateway {
     }
 }
 
+/// Square's own API, and its sandbox's.
+pub const API: &str = "https://connect.squareup.com";
+pub const SANDBOX_API: &str = "https://connect.squareupsandbox.com";
+
 /// Square's Web Payments SDK for Square's own APIs (production, and its
 /// sandbox, which has its own CDN), with the origins Square's CSP guide lists,
 /// and Cardinal's, whose 3-D Secure frame `verifyBuyer` opens; for any other
 /// API (Paylet's sandbox) its stand-in.
 pub fn browser_sdk(api_origin: &str) -> BrowserSdk {
-    let (cdn, pci) = match api_origin {
-        "https://connect.squareup.com" => ("https://web.squarecdn.com", "https://pci-connect.squareup.com"),
-        "https://connect.squareupsandbox.com" => {
-            ("https://sandbox.web.squarecdn.com", "https://pci-connect.squareupsandbox.com")
-        }
+    let (name, cdn, pci) = match api_origin {
+        API => ("Square's Web Payments SDK, its card", "https://web.squarecdn.com", "https://pci-connect.squareup.com"),
+        SANDBOX_API => (
+            "Square's Web Payments SDK (Square's sandbox), its card",
+            "https://sandbox.web.squarecdn.com",
+            "https://pci-connect.squareupsandbox.com",
+        ),
         _ => return BrowserSdk::stand_in(api_origin, "/js/square/v1/square.js"),
     };
     BrowserSdk::official(
+        name,
         &format!("{cdn}/v1/square.js"),
         &[cdn],
         &[cdn, "https://geoissuer.cardinalcommerce.com"],

@@ -74,13 +74,17 @@ impl StripeGateway {
     }
 }
 
+/// Stripe's own API.
+pub const API: &str = "https://api.stripe.com";
+
 /// Stripe.js v3 for Stripe's own API, with the origins Stripe's CSP guide
 /// lists for card payments; for any other (the sandbox) its stand-in.
 pub fn browser_sdk(api_origin: &str) -> BrowserSdk {
-    if api_origin != "https://api.stripe.com" {
+    if api_origin != API {
         return BrowserSdk::stand_in(api_origin, "/js/stripe/v3/");
     }
     BrowserSdk::official(
+        "Stripe.js v3, Stripe's card Element",
         "https://js.stripe.com/v3/",
         &["https://js.stripe.com", "https://*.js.stripe.com"],
         &["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],

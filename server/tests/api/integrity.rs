@@ -241,6 +241,45 @@ async fn the_csp_pins_the_module_on_the_host_the_browser_loaded_the_page_from() 
 }
 
 #[tokio::test]
+async fn a_stores_page_with_the_gateways_own_card_fields_passes_and_a_script_origin_the_release_does_not_authorise_is_drift()
+ {
+    let app = spawn_app().await;
+    let manifest = release_manifest(&app, &app.base).await;
+    let released: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let authorised: Vec<&str> =
+        released["third_party_scripts"].as_array().unwrap().iter().map(|t| t["url"].as_str().unwrap()).collect();
+    assert_eq!(
+        authorised,
+        [
+            "https://js.stripe.com/v3/",
+            "https://web.squarecdn.com/v1/square.js",
+            "https://sandbox.web.squarecdn.com/v1/square.js"
+        ]
+    );
+    let use_gateway = |api: String| {
+        let app = &app;
+        async move {
+            sqlx::query("UPDATE stores SET gateway_api_base = $1, card_fields = 'gateway' WHERE id = $2")
+                .bind(api)
+                .bind(app.store.as_str())
+                .execute(app.db.writer())
+                .await
+                .unwrap();
+        }
+    };
+    // Stripe's own Stripe.js: authorised by the release.
+    use_gateway("https://api.stripe.com".into()).await;
+    let (code, report) = check(&app, &app.base, &manifest).await;
+    assert_eq!((code, drifts(&report)), (0, Vec::<String>::new()), "{report:#}");
+    // The sandbox's stand-in is no gateway's own SDK: its origin is named.
+    use_gateway(app.sandbox_base.clone()).await;
+    let (code, report) = check(&app, &app.base, &manifest).await;
+    let expected = format!("the CSP's script-src also allows {}, which the release's does not", app.sandbox_base);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(drifts(&report), [expected]);
+}
+
+#[tokio::test]
 async fn an_untouched_server_passes_the_integrity_check() {
     let app = spawn_app().await;
     let manifest = release_manifest(&app, &app.base).await;
