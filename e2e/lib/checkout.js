@@ -49,16 +49,21 @@ export function cardInputs(widget, style = STYLES[0]) {
 
 /** The demo shop with `item` in the checkout; its page and the widget frame. */
 export async function openCheckout(browser, stack, item, style = STYLES[0], extra = "") {
-  const page = await browser.newPage();
-  // Anything the widget's Content-Security-Policy refused, from any frame.
-  page.cspViolations = [];
-  page.on("console", (m) => {
-    if (m.text().includes("Content Security Policy")) page.cspViolations.push(m.text());
-  });
+  const page = await newShopPage(browser);
   await page.goto(`${stack.shop}/?item=${item}${style.query}${extra}`);
   const widget = page.frameLocator(WIDGET);
   await cardInputs(widget, style).getByLabel("Card number").waitFor();
   return { page, widget };
+}
+
+/** A new page that notes anything the widget's Content-Security-Policy refused, from any frame. */
+export async function newShopPage(browser) {
+  const page = await browser.newPage();
+  page.cspViolations = [];
+  page.on("console", (m) => {
+    if (m.text().includes("Content Security Policy")) page.cspViolations.push(m.text());
+  });
+  return page;
 }
 
 /** The widget did all it did within its Content-Security-Policy. */

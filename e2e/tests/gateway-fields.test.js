@@ -9,8 +9,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { withStack } from "../lib/stack.js";
 import {
-  CARDS, GATEWAY_FIELD_STYLES, assertAccessible, assertNoCardData, assertNoCspViolations, fillForm,
-  gatewayPayments, loseFirstPaymentAnswer, openCheckout, orderInDatabase, paidOrderId, screenshot,
+  CARDS, GATEWAY_FIELD_STYLES, WIDGET, assertAccessible, assertNoCardData, assertNoCspViolations, fillForm,
+  cardInputs, gatewayPayments, loseFirstPaymentAnswer, newShopPage, openCheckout, orderInDatabase, paidOrderId, screenshot,
 } from "../lib/checkout.js";
 
 let stack;
@@ -46,6 +46,32 @@ for (const style of GATEWAY_FIELD_STYLES) {
       assertNoCspViolations(page);
       await page.close();
     }
+  });
+
+  test(`${style.name} with the gateway's card fields: paylet:ready waits until the card can be typed`, async () => {
+    const page = await newShopPage(browser);
+    await page.addInitScript(() => {
+      document.addEventListener("paylet:ready", () => { window.readyAt ??= performance.now(); }, true);
+    });
+    // The gateway's SDK is slow to arrive.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route(style.name === "stripe" ? /\/js\/stripe\/v3\/$/ : /\/js\/square\/v1\/square\.js$/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${stack.shop}/?item=TEE-CLASSIC${style.query}`);
+    const widget = page.frameLocator(WIDGET);
+    await widget.getByRole("button", { name: "Pay $25.00" }).waitFor();
+    // embed.js has applied the widget's height, which the widget reports
+    // after rendering; a ready sent at rendering would have arrived first.
+    await page.waitForFunction((frame) => document.querySelector(frame).style.height !== "480px", WIDGET);
+    assert.equal(await page.evaluate(() => window.readyAt), undefined, "ready before the card fields exist");
+    release();
+    await page.waitForFunction(() => window.readyAt !== undefined);
+    await cardInputs(widget, style).getByLabel("Card number").fill(CARDS.visa);
+    assertNoCspViolations(page);
+    await page.close();
   });
 
   test(`${style.name} with the gateway's card fields: a decline says why, and a good card then pays`, async () => {

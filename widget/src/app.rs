@@ -274,7 +274,15 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
         let flow = flow.clone();
         spawn_local(async move { flow.back_from_hosted_page(form, returned).await });
     }
-    host.send(&HostEvent::Ready);
+    // Ready means the shopper can type the card: with the gateway's fields,
+    // once its SDK has mounted them.
+    let ready = {
+        let host = host.clone();
+        Callback::new(move |()| host.send(&HostEvent::Ready))
+    };
+    if config.gateway.card_fields == CardFields::Paylet {
+        ready.run(());
+    }
 
     let working = Signal::derive(move || form.phase.get() != Phase::Editing);
     let submit = {
@@ -323,7 +331,9 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
     let card_fields = {
         let gateway = config.gateway.clone();
         move || match gateway.card_fields {
-            CardFields::Gateway => view! { <GatewayCardFields gateway=gateway.clone() locale=locale t=t /> }.into_any(),
+            CardFields::Gateway => {
+                view! { <GatewayCardFields gateway=gateway.clone() locale=locale t=t ready=ready /> }.into_any()
+            }
             CardFields::Paylet => view! { <PayletCardFields state=form.card t=t disabled=working /> }.into_any(),
         }
     };

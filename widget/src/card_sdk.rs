@@ -108,13 +108,23 @@ fn decimal(amount: Money) -> String {
     [json::decimal(units.unsigned_abs()), ".".into(), padding, fraction].concat()
 }
 
-/// The gateway's card fields, mounted once the container is in the page.
+/// The gateway's card fields, mounted once the container is in the page;
+/// `ready` runs when the shopper can type into them (or the SDK failed, which
+/// the fields then say).
 #[component]
-pub fn GatewayCardFields(gateway: PublicGatewayConfig, locale: Locale, t: &'static Texts) -> impl IntoView {
+pub fn GatewayCardFields(
+    gateway: PublicGatewayConfig,
+    locale: Locale,
+    t: &'static Texts,
+    ready: Callback<()>,
+) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let failed = RwSignal::new(false);
     container.on_load(move |element| {
-        let Some(sdk_url) = gateway.sdk_url.clone() else { return failed.set(true) };
+        let Some(sdk_url) = gateway.sdk_url.clone() else {
+            failed.set(true);
+            return ready.run(());
+        };
         leptos::task::spawn_local(async move {
             let location = gateway.location_id.clone().unwrap_or_default();
             let style = gateway.style.as_str();
@@ -122,6 +132,7 @@ pub fn GatewayCardFields(gateway: PublicGatewayConfig, locale: Locale, t: &'stat
             if call(mounted).await.is_err() {
                 failed.set(true);
             }
+            ready.run(());
         });
     });
     view! {
