@@ -24,6 +24,12 @@
 // background, such as compiled WASM), then the page is reloaded and timed.
 // The first two cold loads after the browser starts are not counted.
 //
+// Both card-field modes: Paylet's own fields (the demo's `st_demo`), and the
+// gateway's (`?fields=gateway`, `st_demofields`: the sandbox's stand-in for
+// Stripe.js mounts its card frame), where `paylet:ready` waits for the SDK's
+// card fields. The SDK's bytes are the gateway's, not the widget's (and a
+// cross-origin resource without Timing-Allow-Origin reports no size here).
+//
 // The floor: the same loads with the widget page replaced by a blank page
 // whose first script says `ready` (the same server, origin and snippet). It is
 // what any checkout in a cross-site frame pays before its own code runs here:
@@ -196,8 +202,8 @@ parent.postMessage({ paylet: JSON.stringify({ type: "ready" }) }, new URLSearchP
 }
 
 // Cold and warm samples of one stack's shop page; the first two cold loads are not counted.
-async function sampleAll(browser, stack, label) {
-  const url = `${stack.shop}/?item=${encodeURIComponent(ITEM)}`;
+async function sampleAll(browser, stack, label, query = "") {
+  const url = `${stack.shop}/?item=${encodeURIComponent(ITEM)}${query}`;
   log(`${label}: ${url}, ${SAMPLES} cold and ${SAMPLES} warm samples`);
   for (let i = 0; i < 2; i++) await cold(browser, url);
   const runs = { cold: [], warm: [] };
@@ -223,12 +229,18 @@ async function withDemo(options, use) {
 const browser = await launchBrowser();
 const floorDir = blankWidgetDir();
 try {
-  const runs = await withDemo({}, (stack) => sampleAll(browser, stack, "widget load"));
+  const { runs, gateway } = await withDemo({}, async (stack) => ({
+    runs: await sampleAll(browser, stack, "widget load, Paylet's card fields"),
+    gateway: await sampleAll(browser, stack, "widget load, the gateway's card fields", "&fields=gateway"),
+  }));
   const floor = await withDemo({ widgetDir: floorDir }, (stack) => sampleAll(browser, stack, "floor, a blank widget page"));
   const lines = [
     ...summary("cold", runs.cold, BUDGET.cold),
     ...summary("warm", runs.warm, BUDGET.warm),
     ...breakdown(runs),
+    ...summary("gateway card fields cold", gateway.cold, BUDGET.cold).slice(0, 1),
+    ...summary("gateway card fields warm", gateway.warm, BUDGET.warm).slice(0, 1),
+    ...breakdown(gateway),
     ...summary("floor cold (a blank page in the frame)", floor.cold, BUDGET.cold).slice(0, 1),
     ...summary("floor warm (a blank page in the frame)", floor.warm, BUDGET.warm).slice(0, 1),
     `browser: ${browser.version()}`,
