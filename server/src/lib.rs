@@ -84,9 +84,8 @@ pub fn workers(state: &AppState) -> workers::Workers {
     workers::Workers::spawn(state)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight.
-/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` resolves.
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` resolves,
+/// then finishes the requests in flight.
 pub async fn serve_tcp(
     listener: tokio::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,

@@ -393,6 +393,9 @@ enum Begin {
     Charge(Attempt),
     /// Another attempt may still succeed; it must settle first.
     Busy(Box<Attempt>),
+    /// This attempt waits on the gateway SDK's challenge, whose secret is not
+    /// stored: the gateway is asked for it again.
+    Resume(Attempt),
 }
 
 pub async fn pay(state: &AppState, order_id: &OrderId, request: &PayRequest) -> Result<PaymentResult, Error> {
@@ -405,6 +408,7 @@ pub async fn pay(state: &AppState, order_id: &OrderId, request: &PayRequest) -> 
             Begin::Answer(result) => return Ok(result),
             Begin::Charge(attempt) => return charge(state, &store, &attempt).await,
             Begin::Busy(other) => make_room(state, &store, &other).await?,
+            Begin::Resume(attempt) => return confirm_attempt(state, &store, &attempt, None).await,
         }
     }
     Err(in_progress())
@@ -518,6 +522,9 @@ async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest
                     return Ok(match same.status.as_str() {
                         // A retry after a lost answer: the same key, so no second charge.
                         status::PROCESSING => Begin::Charge(same.clone()),
+                        // The shopper lost the answer that carried the SDK's
+                        // challenge (a redirect is kept; that secret is not).
+                        status::REQUIRES_ACTION if same.redirect_url.is_none() => Begin::Resume(same.clone()),
                         status::REQUIRES_ACTION => Begin::Answer(PaymentResult {
                             order_id: order.id.clone(),
                             status,
@@ -596,14 +603,26 @@ pub async fn confirm(
         return Ok(payment_result(&order.id, status, attempt.decline, None));
     }
     let store = stores::find(&state.db, &order.store_id).await?;
-    let back = return_url(state, &order.id);
+    confirm_attempt(state, &store, &attempt, request.verification_token.as_deref()).await
+}
+
+/// Asks the gateway for a challenged attempt's answer and settles it. Without
+/// a verification token it only reads (Stripe style): a payment still
+/// waiting on Stripe.js's challenge comes back with the challenge's secret.
+async fn confirm_attempt(
+    state: &AppState,
+    store: &Store,
+    attempt: &Attempt,
+    verification_token: Option<&str>,
+) -> Result<PaymentResult, Error> {
+    let back = return_url(state, &attempt.order_id);
     let outcome = store
         .gateway
         .client(&state.http)
         .confirm(ConfirmRequest {
-            charge: charge_request(&store, &back, &attempt),
+            charge: charge_request(store, &back, attempt),
             payment_id: attempt.gateway_payment_id.as_deref(),
-            verification_token: request.verification_token.as_deref(),
+            verification_token,
         })
         .await?;
     settle_now(state, &attempt.id, outcome.into()).await

@@ -289,6 +289,25 @@ async fn with_squares_sdk_a_charge_retried_after_a_gateway_failure_carries_the_b
 }
 
 #[tokio::test]
+async fn with_stripe_js_a_shopper_who_lost_the_answer_to_a_challenged_payment_gets_the_challenge_again() {
+    let app = spawn_app_with(GatewayStyle::Stripe, |_| {}).await;
+    let change = json!({ "card_fields": "gateway" });
+    assert_eq!(app.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&change)).await.0, 200);
+    let order = app.order().await;
+    let token = app.tokenize("4000002500003155").await;
+    let (status, first) = app.pay(&order, &token).await;
+    assert_eq!((status, &first["status"]), (200, &json!("requires_action")), "{first}");
+    let secret = first["next_action"]["gateway_client_secret"].as_str().unwrap_or_else(|| panic!("{first}"));
+
+    // The answer never reached the shopper, who pays again with the same
+    // card: the same challenge, for the same one charge.
+    let (status, again) = app.pay(&order, &token).await;
+    assert_eq!((status, &again["status"]), (200, &json!("requires_action")), "{again}");
+    assert_eq!(again["next_action"]["gateway_client_secret"].as_str(), Some(secret), "{again}");
+    assert_eq!(app.charges_at_gateway(), 1);
+}
+
+#[tokio::test]
 async fn a_token_the_gateway_does_not_know_is_a_clear_422() {
     for style in STYLES {
         let app = spawn_app_with(style, |_| {}).await;
