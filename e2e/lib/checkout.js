@@ -177,10 +177,13 @@ export async function assertAccessible(page, what) {
 
 /**
  * No card number in what the server received, logged or stored; all
- * tokenization went to the gateway, from `tokenizedBy` (the widget's origin
- * with Paylet's card fields, the gateway's own with its fields).
+ * tokenization went to the gateway, from the origins in `tokenizedBy` (the
+ * widget's with Paylet's card fields, the gateway's own with its fields).
+ * @param {any} stack
+ * @param {string[]} cards
+ * @param {{ tokenizedBy?: string[] }} [options]
  */
-export async function assertNoCardData(stack, cards, { tokenizedBy = new URL(stack.server).origin } = {}) {
+export async function assertNoCardData(stack, cards, { tokenizedBy = [new URL(stack.server).origin] } = {}) {
   const recorded = readLatin1(stack.files.recorder);
   assert.ok(recorded.includes("POST /v1/orders/"), "the recorder saw the payment requests");
   const places = {
@@ -198,6 +201,6 @@ export async function assertNoCardData(stack, cards, { tokenizedBy = new URL(sta
   const tokenizations = requests.filter((r) =>
     r.method === "POST" && /^\/v1\/tokens$|^\/v1\/payment_methods$|^\/v2\/card-nonces$/.test(r.path));
   assert.ok(tokenizations.length > 0, "cards were tokenized at the gateway");
-  for (const r of tokenizations) assert.equal(r.origin, tokenizedBy);
+  for (const r of tokenizations) assert.ok(tokenizedBy.includes(r.origin), `${r.path} from ${r.origin}`);
   return tokenizations.length;
 }

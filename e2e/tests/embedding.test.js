@@ -1,5 +1,6 @@
 // The widget as merchants embed it: a single-page app mounting, updating and
-// destroying it; a hostile page script that tries to read the card; a site
+// destroying it; a hostile page script that tries to read the card (with
+// Paylet's card fields and with the gateway's); a site
 // that is not allowed to frame it; plain HTTP; languages and themes.
 
 import { test } from "node:test";
@@ -8,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
 import { withStack } from "../lib/stack.js";
 import {
-  CARDS, WIDGET, assertAccessible, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
+  CARDS, GATEWAY_FIELD_STYLES, STYLES, WIDGET, assertAccessible, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
   screenshot,
 } from "../lib/checkout.js";
 
@@ -69,36 +70,42 @@ test("a single-page app mounts, updates and destroys the checkout; typed data su
   await page.close();
 });
 
-test("a hostile script on the merchant's page gets nothing of the card", async () => {
-  const page = await merchantPage(`<div data-paylet-store="st_demo" data-items="MUG-ENAMEL:1"></div>
-    <script>
-      // What a skimmer injected into the shop would try.
-      window.stolen = { keys: 0, messages: [], frames: [] };
-      document.addEventListener("keydown", () => window.stolen.keys++, true);
-      document.addEventListener("input", (e) => window.stolen.frames.push(String(e.target.value)), true);
-      window.addEventListener("message", (e) => window.stolen.messages.push(JSON.stringify(e.data)));
-      window.peek = () => {
-        const frame = document.querySelector("iframe");
-        const tries = [];
-        try { tries.push(String(frame.contentDocument && frame.contentDocument.body.innerHTML)); } catch (e) { tries.push("blocked"); }
-        try { tries.push(frame.contentWindow.document.querySelector("#card-number").value); } catch (e) { tries.push("blocked"); }
-        try { tries.push(String(frame.contentWindow.sessionStorage.length)); } catch (e) { tries.push("blocked"); }
-        return tries;
-      };
-    </script>`);
-  const widget = page.frameLocator(WIDGET);
-  await fillForm(widget, CARDS.visa);
-  assert.deepEqual(await page.evaluate(() => window.peek()), ["null", "blocked", "blocked"]);
-  await widget.getByRole("button", { name: "Pay $18.00" }).click();
-  await widget.getByRole("heading", { name: "Paid" }).waitFor();
-  const stolen = await page.evaluate(() => window.stolen);
-  assert.equal(stolen.keys, 0, "no keystroke reached the merchant's page");
-  assert.deepEqual(stolen.frames, []);
-  const digits = CARDS.visa.replaceAll(" ", "");
-  for (const m of stolen.messages) assert.ok(!m.replaceAll(" ", "").includes(digits) && !m.includes("4242"), m);
-  assert.ok(stolen.messages.some((m) => m.includes("paid")), "the page heard the outcome, and only that");
-  await page.close();
-});
+// Paylet's card fields, and the gateway's (Stripe.js's and Square's SDK, in a
+// frame of the gateway's origin inside the Paylet frame).
+for (const style of [STYLES[0], ...GATEWAY_FIELD_STYLES]) {
+  const fields = style.fields ? `${style.name}'s own card fields` : "Paylet's card fields";
+  test(`a hostile script on the merchant's page gets nothing of the card, with ${fields}`, async () => {
+    const page = await merchantPage(`<div data-paylet-store="${style.store}" data-items="MUG-ENAMEL:1"></div>
+      <script>
+        // What a skimmer injected into the shop would try.
+        window.stolen = { keys: 0, messages: [], frames: [] };
+        document.addEventListener("keydown", () => window.stolen.keys++, true);
+        document.addEventListener("input", (e) => window.stolen.frames.push(String(e.target.value)), true);
+        window.addEventListener("message", (e) => window.stolen.messages.push(JSON.stringify(e.data)));
+        window.peek = () => {
+          const frame = document.querySelector("iframe");
+          const tries = [];
+          try { tries.push(String(frame.contentDocument && frame.contentDocument.body.innerHTML)); } catch (e) { tries.push("blocked"); }
+          try { tries.push(frame.contentWindow.document.querySelector("#card-number").value); } catch (e) { tries.push("blocked"); }
+          try { tries.push(String(frame.contentWindow.sessionStorage.length)); } catch (e) { tries.push("blocked"); }
+          try { tries.push(String(frame.contentWindow.frames[0].document.body.innerHTML)); } catch (e) { tries.push("blocked"); }
+          return tries;
+        };
+      </script>`);
+    const widget = page.frameLocator(WIDGET);
+    await fillForm(widget, CARDS.visa, { style });
+    assert.deepEqual(await page.evaluate(() => window.peek()), ["null", "blocked", "blocked", "blocked"]);
+    await widget.getByRole("button", { name: "Pay $18.00" }).click();
+    await widget.getByRole("heading", { name: "Paid" }).waitFor();
+    const stolen = await page.evaluate(() => window.stolen);
+    assert.equal(stolen.keys, 0, "no keystroke reached the merchant's page");
+    assert.deepEqual(stolen.frames, []);
+    const digits = CARDS.visa.replaceAll(" ", "");
+    for (const m of stolen.messages) assert.ok(!m.replaceAll(" ", "").includes(digits) && !m.includes("4242"), m);
+    assert.ok(stolen.messages.some((m) => m.includes("paid")), "the page heard the outcome, and only that");
+    await page.close();
+  });
+}
 
 test("a skimmer on the shop's page cannot make the shopper pay the skimmer's own order", async () => {
   // The skimmer's backend places an expensive order shipped to itself, and
@@ -351,5 +358,6 @@ test("a script slipped into the payment page is refused and reported to the merc
 });
 
 test("the server never received card data here either", async () => {
-  await assertNoCardData(stack, Object.values(CARDS));
+  const origins = [new URL(stack.server).origin, new URL(stack.sandbox).origin];
+  await assertNoCardData(stack, Object.values(CARDS), { tokenizedBy: origins });
 });
