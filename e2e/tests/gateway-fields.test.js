@@ -24,7 +24,7 @@ const SDK_CHALLENGE = 'iframe[title="3D Secure authentication"]';
 
 for (const style of GATEWAY_FIELD_STYLES) {
   test(`${style.name} with the gateway's card fields: each brand pays, typed into the gateway's frame`, async () => {
-    for (const card of ["visa", "mastercard", "amex", "discover"]) {
+    for (const card of ["visa", "mastercard", "amex", "discover", "jcb", "diners", "unionpay"]) {
       const { page, widget } = await openCheckout(browser, stack, "CAP-CANVAS", style);
       // The card inputs are a frame of the gateway's origin, not the Paylet frame's.
       const cardFrame = page.frames().find((f) => f.url().includes("/js/card-frame.html"));
