@@ -93,17 +93,28 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
+        // serde_json reports a number or list where an enum's string belongs
+        // as a syntax error ("expected value"): the body is valid JSON all
+        // the same, and the fault is that field's. Checked only on this path.
+        let wrong_kind = inner.is_syntax() && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        let message = if wrong_kind { "A value of the wrong type.".to_owned() } else { format!("{inner}.") };
+        if (inner.is_syntax() || inner.is_eof()) && !wrong_kind {
             Error::BadRequest { code: "invalid_json", message: format!("The body is not valid JSON: {inner}.") }
         } else if field == "." {
-            Error::Invalid { code: "invalid_body", message: format!("{inner}."), field: None }
+            Error::Invalid { code: "invalid_body", message, field: None }
         } else {
-            Error::Invalid { code: "invalid_field", message: format!("{inner}."), field: Some(field) }
+            Error::Invalid { code: "invalid_field", message, field: Some(field) }
         }
-    })
+    })?;
+    // Nothing but whitespace after the value: `{..} {..}` is not one body.
+    de.end().map_err(|e| Error::BadRequest {
+        code: "invalid_json",
+        message: format!("The body is not valid JSON: {e}."),
+    })?;
+    Ok(value)
 }
 
 /// The deepest nesting of arrays and objects in `bytes`, brackets inside
@@ -171,7 +182,32 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_bad_requests() {
-        assert!(matches!(parse::<CreateOrderRequest>(b"{"), Err(Error::BadRequest { .. })));
+        let whole = r#"{"items":[],"customer":{"email":"a@b.co"}}"#;
+        let (trailing, twice) = (format!("{whole} trailing"), format!("{whole} {whole}"));
+        for body in [&b"{"[..], b"", b"{\"items\": }", b"nul", trailing.as_bytes(), twice.as_bytes()] {
+            let parsed = parse::<CreateOrderRequest>(body);
+            assert!(matches!(parsed, Err(Error::BadRequest { code: "invalid_json", .. })), "{body:?}: {parsed:?}");
+        }
+    }
+
+    /// Valid JSON of the wrong kind where an enum's string belongs, which
+    /// serde_json itself reports as a syntax error: the field's fault.
+    #[test]
+    fn a_value_of_the_wrong_kind_for_an_enum_names_its_field() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Body {
+            #[allow(dead_code)]
+            fields: Vec<paylet_api::CardFields>,
+        }
+        for value in ["1", "true", "[]", "{}", "2.5", "-1e3"] {
+            let body = format!(r#"{{"fields":["gateway",{value}]}}"#);
+            match parse::<Body>(body.as_bytes()) {
+                Err(Error::Invalid { field, code: "invalid_field", .. }) => {
+                    assert_eq!(field.as_deref(), Some("fields[1]"), "{value}");
+                }
+                other => panic!("{value}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -490,7 +490,13 @@ async fn a_store_with_the_gateways_card_fields_loads_its_sdk_and_its_policy_allo
         assert_eq!(directive(&after, name), directive(&before, name), "{name}");
     }
 
-    for (bad, field) in [(json!({ "card_fields": "iframe" }), "card_fields"), (json!({ "colour": "red" }), "colour")] {
+    let bad_changes = [
+        (json!({ "card_fields": "iframe" }), "card_fields"),
+        (json!({ "card_fields": 1 }), "card_fields"),
+        (json!({ "card_fields": ["gateway"] }), "card_fields"),
+        (json!({ "colour": "red" }), "colour"),
+    ];
+    for (bad, field) in bad_changes {
         let (status, body) = app.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&bad)).await;
         assert_eq!((status, &body["error"]["field"]), (422, &json!(field)), "{bad}: {body}");
     }
