@@ -39,6 +39,21 @@ export const GATEWAY_FIELD_STYLES = [
 ];
 
 export const WIDGET = 'iframe[title="Secure checkout"]';
+/**
+ * A merchant page of our own on the shop's origin (or `origin`), holding
+ * `body` and the snippet's embed.js: a real page from there, its content then
+ * replaced, so the browser treats it as that origin on the loopback network,
+ * as it would the merchant's real page.
+ */
+export async function merchantPage(browser, stack, body, { origin = stack.shop, context = browser } = {}) {
+  const page = await context.newPage();
+  await page.goto(`${origin}/`);
+  await page.setContent(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+    <body><main>${body}</main><script src="${stack.server}/embed.js"></script></body></html>`);
+  await page.waitForFunction(() => window.Paylet);
+  return page;
+}
+
 /** The gateway SDK's card frame inside the widget. */
 export const CARD_FRAME = 'iframe[title="Secure card payment input frame"]';
 

@@ -9,27 +9,16 @@ import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
 import { withStack } from "../lib/stack.js";
 import {
-  CARDS, GATEWAY_FIELD_STYLES, STYLES, WIDGET, assertAccessible, assertNoCardData, fillForm, gatewayPayments, openCheckout, orderInDatabase,
-  screenshot,
+  CARDS, GATEWAY_FIELD_STYLES, STYLES, WIDGET, assertAccessible, assertNoCardData, fillForm, gatewayPayments,
+  merchantPage as merchantPageOf, openCheckout, orderInDatabase, screenshot,
 } from "../lib/checkout.js";
 
 let stack;
 let browser;
 withStack((s, b) => { stack = s; browser = b; });
 
-/**
- * A merchant page of our own on the shop's origin (or `origin`): a real page
- * from there, its content then replaced, so the browser treats it as that
- * origin on the loopback network, as it would the merchant's real page.
- */
-async function merchantPage(body, { origin = stack.shop, context = browser } = {}) {
-  const page = await context.newPage();
-  await page.goto(`${origin}/`);
-  await page.setContent(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
-    <body><main>${body}</main><script src="${stack.server}/embed.js"></script></body></html>`);
-  await page.waitForFunction(() => window.Paylet);
-  return page;
-}
+/** A merchant page on the shop's origin (or another), holding `body` and the snippet. */
+const merchantPage = (body, options) => merchantPageOf(browser, stack, body, options);
 
 test("a single-page app mounts, updates and destroys the checkout; typed data survives the update", async () => {
   const page = await merchantPage(`<div id="checkout"></div>`);

@@ -11,8 +11,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { withStack } from "../lib/stack.js";
 import {
-  CARDS, GATEWAY_FIELD_STYLES, WIDGET, assertAccessible, assertNoCardData, assertNoCspViolations, fillForm,
-  cardInputs, gatewayPayments, loseFirstPaymentAnswer, newShopPage, openCheckout, orderInDatabase, paidOrderId, screenshot,
+  CARDS, GATEWAY_FIELD_STYLES, WIDGET, assertAccessible, assertNoCardData, assertNoCspViolations, fillCard, fillForm,
+  cardInputs, gatewayPayments, loseFirstPaymentAnswer, merchantPage, newShopPage, openCheckout, orderInDatabase,
+  paidOrderId, screenshot,
 } from "../lib/checkout.js";
 
 let stack;
@@ -135,6 +136,38 @@ for (const style of GATEWAY_FIELD_STYLES) {
     await page.close();
   });
 }
+
+test("with the gateway's card fields, its errors and the gateway's declines are said in the checkout's language", async () => {
+  // The checkout's own texts (widget/src/i18n.rs), as Paylet's card fields say them.
+  const expected = {
+    de: { number: "Die Kartennummer ist falsch. Bitte prüfen Sie sie und versuchen Sie es erneut.",
+      declined: "Ihre Karte wurde abgelehnt. Bitte verwenden Sie eine andere Karte." },
+    fr: { number: "Le numéro de carte est incorrect. Vérifiez-le et réessayez.",
+      declined: "Votre carte a été refusée. Veuillez utiliser une autre carte." },
+    es: { number: "El número de tarjeta es incorrecto. Revísalo e inténtalo de nuevo.",
+      declined: "Tu tarjeta ha sido rechazada. Usa otra tarjeta." },
+  };
+  for (const style of GATEWAY_FIELD_STYLES) {
+    for (const [locale, want] of Object.entries(expected)) {
+      const page = await merchantPage(browser, stack,
+        `<div data-paylet-store="${style.store}" data-items="TEE-CLASSIC:1" data-locale="${locale}"></div>`);
+      const widget = page.frameLocator(WIDGET);
+      const alert = widget.getByRole("alert");
+      // The checkout's labels are in the locale; the stand-in's card frame's are not.
+      const fields = { email: "ada@example.com", name: "Ada Lovelace", "billing-line1": "1 Main St",
+        "billing-city": "Springfield", "billing-postal": "94103" };
+      for (const [id, value] of Object.entries(fields)) await widget.locator(`#${id}`).fill(value);
+      // The gateway refuses a number that fails its check; then it declines a card.
+      await fillCard(widget, "4242 4242 4242 4241", undefined, style);
+      await widget.locator("button.pay").click();
+      await alert.filter({ hasText: want.number }).waitFor();
+      await fillCard(widget, CARDS.declined, undefined, style);
+      await widget.locator("button.pay").click();
+      await alert.filter({ hasText: want.declined }).waitFor();
+      await page.close();
+    }
+  }
+});
 
 test("with the gateway's card fields the page's policy adds the SDK's origin, and the server never saw a card", async () => {
   for (const style of GATEWAY_FIELD_STYLES) {
