@@ -464,7 +464,8 @@ impl PayFlow {
     /// Checks the contact details and addresses; the customer when all is well.
     fn customer(&self, form: Form) -> Option<CustomerInput> {
         let email = form.email.get_untracked();
-        let email_ok = email.contains('@');
+        // Bytes, not `str::contains`, whose searcher is 0.7 KB of the widget.
+        let email_ok = email.bytes().any(|b| b == b'@');
         form.email_error.set((!email_ok).then(|| self.t.email_missing.to_owned()));
         let billing = form.billing.validate(self.t);
         let shipping =

@@ -105,7 +105,8 @@ pub fn parse_items(spec: &str) -> Result<Vec<LineItemInput>, String> {
 pub fn theme_variable(name: &str, value: &str) -> Option<(String, String)> {
     const NAMES: [&str; 10] =
         ["accent", "on-accent", "text", "muted", "background", "border", "error", "font", "radius", "spacing"];
-    let allowed = |c: char| c.is_ascii_alphanumeric() || " #.,%-()'\"".contains(c);
+    // Not `str::contains`: its searcher is 0.7 KB of the widget.
+    let allowed = |c: char| c.is_ascii_alphanumeric() || b" #.,%-()'\"".iter().any(|&b| char::from(b) == c);
     let value = value.trim();
     let safe = !value.is_empty()
         && value.len() <= 100

@@ -22,7 +22,9 @@ fn plain(money: Money) -> String {
     let digits = json::decimal(money.amount().unsigned_abs());
     let exponent = usize::try_from(money.currency().exponent()).unwrap_or(2);
     let padded = ["0".repeat((exponent + 1).saturating_sub(digits.len())), digits].concat();
-    let (whole, fraction) = padded.split_at(padded.len() - exponent);
+    // Never `None` (`padded` has more digits than `exponent`); `split_at` would
+    // link core's panic formatting in.
+    let (whole, fraction) = padded.split_at_checked(padded.len() - exponent).unwrap_or((&padded, ""));
     let point = if exponent == 0 { "" } else { "." };
     [whole, point, fraction, " ", money.currency().code()].concat()
 }

@@ -27,8 +27,7 @@ impl Expiry {
     pub fn parse(input: &str, today: YearMonth) -> Result<Expiry, ExpiryError> {
         let digits = crate::digits(input);
         let (mm, yy) = match digits.len() {
-            4 => (&digits[..2], &digits[2..]),
-            6 => (&digits[..2], &digits[2..]),
+            4 | 6 => digits.split_at_checked(2).ok_or(ExpiryError::Incomplete)?,
             _ => return Err(ExpiryError::Incomplete),
         };
         let month: u8 = mm.parse().map_err(|_| ExpiryError::Incomplete)?;
@@ -57,7 +56,10 @@ pub fn format_expiry(input: &str) -> String {
         digits.insert(0, '0');
     }
     digits.truncate(4);
-    if digits.len() >= 2 { format!("{} / {}", &digits[..2], &digits[2..]) } else { digits }
+    match digits.split_at_checked(2) {
+        Some((month, year)) => [month, " / ", year].concat(),
+        None => digits,
+    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub fn format_number(input: &str) -> String {
     let digits = digits(input);
     let brand = Brand::detect(&digits);
     let max_len = brand.map_or(19, |b| b.max_length());
-    let digits = &digits[..digits.len().min(max_len)];
+    let digits = digits.get(..max_len).unwrap_or(&digits);
     let gaps = brand.map_or(&[4, 8, 12, 16][..], |b| b.gaps());
 
     let mut out = String::with_capacity(digits.len() + gaps.len());
