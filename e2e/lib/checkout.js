@@ -129,6 +129,16 @@ export async function paidOrderId(page) {
   return (await thanks.textContent()).match(/ord_\w+/)[0];
 }
 
+/**
+ * The retry after a lost answer paid the page's order, and the card was
+ * charged once: `sent` counts the payment requests (loseFirstPaymentAnswer).
+ */
+export async function assertPaidOnceAfterLostAnswer(page, stack, sent) {
+  const orderId = await paidOrderId(page);
+  assert.equal(sent(), 2, "the first payment request and its retry");
+  assert.equal(await gatewayPayments(stack, orderId), 1);
+}
+
 /** The order's status and total in the server's SQLite file. */
 export function orderInDatabase(stack, orderId) {
   const script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); " +

@@ -251,6 +251,13 @@ impl TestApp {
         self.admin(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// Switches the store to the gateway's own card fields, as its admin would.
+    pub async fn use_gateway_card_fields(&self) {
+        let change = json!({ "card_fields": "gateway" });
+        let (status, body) = self.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&change)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
         self.admin_as(&self.admin_key, method, path, body).await
     }

@@ -268,8 +268,7 @@ async fn verify_buyer(app: &crate::helpers::TestApp, nonce: &str) -> String {
 #[tokio::test]
 async fn with_squares_sdk_a_charge_retried_after_a_gateway_failure_carries_the_buyers_verification_again() {
     let app = spawn_app_with(GatewayStyle::Square, |_| {}).await;
-    let change = json!({ "card_fields": "gateway" });
-    assert_eq!(app.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&change)).await.0, 200);
+    app.use_gateway_card_fields().await;
     let order = app.order().await;
     let nonce = app.tokenize("4000002500003155").await;
     let verification = verify_buyer(&app, &nonce).await;
@@ -291,8 +290,7 @@ async fn with_squares_sdk_a_charge_retried_after_a_gateway_failure_carries_the_b
 #[tokio::test]
 async fn with_stripe_js_a_shopper_who_lost_the_answer_to_a_challenged_payment_gets_the_challenge_again() {
     let app = spawn_app_with(GatewayStyle::Stripe, |_| {}).await;
-    let change = json!({ "card_fields": "gateway" });
-    assert_eq!(app.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&change)).await.0, 200);
+    app.use_gateway_card_fields().await;
     let order = app.order().await;
     let token = app.tokenize("4000002500003155").await;
     let (status, first) = app.pay(&order, &token).await;
