@@ -2,11 +2,12 @@
 // SQLite file, demo shop) on free ports, with the request recorder on, and
 // headless Chromium to drive it.
 
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, createWriteStream, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
@@ -75,6 +76,16 @@ export async function startStack({ profile = "debug", recordRequests = true, tls
       log.end();
     },
   };
+}
+
+/** The environment in which `paylet` works on the stack's own database, as its operator's would. */
+export function payletEnv(stack) {
+  return { ...process.env, PAYLET_DATABASE_URL: `sqlite://${stack.files.db}`, PAYLET_MASTER_KEY_FILE: join(stack.dir, "master.key") };
+}
+
+/** `paylet …` as the stack's operator runs it, without blocking this process (which may serve what it calls); its output. */
+export async function payletCommand(stack, args) {
+  return (await promisify(execFile)(join(ROOT, "target", "debug", "paylet"), args, { env: payletEnv(stack) })).stdout;
 }
 
 export async function launchBrowser(args = []) {

@@ -8,8 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { execFile, execFileSync } from "node:child_process";
-import { promisify } from "node:util";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +16,7 @@ import { Ajv } from "ajv";
 import { fromSchema } from "@openapi-contrib/openapi-schema-to-json-schema";
 import Stripe from "stripe";
 import { Webhook } from "standardwebhooks";
-import { withStack } from "../lib/stack.js";
+import { payletCommand, payletEnv, withStack } from "../lib/stack.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PINNED = "2026-11-18.endive"; // crates/paylet-gateway/src/stripe.rs, API_VERSION
@@ -33,17 +32,11 @@ function stripeClient(key) {
 
 /** `paylet` on the stack's own database, as its operator would run it. */
 function paylet(args) {
-  return execFileSync(join(ROOT, "target", "debug", "paylet"), args, { env: payletEnv() }).toString();
+  return execFileSync(join(ROOT, "target", "debug", "paylet"), args, { env: payletEnv(stack) }).toString();
 }
 
 /** The same, without blocking this process (which may serve what it calls). */
-async function payletAsync(args) {
-  return (await promisify(execFile)(join(ROOT, "target", "debug", "paylet"), args, { env: payletEnv() })).stdout;
-}
-
-function payletEnv() {
-  return { ...process.env, PAYLET_DATABASE_URL: `sqlite://${stack.files.db}`, PAYLET_MASTER_KEY_FILE: join(stack.dir, "master.key") };
-}
+const payletAsync = (args) => payletCommand(stack, args);
 
 /** Stripe's canonical example of each resource (../shared/reference, see its README). */
 const FIXTURES = JSON.parse(readFileSync(join(ROOT, "..", "shared", "reference", "stripe-fixtures3.json"), "utf8"))
