@@ -9,9 +9,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { withStack } from "../lib/stack.js";
+import { payletCommand, withStack } from "../lib/stack.js";
 import {
-  CARDS, GATEWAY_FIELD_STYLES, WIDGET, assertAccessible, assertNoCardData, assertNoCspViolations,
+  CARDS, GATEWAY_FIELD_STYLES, STYLES, WIDGET, assertAccessible, assertNoCardData, assertNoCspViolations,
   assertPaidOnceAfterLostAnswer, cardInputs, fillCard, fillForm, gatewayPayments, loseFirstPaymentAnswer, merchantPage,
   newShopPage, openCheckout, orderInDatabase, paidOrderId, screenshot,
 } from "../lib/checkout.js";
@@ -162,6 +162,28 @@ test("with the gateway's card fields, its errors and the gateway's declines are 
       await alert.filter({ hasText: want.declined }).waitFor();
       await page.close();
     }
+  }
+});
+
+test("a shopper whose browser kept the checkout from before the store switched to the gateway's card fields pays in them", async () => {
+  const [paylet, gateway] = [STYLES[0], GATEWAY_FIELD_STYLES[0]];
+  const { page, widget } = await openCheckout(browser, stack, "CAP-CANVAS", paylet);
+  await payletCommand(stack, ["store", "card-fields", "--store", paylet.store, "gateway"]);
+  try {
+    // Within the minute the browser keeps the widget's page, it has the build
+    // for Paylet's fields; the widget sees the store's new kind and loads the
+    // page again under a URL no cache holds.
+    await page.goto(`${stack.shop}/?item=CAP-CANVAS`);
+    await fillForm(widget, CARDS.visa, { style: gateway });
+    const frame = page.frames().find((f) => f.url().includes("/widget/?"));
+    assert.ok(frame.url().endsWith("&fresh"), `the cached page was not used: ${frame.url()}`);
+    await widget.getByRole("button", { name: "Pay $22.00" }).click();
+    await widget.getByRole("heading", { name: "Paid" }).waitFor();
+    assert.equal(await gatewayPayments(stack, await paidOrderId(page)), 1);
+    assertNoCspViolations(page);
+  } finally {
+    await payletCommand(stack, ["store", "card-fields", "--store", paylet.store, "paylet"]);
+    await page.close();
   }
 });
 

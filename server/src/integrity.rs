@@ -19,6 +19,8 @@ use reqwest::Url;
 use reqwest::header::{self, HeaderMap};
 use serde::{Deserialize, Serialize};
 
+use paylet_api::CardFields;
+
 use crate::Error;
 use crate::snippet::{self, EMBED_JS_PATH};
 use crate::stores::Store;
@@ -33,7 +35,8 @@ pub const CSP_PER_STORE: &str = "For a store (`/widget/?store=st_…`), connect-
      report-uri /v1/csp-reports/st_… is added. A store with the gateway's card fields also allows its \
      gateway's browser SDK (see `third_party_scripts`) in script-src, frame-src and connect-src.";
 
-/// The inventory of one release's payment page.
+/// The inventory of one release's payment page, which is one build per kind
+/// of card fields: a store gets the build for its kind at the same path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// The `paylet` version that built this manifest.
@@ -41,15 +44,35 @@ pub struct Manifest {
     /// The origin the widget is served from; the CSP's URL pins name it.
     pub public_url: String,
     pub page: String,
-    /// The page's `Content-Security-Policy` without a store (see `csp_per_store`).
-    pub csp: String,
     pub csp_per_store: String,
-    pub scripts: Vec<Script>,
+    pub builds: Vec<Build>,
     /// Scripts the page may load from a gateway, authorised by origin: the
     /// gateways' SDKs change without notice, so no hash can pin them.
     #[serde(default)]
     pub third_party_scripts: Vec<ThirdPartyScript>,
 }
+
+/// The page as a store with one kind of card fields gets it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Build {
+    pub card_fields: CardFields,
+    /// The page's `Content-Security-Policy` without a store (see `csp_per_store`).
+    pub csp: String,
+    /// Every script the page runs, and `embed.js`.
+    pub scripts: Vec<Script>,
+}
+
+/// The built page for `card_fields`, in the widget directory: Paylet's fields
+/// at its root, the gateway's in `gateway/` (`cargo xtask widget` builds both).
+pub fn page_file(card_fields: CardFields) -> &'static str {
+    match card_fields {
+        CardFields::Paylet => "index.html",
+        CardFields::Gateway => "gateway/index.html",
+    }
+}
+
+/// The kinds of card fields, one build each.
+pub const BUILDS: [CardFields; 2] = [CardFields::Paylet, CardFields::Gateway];
 
 /// A gateway's browser SDK, which a store with the gateway's card fields loads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -578,16 +601,32 @@ fn script(found: &Found, page_url: &Url) -> Option<Script> {
 }
 
 /// The manifest of the widget built in `widget_dir`, as the server at
-/// `public_url` serves it: every script its page runs, and `embed.js`.
+/// `public_url` serves it: for each build, every script its page runs, and
+/// `embed.js`.
 pub async fn manifest(widget_dir: &Path, public_url: &str) -> Result<Manifest, Error> {
     let page_url = page_url(public_url)?;
-    let page = match tokio::fs::read_to_string(widget_dir.join("index.html")).await {
+    let mut builds = Vec::new();
+    for card_fields in BUILDS {
+        builds.push(build(widget_dir, &page_url, card_fields).await?);
+    }
+    Ok(Manifest {
+        release: env!("CARGO_PKG_VERSION").to_owned(),
+        public_url: page_url.origin().ascii_serialization(),
+        page: PAGE_PATH.to_owned(),
+        csp_per_store: CSP_PER_STORE.to_owned(),
+        builds,
+        third_party_scripts: third_party_scripts(),
+    })
+}
+
+async fn build(widget_dir: &Path, page_url: &Url, card_fields: CardFields) -> Result<Build, Error> {
+    let page = match tokio::fs::read_to_string(widget_dir.join(page_file(card_fields))).await {
         Ok(page) => page,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotFound("widget build")),
         Err(e) => return Err(e.into()),
     };
-    let mut files = LocalFiles { dir: widget_dir, origin: &page_url, scripts_only: false };
-    let mut found = walk(&mut files, &page_url, &page).await?;
+    let mut files = LocalFiles { dir: widget_dir, origin: page_url, scripts_only: false };
+    let mut found = walk(&mut files, page_url, &page).await?;
     let embed_js = page_url.join(EMBED_JS_PATH).map_err(|e| Error::Config(e.to_string()))?;
     if let Some(bytes) = files.read(&embed_js).await? {
         let loaded_by = [LoadedBy::MerchantSnippet].into();
@@ -602,22 +641,14 @@ pub async fn manifest(widget_dir: &Path, public_url: &str) -> Result<Manifest, E
     let scripts = found
         .iter()
         .map(|f| {
-            script(f, &page_url).ok_or_else(|| {
-                let url = f.url.as_ref().map(|u| display_url(u, &page_url)).unwrap_or_default();
+            script(f, page_url).ok_or_else(|| {
+                let url = f.url.as_ref().map(|u| display_url(u, page_url)).unwrap_or_default();
                 let message = format!("the widget page loads {url}, which is not in {}", widget_dir.display());
                 Error::Io(std::io::Error::new(std::io::ErrorKind::NotFound, message))
             })
         })
         .collect::<Result<_, _>>()?;
-    Ok(Manifest {
-        release: env!("CARGO_PKG_VERSION").to_owned(),
-        public_url: page_url.origin().ascii_serialization(),
-        page: PAGE_PATH.to_owned(),
-        csp: widget_csp(&script_src(&found, &page_url), None),
-        csp_per_store: CSP_PER_STORE.to_owned(),
-        scripts,
-        third_party_scripts: third_party_scripts(),
-    })
+    Ok(Build { card_fields, csp: widget_csp(&script_src(&found, page_url), None), scripts })
 }
 
 /// The expected manifest from a file or an `http(s)://` URL.
@@ -645,6 +676,8 @@ pub struct Report {
     pub page: String,
     /// The release the page was compared with.
     pub expected_release: String,
+    /// The release's build the page was compared with: the one for this kind of card fields.
+    pub card_fields: CardFields,
     pub clean: bool,
     /// The scripts the live page runs, as served.
     pub scripts: Vec<Script>,
@@ -654,7 +687,13 @@ pub struct Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Checked {} against release {}.", self.page, self.expected_release)?;
+        writeln!(
+            f,
+            "Checked {} against release {}, the build with {} card fields.",
+            self.page,
+            self.expected_release,
+            self.card_fields.as_str()
+        )?;
         writeln!(f, "Scripts served ({}):", self.scripts.len())?;
         for s in &self.scripts {
             writeln!(f, "  {}  {}  {} bytes", s.url, s.integrity, s.bytes)?;
@@ -679,9 +718,11 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
     let mut found = Vec::new();
     if let Some(page) = remote.read(page_url).await? {
         found = walk(&mut remote, page_url, &String::from_utf8_lossy(&page)).await?;
-        for embed in expected.scripts.iter().filter(|s| s.loaded_by.contains(&LoadedBy::MerchantSnippet)) {
+        // Every build lists the same `embed.js`.
+        let embeds = expected.builds.iter().flat_map(|b| &b.scripts).filter(|s| is_embed(s)).map(|s| &s.url);
+        for embed in embeds.collect::<BTreeSet<_>>() {
             let url =
-                page_url.join(&embed.url).map_err(|e| Error::invalid("invalid_manifest", "manifest", e.to_string()))?;
+                page_url.join(embed).map_err(|e| Error::invalid("invalid_manifest", "manifest", e.to_string()))?;
             let bytes = remote.read(&url).await?;
             let loaded_by = [LoadedBy::MerchantSnippet].into();
             found.push(Found { url: Some(url), loaded_by, declared: BTreeSet::new(), undeclared: false, bytes });
@@ -694,29 +735,42 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
         .filter_map(|f| f.url.as_ref())
         .map(|u| display_url(u, page_url))
         .collect();
-    let mut drifts = script_drift(&expected.scripts, &scripts, &unavailable);
-    drifts.append(&mut remote.drifts);
-    if let Some(headers) = remote.headers.get(page_url) {
-        let policies: Vec<&str> =
-            headers.get_all(header::CONTENT_SECURITY_POLICY).iter().filter_map(|v| v.to_str().ok()).collect();
-        match policies.first() {
-            Some(policy) => {
-                drifts.extend(csp_drift(expected, policy));
-                drifts.extend(other_spellings(&remote.http, page_url, policy).await);
-            }
-            None => drifts.push(
-                "the widget page is served without a Content-Security-Policy header: nothing stops a script slipped into it"
-                    .to_owned(),
-            ),
+    let policy = remote.headers.get(page_url).map(|headers| {
+        headers.get_all(header::CONTENT_SECURITY_POLICY).iter().find_map(|v| v.to_str().ok()).map(str::to_owned)
+    });
+    // The page is the build of the store's kind of card fields: compared with
+    // the release's build it differs least from.
+    let compared = expected.builds.iter().map(|build| {
+        let mut drifts = script_drift(&build.scripts, &scripts, &unavailable);
+        if let Some(Some(policy)) = &policy {
+            drifts.extend(csp_drift(build, &expected.third_party_scripts, policy));
         }
+        (build.card_fields, drifts)
+    });
+    let Some((card_fields, mut drifts)) = compared.min_by_key(|(_, drifts)| drifts.len()) else {
+        return Err(Error::invalid("invalid_manifest", "manifest", "the manifest lists no build"));
+    };
+    drifts.append(&mut remote.drifts);
+    match policy {
+        Some(Some(policy)) => drifts.extend(other_spellings(&remote.http, page_url, &policy).await),
+        Some(None) => drifts.push(
+            "the widget page is served without a Content-Security-Policy header: nothing stops a script slipped into it"
+                .to_owned(),
+        ),
+        None => {}
     }
     Ok(Report {
         page: page_url.to_string(),
         expected_release: expected.release.clone(),
+        card_fields,
         clean: drifts.is_empty(),
         scripts,
         drifts,
     })
+}
+
+fn is_embed(script: &Script) -> bool {
+    script.loaded_by.contains(&LoadedBy::MerchantSnippet)
 }
 
 /// Other spellings of the page's path that a server may map to the same file
@@ -930,11 +984,11 @@ const PER_STORE: [&str; 4] = ["connect-src", "frame-src", "frame-ancestors", "re
 /// How the live policy is weaker than (or otherwise differs from) the
 /// release's, which names no store. A script origin is no drift only if the
 /// release authorises it as a gateway's SDK.
-fn csp_drift(release: &Manifest, live: &str) -> Vec<String> {
+fn csp_drift(release: &Build, third_party: &[ThirdPartyScript], live: &str) -> Vec<String> {
     let (expected, live) = (directives(&release.csp), directives(live));
     let scripts = &release.scripts;
     let authorised = |name: &str, source: &String| {
-        release.third_party_scripts.iter().any(|t| match name {
+        third_party.iter().any(|t| match name {
             "script-src" => t.script_src.contains(source),
             "frame-src" => t.frame_src.contains(source),
             "connect-src" => t.connect_src.contains(source),
@@ -1191,20 +1245,12 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
             pay.example/widget/app.js; style-src 'self'; connect-src 'self' https://api.gateway.example; \
             frame-src 'self' https://api.gateway.example https:; base-uri 'none'; form-action 'none'; \
             frame-ancestors https://shop.example; report-uri /v1/csp-reports/st_1";
-        assert_eq!(csp_drift(&release(&[]), store), Vec::<String>::new());
+        assert_eq!(csp_drift(&release(&[]), &third_party_scripts(), store), Vec::<String>::new());
     }
 
-    /// A release of `RELEASE_CSP` and `scripts`, authorising the gateways' SDKs.
-    fn release(scripts: &[Script]) -> Manifest {
-        Manifest {
-            release: "test".into(),
-            public_url: "https://pay.example".into(),
-            page: PAGE_PATH.into(),
-            csp: RELEASE_CSP.into(),
-            csp_per_store: CSP_PER_STORE.into(),
-            scripts: scripts.to_vec(),
-            third_party_scripts: third_party_scripts(),
-        }
+    /// A release's build of `RELEASE_CSP` and `scripts`.
+    fn release(scripts: &[Script]) -> Build {
+        Build { card_fields: CardFields::Paylet, csp: RELEASE_CSP.into(), scripts: scripts.to_vec() }
     }
 
     #[test]
@@ -1221,7 +1267,7 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
             " https://web.squarecdn.com",
             " https://sandbox.web.squarecdn.com",
         ] {
-            assert_eq!(csp_drift(&release(&[]), &with(sdk)), Vec::<String>::new(), "{sdk}");
+            assert_eq!(csp_drift(&release(&[]), &third_party_scripts(), &with(sdk)), Vec::<String>::new(), "{sdk}");
         }
         // Look-alikes, other schemes and a wider wildcard are not the gateway's.
         for other in [
@@ -1231,16 +1277,15 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
             "https://evil.example",
             "https://web.squarecdn.com:8443",
         ] {
-            let drifts = csp_drift(&release(&[]), &with(&format!(" {other}")));
+            let drifts = csp_drift(&release(&[]), &third_party_scripts(), &with(&format!(" {other}")));
             assert_eq!(drifts.len(), 1, "{other}: {drifts:#?}");
             assert!(drifts[0].starts_with(&format!("the CSP's script-src also allows {other}, which")), "{drifts:#?}");
         }
         // Authorised in script-src as the store's page adds it, not in a directive that overrides it.
         let elem = with("").replace("; style-src", "; script-src-elem https://js.stripe.com; style-src");
-        let drifts = csp_drift(&release(&[]), &elem);
+        let drifts = csp_drift(&release(&[]), &third_party_scripts(), &elem);
         assert!(drifts.len() == 1 && drifts[0].starts_with("the CSP adds `script-src-elem"), "{drifts:#?}");
-        let manifest = release(&[]);
-        assert!(manifest.third_party_scripts.iter().all(|t| !t.reason.is_empty() && t.url.starts_with("https://")));
+        assert!(third_party_scripts().iter().all(|t| !t.reason.is_empty() && t.url.starts_with("https://")));
     }
 
     #[test]
@@ -1249,7 +1294,7 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
         let weak = "default-src 'none'; script-src 'wasm-unsafe-eval' 'sha384-start' 'unsafe-inline' 'SELF'; \
             script-src-elem *; style-src 'self'; connect-src 'self' *; frame-src 'self' https:; \
             base-uri 'none'; form-action 'none'; frame-ancestors https:";
-        let drifts = csp_drift(&release(&scripts), weak);
+        let drifts = csp_drift(&release(&scripts), &third_party_scripts(), weak);
         let expect = [
             "the CSP's script-src also allows 'unsafe-inline', which the release's does not (code injected",
             "the CSP's script-src also allows 'self', which the release's does not (anything on the Paylet origin",
@@ -1263,7 +1308,7 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
         for (drift, expect) in drifts.iter().zip(expect) {
             assert!(drift.starts_with(expect), "{drift}\n  expected to start with\n{expect}");
         }
-        let without = csp_drift(&release(&[]), "default-src 'none'; report-uri /r");
+        let without = csp_drift(&release(&[]), &third_party_scripts(), "default-src 'none'; report-uri /r");
         assert!(without.iter().any(|d| d.starts_with("the CSP has no frame-ancestors")), "{without:#?}");
         assert!(without.iter().any(|d| d.starts_with("the CSP has no script-src")), "{without:#?}");
     }

@@ -836,8 +836,11 @@ async fn integrity_command(command: IntegrityCommand, file: &FileConfig) -> Exit
 }
 
 async fn integrity_manifest(dir: &std::path::Path, public_url: &str) -> Result<integrity::Manifest, Error> {
-    if !dir.join("index.html").is_file() {
-        return Err(Error::Config(format!("{} holds no built widget; run `cargo xtask widget`", dir.display())));
+    for card_fields in integrity::BUILDS {
+        let page = dir.join(integrity::page_file(card_fields));
+        if !page.is_file() {
+            return Err(Error::Config(format!("{} is not there; run `cargo xtask widget`", page.display())));
+        }
     }
     integrity::manifest(dir, public_url).await
 }

@@ -2,6 +2,8 @@
 //! shopper's details and card, and pays inline, after a 3-D Secure challenge,
 //! or on the gateway's hosted page.
 
+use std::pin::Pin;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use paylet_api::{
@@ -19,7 +21,7 @@ use crate::gateway::{self, CardField, CardInput, TokenizeError};
 use crate::host::{self, Cart, Host, HostCommand, HostEvent, Params, Returned};
 use crate::i18n::{Locale, Texts, fill};
 use crate::json::{self, invalid};
-use crate::money;
+use crate::{GATEWAY_FIELDS, money};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -85,6 +87,11 @@ fn Loader(params: Params, locale: Locale) -> impl IntoView {
 /// The store's configuration, and what this checkout sells as the shopper will see it.
 async fn load(params: &Params, t: &Texts) -> Result<(CheckoutConfig, Summary), String> {
     let config = api::checkout_config(&params.store).await.map_err(|e| e.message(t))?;
+    if (config.gateway.card_fields == CardFields::Gateway) != GATEWAY_FIELDS {
+        // A page the browser kept from before the store changed its kind of
+        // card fields: the server now serves the other build.
+        return Err(if host::reload_uncached() { t.loading } else { t.method_unavailable }.into());
+    }
     let summary = match &params.cart {
         Cart::Items(items) => summarize(&config.catalog, items, Money::zero(config.currency), t)?,
         Cart::Session(id) => {
@@ -173,6 +180,10 @@ struct Alert {
     retry: bool,
 }
 
+/// A card's single-use token and, Square style with the gateway's fields, its
+/// buyer verification.
+type CardToken = (String, Option<String>);
+
 /// Everything the pay flow reads and writes; all signals, so it is `Copy`.
 #[derive(Clone, Copy)]
 struct Form {
@@ -198,7 +209,7 @@ struct Form {
     /// A token (and its buyer verification) whose payment's answer was lost:
     /// a retry pays with the same one, which the server recognises, so the
     /// card is never charged twice.
-    unanswered_token: StoredValue<Option<(String, Option<String>)>>,
+    unanswered_token: StoredValue<Option<CardToken>>,
 }
 
 impl Form {
@@ -280,7 +291,7 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
         let host = host.clone();
         Callback::new(move |()| host.send(&HostEvent::Ready))
     };
-    if config.gateway.card_fields == CardFields::Paylet {
+    if !GATEWAY_FIELDS {
         ready.run(());
     }
 
@@ -330,11 +341,12 @@ fn Checkout(config: CheckoutConfig, summary: Summary, params: Params, locale: Lo
     });
     let card_fields = {
         let gateway = config.gateway.clone();
-        move || match gateway.card_fields {
-            CardFields::Gateway => {
+        move || {
+            if GATEWAY_FIELDS {
                 view! { <GatewayCardFields gateway=gateway.clone() locale=locale t=t ready=ready /> }.into_any()
+            } else {
+                view! { <PayletCardFields state=form.card t=t disabled=working /> }.into_any()
             }
-            CardFields::Paylet => view! { <PayletCardFields state=form.card t=t disabled=working /> }.into_any(),
         }
     };
     // Only where the store takes payment there, and with a page to send the
@@ -479,16 +491,12 @@ impl PayFlow {
         })
     }
 
-    fn gateway_fields(&self) -> bool {
-        self.gateway.card_fields == CardFields::Gateway
-    }
-
     async fn pay(&self, form: Form) {
         form.alert.set(None);
         let customer = self.customer(form);
         // Paylet's fields are checked here (`Err` when one is wrong); the
         // gateway's check themselves when they tokenize (`None`).
-        let typed = if self.gateway_fields() { Ok(None) } else { form.card.validate(self.t).map(Some).ok_or(()) };
+        let typed = if GATEWAY_FIELDS { Ok(None) } else { form.card.validate(self.t).map(Some).ok_or(()) };
         let (Some(customer), Ok(typed)) = (customer, typed) else { return };
         form.phase.set(Phase::Working);
         let Some(order) = self.order(form, customer.clone()).await else { return };
@@ -514,25 +522,27 @@ impl PayFlow {
 
     /// The card's single-use token, from the shopper's card in Paylet's fields
     /// or the gateway's, and (Square style, the gateway's fields) the buyer
-    /// verification for the order's total.
-    async fn token(
+    /// verification for the order's total. Boxed, so that each build leaves the
+    /// other kind's code out: awaited directly, both would keep a place in the
+    /// caller's state machine, whatever `GATEWAY_FIELDS` says.
+    fn token<'a>(
+        &'a self,
+        form: Form,
+        typed: Option<(String, paylet_card::Expiry, String)>,
+        customer: &'a CustomerInput,
+        total: Money,
+    ) -> Pin<Box<dyn Future<Output = Result<CardToken, TokenizeError>> + 'a>> {
+        if GATEWAY_FIELDS { Box::pin(self.sdk_token(customer, total)) } else { Box::pin(self.typed_token(form, typed)) }
+    }
+
+    /// Paylet's fields: the card the shopper typed, to the gateway's tokenization endpoint.
+    async fn typed_token(
         &self,
         form: Form,
         typed: Option<(String, paylet_card::Expiry, String)>,
-        customer: &CustomerInput,
-        total: Money,
-    ) -> Result<(String, Option<String>), TokenizeError> {
+    ) -> Result<CardToken, TokenizeError> {
         let Some((number, expiry, cvc)) = typed else {
-            let token = card_sdk::tokenize(customer).await?;
-            let verification =
-                card_sdk::verify_buyer(&self.gateway, &token, total, customer).await.map_err(|e| match e {
-                    TokenizeError::Network => e,
-                    // The buyer did not pass the bank's verification.
-                    TokenizeError::Card { .. } => {
-                        TokenizeError::Card { field: None, message: self.t.decline_authentication.into() }
-                    }
-                })?;
-            return Ok((token, verification));
+            return Err(TokenizeError::Card { field: Some(CardField::Number), message: self.t.decline_number.into() });
         };
         let card = CardInput {
             number,
@@ -542,6 +552,21 @@ impl PayFlow {
             postal_code: Some(form.billing.postal_code()).filter(|p| !p.is_empty()),
         };
         Ok((gateway::tokenize(&self.gateway, &card).await?, None))
+    }
+
+    /// The gateway's SDK tokenizes the card in its fields and (Square style)
+    /// verifies the buyer for `total`.
+    async fn sdk_token(&self, customer: &CustomerInput, total: Money) -> Result<CardToken, TokenizeError> {
+        let token = card_sdk::tokenize(customer).await?;
+        let verification =
+            card_sdk::verify_buyer(&self.gateway, &token, total, customer).await.map_err(|e| match e {
+                TokenizeError::Network => e,
+                // The buyer did not pass the bank's verification.
+                TokenizeError::Card { .. } => {
+                    TokenizeError::Card { field: None, message: self.t.decline_authentication.into() }
+                }
+            })?;
+        Ok((token, verification))
     }
 
     /// The order this checkout pays, created on first use; `None` after telling
@@ -592,7 +617,7 @@ impl PayFlow {
                 match (field, mine) {
                     // The gateway's own fields show their errors themselves;
                     // the alert says it in the checkout's language.
-                    (Some(_), Some(text)) if self.gateway_fields() => self.stop(form, text.to_owned(), false),
+                    (Some(_), Some(text)) if GATEWAY_FIELDS => self.stop(form, text.to_owned(), false),
                     (Some(field), Some(text)) => {
                         form.card.set_error(*field, text.to_owned());
                         form.phase.set(Phase::Editing);
@@ -633,7 +658,9 @@ impl PayFlow {
                 form.challenge.set(Some(url.clone()));
             }
             // Stripe.js shows the bank's challenge itself; then the server reads the outcome.
-            (OrderStatus::RequiresAction, _, Some(NextAction { gateway_client_secret: Some(secret), .. })) => {
+            (OrderStatus::RequiresAction, _, Some(NextAction { gateway_client_secret: Some(secret), .. }))
+                if GATEWAY_FIELDS =>
+            {
                 let (flow, secret) = (self.clone(), secret.clone());
                 spawn_local(async move {
                     card_sdk::handle_next_action(&secret).await;

@@ -14,7 +14,10 @@ use crate::gateway::{self, TokenizeError};
 use crate::i18n::{Locale, Texts};
 use crate::json::{self, Json, Writer};
 
-#[wasm_bindgen(module = "/src/card_sdk.js")]
+// Paylet's build never calls these (`GATEWAY_FIELDS`). Naming no module
+// there keeps wasm-bindgen and Trunk from shipping card_sdk.js with it.
+#[cfg_attr(feature = "gateway-fields", wasm_bindgen(module = "/src/card_sdk.js"))]
+#[cfg_attr(not(feature = "gateway-fields"), wasm_bindgen)]
 extern "C" {
     #[wasm_bindgen(js_name = mount)]
     fn js_mount(

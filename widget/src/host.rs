@@ -72,6 +72,14 @@ pub fn read_params() -> Result<Params, String> {
     })
 }
 
+/// Loads the page again under a URL no cache holds, so the server picks the
+/// build afresh; `false` when this page already is that second load.
+pub fn reload_uncached() -> bool {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return false };
+    let search = location.search().unwrap_or_default();
+    !search.ends_with("&fresh") && location.replace(&[search.as_str(), "&fresh"].concat()).is_ok()
+}
+
 /// What the checkout sells: catalog items, or a checkout session the
 /// merchant's backend created and priced.
 #[derive(Clone)]

@@ -15,6 +15,13 @@ mod i18n;
 mod json;
 mod money;
 
+/// Whether this build carries the gateway's card fields (`--features
+/// gateway-fields`) rather than Paylet's. Each build carries one kind only, so
+/// that each stays within the widget's size budget: the code of the other kind
+/// is behind a constant `false` and the compiler leaves it out. The server
+/// serves each store the build for its kind.
+const GATEWAY_FIELDS: bool = cfg!(feature = "gateway-fields");
+
 fn main() {
     leptos::mount::mount_to_body(app::App);
 }

@@ -63,7 +63,10 @@ const EMBED_JS_BUDGET_GZ: u64 = 4_000;
 /// the time from `embed.js` to the card fields in headless Chromium
 /// (`e2e/bench/load.js`, against `paylet demo` from the release build).
 fn widget() -> Result<(), Failure> {
-    let mut lines = widget_sizes(&workspace_root().join("widget/dist"))?;
+    let dist = workspace_root().join("widget/dist");
+    let mut lines = widget_sizes(&dist, "Paylet's card fields")?;
+    lines.extend(widget_sizes(&dist.join("gateway"), "the gateway's card fields")?);
+    lines.push(embed_js_size(&dist)?);
     println!("\n{}", lines.join("\n"));
     println!("\n==> node bench/load.js --samples 20 (in e2e/; headless Chromium, several minutes)");
     let run = Command::new("node")
@@ -80,51 +83,58 @@ fn widget() -> Result<(), Failure> {
     Ok(())
 }
 
-/// One line per file the widget's page loads, with its size as is, brotli
-/// and gzip; the totals against the budget; and `embed.js`.
-fn widget_sizes(dist: &Path) -> Result<Vec<String>, Failure> {
-    const STEP: &str = "widget sizes";
+/// One line per file the page of the widget built in `dist` loads, with its
+/// size as is, brotli and gzip; and the totals against the budget.
+fn widget_sizes(dist: &Path, build: &str) -> Result<Vec<String>, Failure> {
     let read = |name: &str| {
         std::fs::read(dist.join(name)).map_err(|e| {
-            Failure::new(STEP, format!("{}: {e}; `cargo xtask widget` builds it", dist.join(name).display()))
+            Failure::new(SIZES, format!("{}: {e}; `cargo xtask widget` builds it", dist.join(name).display()))
         })
     };
-    let size = |name: &str| std::fs::metadata(dist.join(name)).map(|m| m.len());
-    let sizes = |name: &str| -> Result<[u64; 3], Failure> {
-        let missing = |e: std::io::Error| Failure::new(STEP, format!("{name} or its .br/.gz copy: {e}"));
-        let path = dist.join(name);
-        Ok([
-            size(name).map_err(missing)?,
-            std::fs::metadata(sibling(&path, "br")).map(|m| m.len()).map_err(missing)?,
-            std::fs::metadata(sibling(&path, "gz")).map(|m| m.len()).map_err(missing)?,
-        ])
-    };
-
-    let mut lines =
-        vec![format!("{:<52} {:>10} {:>10} {:>10}", "widget: what the iframe loads", "raw", "brotli", "gzip")];
+    let mut lines = vec![format!(
+        "{:<52} {:>10} {:>10} {:>10}",
+        format!("widget with {build}: what the iframe loads"),
+        "raw",
+        "brotli",
+        "gzip"
+    )];
     let mut total = [0u64; 3];
     for name in loaded_by_page(dist, &read)? {
-        let s = sizes(&name)?;
+        let s = sizes(dist, &name)?;
         total.iter_mut().zip(s).for_each(|(t, s)| *t += s);
         lines.push(format!("  {name:<50} {:>10} {:>10} {:>10}", kb(s[0]), kb(s[1]), kb(s[2])));
     }
     lines.push(format!("  {:<50} {:>10} {:>10} {:>10}", "total", kb(total[0]), kb(total[1]), kb(total[2])));
     lines.push(format!(
-        "widget: {} brotli against a budget of {} ({})",
+        "widget with {build}: {} brotli against a budget of {} ({})",
         kb(total[1]),
         kb(WIDGET_BUDGET_BR),
         verdict(total[1], WIDGET_BUDGET_BR)
     ));
-    let embed = sizes("embed.js")?;
-    lines.push(format!(
+    Ok(lines)
+}
+
+/// `embed.js`, which the merchant's page loads, against its gzip budget.
+fn embed_js_size(dist: &Path) -> Result<String, Failure> {
+    let embed = sizes(dist, "embed.js")?;
+    Ok(format!(
         "embed.js: {} gzip ({} raw, {} brotli) against a budget of {} gzip ({})",
         kb(embed[2]),
         kb(embed[0]),
         kb(embed[1]),
         kb(EMBED_JS_BUDGET_GZ),
         verdict(embed[2], EMBED_JS_BUDGET_GZ)
-    ));
-    Ok(lines)
+    ))
+}
+
+const SIZES: &str = "widget sizes";
+
+/// The file `name` in `dist` as is, and its brotli and gzip copies, in bytes.
+fn sizes(dist: &Path, name: &str) -> Result<[u64; 3], Failure> {
+    let missing = |e: std::io::Error| Failure::new(SIZES, format!("{name} or its .br/.gz copy: {e}"));
+    let path = dist.join(name);
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).map_err(missing);
+    Ok([size(&path)?, size(&sibling(&path, "br"))?, size(&sibling(&path, "gz"))?])
 }
 
 /// `index.html` and every file in `dist` it names, and the files those name
@@ -154,8 +164,7 @@ fn loaded_by_page(dist: &Path, read: &dyn Fn(&str) -> Result<Vec<u8>, Failure>) 
 /// The files under `dir`, relative to `root`, without the compressed copies.
 fn asset_names(root: &Path, dir: &Path) -> Result<Vec<String>, Failure> {
     let mut names = Vec::new();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Failure::new("widget sizes", format!("{}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Failure::new(SIZES, format!("{}: {e}", dir.display())))?;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

@@ -2,7 +2,8 @@
 //! a fresh machine needs nothing but Rust and root.
 //!
 //! - `setup [--tests]`: installs what is missing (idempotent).
-//! - `widget`: builds the widget with Trunk into `widget/dist`, and writes a
+//! - `widget`: builds the widget with Trunk into `widget/dist` (and the build
+//!   with the gateway's card fields into `widget/dist/gateway`), and writes a
 //!   brotli and a gzip copy next to each of its scripts, WASM, styles and page.
 //! - `demo`: set-up, widget, then `paylet demo`.
 //! - `test`: set-up for tests, then formatting, lints, unit and integration
@@ -44,17 +45,43 @@ fn main() -> ExitCode {
     }
 }
 
+/// Two builds of the widget, one per kind of card fields, each within the size
+/// budget (`GATEWAY_FIELDS` in widget/src/main.rs): Paylet's fields into
+/// `widget/dist`, the gateway's into `widget/dist/gateway`, which the server
+/// serves under `/widget/gateway/`. Paylet's first: Trunk empties its `dist`.
 fn build_widget() -> Result<(), Failure> {
     let root = workspace_root();
     let npm_bin = root.join("widget/node_modules/.bin");
     let path = format!("{}:{}", npm_bin.display(), std::env::var("PATH").unwrap_or_default());
-    run_step(
-        "build widget",
-        std::process::Command::new("trunk")
-            .args(["build", "--release", "--offline"])
-            .env("PATH", path)
-            .current_dir(&root),
-    )?;
+    let builds: [(&str, &[&str]); 2] = [
+        ("build widget (Paylet's card fields)", &[]),
+        (
+            "build widget (the gateway's card fields)",
+            &["--features", "gateway-fields", "--dist", "widget/dist/gateway", "--public-url", "/widget/gateway/"],
+        ),
+    ];
+    // Trunk's wasm-bindgen output is shared by both builds and never emptied:
+    // the gateway's build's card_sdk.js would ship with Paylet's.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
+    let snippets = target.join("wasm-bindgen/release/snippets");
+    for (step, args) in builds {
+        if let Err(e) = std::fs::remove_dir_all(&snippets)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(Failure::new(step, format!("{}: {e}", snippets.display())));
+        }
+        run_step(
+            step,
+            std::process::Command::new("trunk")
+                .args(["build", "--release", "--offline"])
+                .args(args)
+                .env("PATH", &path)
+                .current_dir(&root),
+        )?;
+    }
+    // The merchant's page loads `embed.js` from the top of `dist` only.
+    let stray = root.join("widget/dist/gateway/embed.js");
+    std::fs::remove_file(&stray).map_err(|e| Failure::new("build widget", format!("{}: {e}", stray.display())))?;
     compress::precompress(&root.join("widget/dist")).map(drop)
 }
 

@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use paylet_api::{OrderId, StoreId};
+use paylet_api::{CardFields, OrderId, StoreId};
 use serde::Deserialize;
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
@@ -117,7 +117,8 @@ struct WidgetQuery {
 /// hashed files at least that long (README, "The snippet").
 const PAGE_CACHE: HeaderValue = HeaderValue::from_static("private, max-age=60");
 
-/// The widget's page, framable only by the store's allowed origins.
+/// The widget's page, framable only by the store's allowed origins: the
+/// build for the store's kind of card fields.
 async fn widget_page(
     State(state): State<AppState>,
     Query(query): Query<WidgetQuery>,
@@ -132,14 +133,23 @@ async fn widget_page(
         },
         _ => None,
     };
-    let page = tokio::fs::read_to_string(state.widget_dir.join("index.html")).await.unwrap_or_default();
+    let card_fields = store.as_ref().map_or(CardFields::Paylet, |s| s.gateway.card_fields);
+    let file = integrity::page_file(card_fields);
+    let page = tokio::fs::read_to_string(state.widget_dir.join(file)).await.unwrap_or_default();
     let origin = page_origin(&state.settings.public_url, &request);
     let script_src = integrity::page_script_src(&state.widget_dir, &origin, &page).await?;
     let csp = HeaderValue::from_str(&integrity::widget_csp(&script_src, store.as_ref()))
         .map_err(|_| Error::Config("allowed origins do not fit in a header".into()))?;
-    let mut response = serve(&state, "index.html", request).await?;
+    // Which build a store gets changes with its card fields, so a copy's date
+    // cannot say whether it is still the right one: always the whole page.
+    let (mut parts, body) = request.into_parts();
+    parts.headers.remove(header::IF_MODIFIED_SINCE);
+    parts.headers.remove(header::IF_NONE_MATCH);
+    let mut response = serve(&state, file, Request::from_parts(parts, body)).await?;
     let found = found(&response);
     let headers = response.headers_mut();
+    headers.remove(header::LAST_MODIFIED);
+    headers.remove(header::ETAG);
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     headers.insert(header::CACHE_CONTROL, PAGE_CACHE);
     if found {

@@ -50,8 +50,15 @@ async fn published_manifest(base: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// The manifest's build for `card_fields` (`paylet` or `gateway`).
+fn build<'a>(manifest: &'a Value, card_fields: &str) -> &'a Value {
+    let builds = manifest["builds"].as_array().unwrap();
+    builds.iter().find(|b| b["card_fields"] == card_fields).unwrap_or_else(|| panic!("no {card_fields} build"))
+}
+
+/// The scripts of the build with Paylet's card fields, which a new store gets.
 fn scripts(manifest: &Value) -> &Vec<Value> {
-    manifest["scripts"].as_array().unwrap()
+    build(manifest, "paylet")["scripts"].as_array().unwrap()
 }
 
 /// `paylet integrity …`: its exit code, stdout and stderr.
@@ -183,6 +190,21 @@ async fn the_manifest_lists_every_script_the_page_runs_with_the_hash_of_the_byte
             assert!(entry(&format!("/widget/{file}")).is_some(), "{file} is not in the manifest");
         }
     }
+
+    // The build with the gateway's card fields has its own module and WASM,
+    // under its own path, and the same embed.js.
+    let gateway = build(&manifest, "gateway")["scripts"].as_array().unwrap();
+    let own: Vec<&str> =
+        gateway.iter().map(|s| s["url"].as_str().unwrap()).filter(|u| u.starts_with("/widget/")).collect();
+    assert!(own.iter().all(|u| u.starts_with("/widget/gateway/") && entry(u).is_none()), "{own:?}");
+    // The glue to the gateway's SDK is in its build alone.
+    assert!(own.iter().any(|u| u.ends_with("/card_sdk.js")), "{own:?}");
+    assert!(!scripts(&manifest).iter().any(|s| s["url"].as_str().unwrap().ends_with("/card_sdk.js")));
+    for url in own {
+        let served = app.http.get(app.url(url)).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(gateway.iter().find(|s| s["url"] == url).unwrap()["integrity"], sha384(&served), "{url}");
+    }
+    assert!(gateway.iter().any(|s| s["url"] == EMBED_JS));
 }
 
 #[tokio::test]
@@ -213,7 +235,7 @@ async fn the_widget_pages_csp_pins_the_scripts_of_the_manifest_and_nothing_else(
     assert!(script_src.contains(&format!("'{}'", sha384(inline.as_bytes()))), "{csp}");
 
     // The manifest names the same policy, less what the store adds.
-    let published = manifest["csp"].as_str().unwrap();
+    let published = build(&manifest, "paylet")["csp"].as_str().unwrap();
     assert_eq!(sources(published, "script-src"), script_src);
     assert_eq!(sources(published, "frame-ancestors"), ["'none'"]);
     assert_eq!(sources(&csp, "report-uri"), [format!("/v1/csp-reports/{}", app.store)]);
@@ -267,10 +289,11 @@ async fn a_stores_page_with_the_gateways_own_card_fields_passes_and_a_script_ori
                 .unwrap();
         }
     };
-    // Stripe's own Stripe.js: authorised by the release.
+    // Stripe's own Stripe.js: authorised by the release, in the release's build for it.
     use_gateway("https://api.stripe.com".into()).await;
     let (code, report) = check(&app, &app.base, &manifest).await;
     assert_eq!((code, drifts(&report)), (0, Vec::<String>::new()), "{report:#}");
+    assert_eq!(report["card_fields"], "gateway");
     // The sandbox's stand-in is no gateway's own SDK: its origin is named.
     use_gateway(app.sandbox_base.clone()).await;
     let (code, report) = check(&app, &app.base, &manifest).await;
@@ -290,6 +313,7 @@ async fn an_untouched_server_passes_the_integrity_check() {
     let (code, report) = check(&app, &app.base, &manifest).await;
     assert_eq!((code, drifts(&report)), (0, Vec::new()), "{report:#}");
     assert_eq!(report["clean"], true);
+    assert_eq!(report["card_fields"], "paylet");
     assert_eq!(report["scripts"].as_array().unwrap().len(), scripts(&released).len());
 
     // In plain words, comparing with the release build itself.
