@@ -2,6 +2,7 @@
 //! build the same [`state`], [`app`] and [`workers`] on a real database.
 
 pub mod app;
+pub mod attempt_state;
 pub mod auth;
 pub mod backup;
 pub mod catalog;

@@ -20,6 +20,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
+use crate::attempt_state::{self, AttemptEvent, AttemptKind, AttemptStatus};
 use crate::db::{Arg, Backend, now_millis};
 use crate::order_state::OrderEvent;
 use crate::orders::{self, OrderSummary};
@@ -29,35 +30,13 @@ use crate::{Error, ids, reconcile};
 /// After this many declines an order fails: a card tester gets no more tries.
 const MAX_DECLINES: i64 = 10;
 
-/// An attempt's status, as stored.
-pub mod status {
-    pub const PROCESSING: &str = "processing";
-    pub const REQUIRES_ACTION: &str = "requires_action";
-    /// A hosted page waiting for the shopper.
-    pub const OPEN: &str = "open";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const DECLINED: &str = "declined";
-    /// Canceled at the gateway, or a hosted page that expired.
-    pub const ENDED: &str = "ended";
-    /// The gateway refused the request itself (not the card).
-    pub const FAILED: &str = "failed";
-
-    /// Attempts that may still succeed.
-    pub const UNSETTLED: [&str; 3] = [PROCESSING, REQUIRES_ACTION, OPEN];
-}
-
-pub mod kind {
-    pub const CARD: &str = "card";
-    pub const HOSTED: &str = "hosted";
-}
-
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub id: String,
     pub order_id: OrderId,
-    pub kind: String,
+    pub kind: AttemptKind,
     pub token: Option<String>,
-    pub status: String,
+    pub status: AttemptStatus,
     pub amount: Money,
     pub gateway_payment_id: Option<String>,
     pub hosted_session_id: Option<String>,
@@ -73,17 +52,17 @@ pub struct Attempt {
 
 impl Attempt {
     fn may_succeed(&self) -> bool {
-        status::UNSETTLED.contains(&self.status.as_str())
+        self.status.may_succeed()
     }
 
     /// A new attempt to pay the whole order, before the gateway is called.
-    fn new(order: &OrderSummary, kind: &str, token: Option<String>) -> Attempt {
+    fn new(order: &OrderSummary, kind: AttemptKind, token: Option<String>) -> Attempt {
         Attempt {
             id: ids::new_payment_id(),
             order_id: order.id.clone(),
-            kind: kind.into(),
+            kind,
             token,
-            status: status::PROCESSING.into(),
+            status: AttemptStatus::Processing,
             amount: order.total,
             gateway_payment_id: None,
             hosted_session_id: None,
@@ -108,9 +87,9 @@ fn attempt_from_row(row: &AnyRow) -> Result<Attempt, Error> {
     Ok(Attempt {
         id: row.try_get("id")?,
         order_id: OrderId::parse(&order).map_err(|_| corrupt("order"))?,
-        kind: row.try_get("kind")?,
+        kind: AttemptKind::parse(&row.try_get::<String, _>("kind")?).ok_or_else(|| corrupt("kind"))?,
         token: row.try_get("token")?,
-        status: row.try_get("status")?,
+        status: AttemptStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(|| corrupt("status"))?,
         amount: Money::new(row.try_get("amount")?, currency).map_err(|_| corrupt("amount"))?,
         gateway_payment_id: row.try_get("gateway_payment_id")?,
         hosted_session_id: row.try_get("hosted_session_id")?,
@@ -204,21 +183,16 @@ impl News {
     }
 }
 
-/// The attempt's next status, or `None` when the news changes nothing: a
-/// settled attempt never moves again, and a hosted page's own declines are the
-/// shopper's to retry there.
-///
-/// An attempt the shopper left (a challenge or page given up for another
-/// card) is `ended`, but if the gateway then says it succeeded, the money
-/// moved, and that counts.
-fn next_status(from: &str, attempt_kind: &str, news: &News) -> Option<&'static str> {
-    use status::*;
-    match (from, news) {
-        (PROCESSING | REQUIRES_ACTION | OPEN | ENDED, News::Succeeded { .. }) => Some(SUCCEEDED),
-        (PROCESSING, News::RequiresAction { .. } | News::RequiresSdkAction { .. }) => Some(REQUIRES_ACTION),
-        (PROCESSING | REQUIRES_ACTION, News::Declined { .. }) if attempt_kind == kind::CARD => Some(DECLINED),
-        (PROCESSING | REQUIRES_ACTION | OPEN, News::Ended) => Some(ENDED),
-        _ => None,
+impl News {
+    /// What the news means for an attempt; `None` when nothing is settled yet.
+    fn event(&self) -> Option<AttemptEvent> {
+        match self {
+            News::Succeeded { .. } => Some(AttemptEvent::Succeeded),
+            News::Declined { .. } => Some(AttemptEvent::Declined),
+            News::RequiresAction { .. } | News::RequiresSdkAction { .. } => Some(AttemptEvent::RequiresAction),
+            News::Ended => Some(AttemptEvent::Ended),
+            News::Pending => None,
+        }
     }
 }
 
@@ -269,10 +243,10 @@ pub async fn settle(
 ) -> Result<PaymentResult, Error> {
     let attempt = load(conn, backend, attempt_id).await?;
     let order = orders::summary_in(conn, &attempt.order_id).await?;
-    let Some(to) = next_status(&attempt.status, &attempt.kind, &news) else {
+    let Some(to) = news.event().and_then(|event| attempt_state::next(attempt.status, attempt.kind, event)) else {
         // Already settled (by a webhook that beat the gateway's answer, say):
         // report what it settled as.
-        let decline = attempt.decline.filter(|_| attempt.status == status::DECLINED);
+        let decline = attempt.decline.filter(|_| attempt.status == AttemptStatus::Declined);
         return Ok(payment_result(&order.id, order.status, decline, news.challenge().or(attempt.challenge())));
     };
     let (payment_id, decline, redirect) = match &news {
@@ -282,13 +256,13 @@ pub async fn settle(
         News::RequiresSdkAction { payment_id, .. } => (Some(payment_id.as_str()), None, None),
         News::Ended | News::Pending => (None, None, None),
     };
-    let settled = to != status::REQUIRES_ACTION;
+    let settled = to != AttemptStatus::RequiresAction;
     sqlx::query(
         "UPDATE payment_attempts SET status = $1, gateway_payment_id = COALESCE($2, gateway_payment_id), \
          decline_code = $3, redirect_url = COALESCE($4, redirect_url), \
          check_at = CASE WHEN $5 = 1 THEN NULL ELSE check_at END, updated_at = $6 WHERE id = $7",
     )
-    .bind(to)
+    .bind(to.as_str())
     .bind(payment_id)
     .bind(decline.map(DeclineCode::as_str))
     .bind(redirect)
@@ -298,11 +272,11 @@ pub async fn settle(
     .execute(&mut *conn)
     .await?;
 
-    let from_action = attempt.status == status::REQUIRES_ACTION;
+    let from_action = attempt.status == AttemptStatus::RequiresAction;
     let event = match to {
-        status::SUCCEEDED => Some(OrderEvent::PaymentSucceeded),
-        status::REQUIRES_ACTION => Some(OrderEvent::PaymentRequiresAction),
-        status::DECLINED | status::ENDED if from_action => Some(OrderEvent::ActionFailed),
+        AttemptStatus::Succeeded => Some(OrderEvent::PaymentSucceeded),
+        AttemptStatus::RequiresAction => Some(OrderEvent::PaymentRequiresAction),
+        AttemptStatus::Declined | AttemptStatus::Ended if from_action => Some(OrderEvent::ActionFailed),
         _ => None,
     };
     let store = order.store_id.clone();
@@ -310,7 +284,7 @@ pub async fn settle(
         orders::record_in(conn, &order.id, &store, "payment_declined", &format!("Card declined: {}.", code.as_str()))
             .await?;
     }
-    if to == status::ENDED {
+    if to == AttemptStatus::Ended {
         orders::record_in(conn, &order.id, &store, "payment_ended", &format!("Payment attempt {} ended.", attempt.id))
             .await?;
     }
@@ -318,12 +292,12 @@ pub async fn settle(
         Some(event) => orders::transition(conn, backend, &order.id, event).await?,
         None => order.status,
     };
-    if to == status::DECLINED && declines(conn, &order.id).await? >= MAX_DECLINES {
+    if to == AttemptStatus::Declined && declines(conn, &order.id).await? >= MAX_DECLINES {
         status_now = orders::transition(conn, backend, &order.id, OrderEvent::PaymentFailed).await?;
     }
     let paid_before =
         matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded);
-    if to == status::SUCCEEDED && paid_before {
+    if to == AttemptStatus::Succeeded && paid_before {
         // Paid already by another attempt (an inline card and a hosted page
         // both went through): the money must go back.
         let detail = format!(
@@ -334,14 +308,14 @@ pub async fn settle(
         orders::record_in(conn, &order.id, &store, "duplicate_payment", &detail).await?;
         tracing::warn!(order = %order.id, attempt = %attempt.id, "a second payment succeeded for one order");
     }
-    tracing::info!(order = %order.id, attempt = %attempt.id, from = %attempt.status, to, "payment attempt moved");
+    tracing::info!(order = %order.id, attempt = %attempt.id, from = %attempt.status, to = %to, "payment attempt moved");
     Ok(payment_result(&order.id, status_now, decline, news.challenge().or(attempt.challenge())))
 }
 
 async fn declines(conn: &mut AnyConnection, order: &OrderId) -> Result<i64, Error> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = $1 AND status = $2")
         .bind(order.as_str())
-        .bind(status::DECLINED)
+        .bind(AttemptStatus::Declined.as_str())
         .fetch_one(conn)
         .await?;
     Ok(row.try_get("n")?)
@@ -437,12 +411,12 @@ fn in_progress() -> Error {
 /// money: ended only here, the old page could still be paid, and the shopper
 /// charged twice.
 async fn make_room(state: &AppState, store: &Store, other: &Attempt) -> Result<(), Error> {
-    if other.status == status::PROCESSING {
+    if other.status == AttemptStatus::Processing {
         return reconcile::attempt(state, store, other).await;
     }
     let gateway = store.gateway.client(&state.http);
     let news = match (other.hosted_session_id.clone(), other.gateway_payment_id.as_deref()) {
-        (Some(id), _) if other.kind == kind::HOSTED => {
+        (Some(id), _) if other.kind == AttemptKind::Hosted => {
             let page = HostedSession {
                 id,
                 url: other.redirect_url.clone().unwrap_or_default(),
@@ -483,7 +457,8 @@ pub async fn charge(state: &AppState, store: &Store, attempt: &Attempt) -> Resul
 
 async fn fail_attempt(state: &AppState, attempt: &str) -> Result<(), Error> {
     let sql = "UPDATE payment_attempts SET status = $1, check_at = NULL, updated_at = $2 WHERE id = $3";
-    let args = vec![Arg::Text(status::FAILED.into()), Arg::Int(now_millis()), Arg::Text(attempt.into())];
+    let args =
+        vec![Arg::Text(AttemptStatus::Failed.as_str().into()), Arg::Int(now_millis()), Arg::Text(attempt.into())];
     state.db.execute(sql, args).await
 }
 
@@ -519,13 +494,13 @@ async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest
                 }
                 let attempts = attempts_of(conn, &order.id).await?;
                 if let Some(same) = attempts.iter().find(|a| a.token.as_deref() == Some(token.as_str())) {
-                    return Ok(match same.status.as_str() {
+                    return Ok(match same.status {
                         // A retry after a lost answer: the same key, so no second charge.
-                        status::PROCESSING => Begin::Charge(same.clone()),
+                        AttemptStatus::Processing => Begin::Charge(same.clone()),
                         // The shopper lost the answer that carried the SDK's
                         // challenge (a redirect is kept; that secret is not).
-                        status::REQUIRES_ACTION if same.redirect_url.is_none() => Begin::Resume(same.clone()),
-                        status::REQUIRES_ACTION => Begin::Answer(PaymentResult {
+                        AttemptStatus::RequiresAction if same.redirect_url.is_none() => Begin::Resume(same.clone()),
+                        AttemptStatus::RequiresAction => Begin::Answer(PaymentResult {
                             order_id: order.id.clone(),
                             status,
                             decline: None,
@@ -542,7 +517,7 @@ async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest
                 if let Some(other) = attempts.iter().find(|a| a.may_succeed()) {
                     return Ok(Begin::Busy(Box::new(other.clone())));
                 }
-                let attempt = Attempt { verification_token, ..Attempt::new(&order, kind::CARD, Some(token)) };
+                let attempt = Attempt { verification_token, ..Attempt::new(&order, AttemptKind::Card, Some(token)) };
                 insert(conn, &order, &attempt, check_at).await?;
                 Ok(Begin::Charge(attempt))
             })
@@ -565,9 +540,9 @@ async fn insert(conn: &mut AnyConnection, order: &OrderSummary, attempt: &Attemp
     .bind(&attempt.id)
     .bind(order.id.as_str())
     .bind(order.store_id.as_str())
-    .bind(&attempt.kind)
+    .bind(attempt.kind.as_str())
     .bind(attempt.token.as_deref())
-    .bind(&attempt.status)
+    .bind(attempt.status.as_str())
     .bind(attempt.amount.amount())
     .bind(attempt.amount.currency().code())
     .bind(attempt.hosted_session_id.as_deref())
@@ -590,14 +565,14 @@ pub async fn confirm(
     request: &ConfirmPaymentRequest,
 ) -> Result<PaymentResult, Error> {
     let order = orders::find_for_client(&state.db, order_id, &request.client_secret).await?;
-    let latest = latest(&state.db, &order.id).await?.filter(|a| a.kind == kind::CARD);
-    let Some(attempt) = latest.filter(|a| a.status != status::PROCESSING) else {
+    let latest = latest(&state.db, &order.id).await?.filter(|a| a.kind == AttemptKind::Card);
+    let Some(attempt) = latest.filter(|a| a.status != AttemptStatus::Processing) else {
         return Err(Error::Conflict {
             code: "nothing_to_confirm",
             message: "This order has no payment waiting for confirmation.".into(),
         });
     };
-    if attempt.status != status::REQUIRES_ACTION {
+    if attempt.status != AttemptStatus::RequiresAction {
         // Read after the attempt: the order is at least as new as it.
         let status = orders::summary(&state.db, &order.id).await?.status;
         return Ok(payment_result(&order.id, status, attempt.decline, None));
@@ -700,8 +675,8 @@ pub async fn hosted_session(
                 .bind(link_id)
                 .bind(url)
                 .bind(now_millis())
-                .bind(status::PROCESSING)
-                .bind(status::OPEN)
+                .bind(AttemptStatus::Processing.as_str())
+                .bind(AttemptStatus::Open.as_str())
                 .bind(&attempt)
                 .execute(&mut *conn)
                 .await?;
@@ -709,7 +684,7 @@ pub async fn hosted_session(
                     .bind(&attempt)
                     .fetch_one(conn)
                     .await?;
-                Ok(now == status::OPEN)
+                Ok(now == AttemptStatus::Open.as_str())
             })
         })
         .await?;
@@ -767,12 +742,12 @@ async fn begin_hosted(state: &AppState, order: &OrderSummary) -> Result<HostedBe
                 }
                 let attempts = attempts_of(conn, &order.id).await?;
                 match attempts.iter().find(|a| a.may_succeed()) {
-                    Some(a) if a.status == status::OPEN => {
+                    Some(a) if a.status == AttemptStatus::Open => {
                         Ok(HostedBegin::Reuse(a.redirect_url.clone().unwrap_or_default()))
                     }
                     Some(other) => Ok(HostedBegin::Busy(Box::new(other.clone()))),
                     None => {
-                        let attempt = Attempt::new(&order, kind::HOSTED, None);
+                        let attempt = Attempt::new(&order, AttemptKind::Hosted, None);
                         insert(conn, &order, &attempt, check_at).await?;
                         Ok(HostedBegin::Create(attempt.id))
                     }

@@ -18,8 +18,9 @@ use paylet_gateway::longest_call;
 use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
+use crate::attempt_state::{AttemptKind, AttemptStatus};
 use crate::db::{Arg, Backend, Batch, millis, now_millis};
-use crate::payments::{self, Attempt, News, kind, status};
+use crate::payments::{self, Attempt, News};
 use crate::stores::{self, Store};
 use crate::{Error, orders, refunds};
 
@@ -170,7 +171,7 @@ async fn claim(
     now: i64,
     lease: i64,
 ) -> Result<(Vec<Attempt>, Vec<String>), Error> {
-    let [a, b, c] = status::UNSETTLED;
+    let [a, b, c] = AttemptStatus::UNSETTLED.map(AttemptStatus::as_str);
     let attempts = sqlx::query(&format!(
         "UPDATE payment_attempts SET check_at = $1 WHERE id IN (SELECT id FROM payment_attempts \
          WHERE check_at <= $2 AND status IN ($3, $4, $5) ORDER BY check_at LIMIT $6{}) RETURNING id",
@@ -215,26 +216,28 @@ async fn reschedule(state: &AppState, table: &'static str, id: &str, at: i64) ->
 pub async fn attempt(state: &AppState, store: &Store, attempt: &Attempt) -> Result<(), Error> {
     let gateway = store.gateway.client(&state.http);
     let age = now_millis() - attempt.created_at;
-    let news = match (attempt.kind.as_str(), attempt.status.as_str()) {
-        (kind::CARD, status::PROCESSING) if age < RETRY_WINDOW_MS => {
+    let news = match (attempt.kind, attempt.status) {
+        (AttemptKind::Card, AttemptStatus::Processing) if age < RETRY_WINDOW_MS => {
             return payments::charge(state, store, attempt).await.map(|_| ());
         }
         // Too old to retry safely: a person must look at the gateway.
-        (kind::CARD, status::PROCESSING) => News::Ended,
-        (_, status::REQUIRES_ACTION) => match &attempt.gateway_payment_id {
+        (AttemptKind::Card, AttemptStatus::Processing) => News::Ended,
+        (_, AttemptStatus::RequiresAction) => match &attempt.gateway_payment_id {
             Some(id) => News::from_state(gateway.payment(id).await?, id),
             None => News::Pending,
         },
-        (kind::HOSTED, status::OPEN) => match &attempt.hosted_session_id {
+        (AttemptKind::Hosted, AttemptStatus::Open) => match &attempt.hosted_session_id {
             Some(session) => News::from_hosted(gateway.hosted_status(session).await?),
             None => News::Ended,
         },
         // A hosted page still being made is left to the request making it.
-        (kind::HOSTED, status::PROCESSING) if age < millis(longest_call(state.settings.gateway_timeout)) => {
+        (AttemptKind::Hosted, AttemptStatus::Processing)
+            if age < millis(longest_call(state.settings.gateway_timeout)) =>
+        {
             return Ok(());
         }
         // A hosted page whose creation never answered: nobody has its URL.
-        (kind::HOSTED, status::PROCESSING) => News::Ended,
+        (AttemptKind::Hosted, AttemptStatus::Processing) => News::Ended,
         _ => return Ok(()),
     };
     let news = match news {

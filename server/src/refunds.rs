@@ -9,10 +9,10 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
+use crate::attempt_state::AttemptStatus;
 use crate::db::{Arg, Backend, now_millis};
 use crate::order_state::OrderEvent;
 use crate::orders::{self, rfc3339};
-use crate::payments::status as attempt_status;
 use crate::stores::Store;
 use crate::{Error, ids, reconcile};
 
@@ -203,7 +203,7 @@ async fn captured(conn: &mut AnyConnection, order: &OrderId) -> Result<Captured,
          WHERE order_id = $1 AND status = $2 AND gateway_payment_id IS NOT NULL ORDER BY updated_at LIMIT 1",
     )
     .bind(order.as_str())
-    .bind(attempt_status::SUCCEEDED)
+    .bind(AttemptStatus::Succeeded.as_str())
     .fetch_optional(conn)
     .await?
     .ok_or_else(|| Error::Config(format!("paid order {order} has no captured payment")))?;
@@ -269,7 +269,7 @@ pub async fn apply(
     )
     .bind(store.as_str())
     .bind(payment_id)
-    .bind(attempt_status::SUCCEEDED)
+    .bind(AttemptStatus::Succeeded.as_str())
     .fetch_optional(&mut *conn)
     .await?
     else {

@@ -12,8 +12,9 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
+use crate::attempt_state::{AttemptKind, AttemptStatus};
 use crate::db::{Backend, Db, now_millis};
-use crate::payments::{self, News, kind, status};
+use crate::payments::{self, News};
 use crate::{Error, refunds, stores};
 
 /// What the gateway is told.
@@ -260,8 +261,8 @@ async fn lost_answer(
     )
     .bind(store.as_str())
     .bind(reference)
-    .bind(kind::CARD)
-    .bind(status::PROCESSING)
+    .bind(AttemptKind::Card.as_str())
+    .bind(AttemptStatus::Processing.as_str())
     .fetch_optional(conn)
     .await?;
     row.map(|r| attempt_ids(&r)).transpose()
