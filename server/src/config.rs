@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -32,11 +33,14 @@ pub struct FileConfig {
     /// `--log-format`, `PAYLET_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
     /// `--gateway-timeout`, `PAYLET_GATEWAY_TIMEOUT` (`30s`).
-    pub gateway_timeout: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub gateway_timeout: Option<Duration>,
     /// `--webhook-tolerance`, `PAYLET_WEBHOOK_TOLERANCE` (`5m`).
-    pub webhook_tolerance: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub webhook_tolerance: Option<Duration>,
     /// `--reconcile-after`, `PAYLET_RECONCILE_AFTER` (`10m`).
-    pub reconcile_after: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub reconcile_after: Option<Duration>,
     /// `--master-key-file`, `PAYLET_MASTER_KEY_FILE`.
     pub master_key_file: Option<PathBuf>,
     /// `--tls-cert`, `PAYLET_TLS_CERT`.
@@ -100,6 +104,16 @@ mod tests {
         assert!(toml::from_str::<FileConfig>("[rate_limits]\npayments_per_moon = 3").is_err());
         let urls: FileConfig = toml::from_str("allow_http_urls = true").unwrap();
         assert_eq!((urls.allow_http_urls, urls.allow_private_notify_urls), (Some(true), None));
+    }
+
+    #[test]
+    fn durations_are_read_as_people_write_them_and_a_bad_one_names_its_key() {
+        let c: FileConfig = toml::from_str("gateway_timeout = \"1h 30m\"\nreconcile_after = \"500ms\"").unwrap();
+        assert_eq!(c.gateway_timeout, Some(Duration::from_secs(5400)));
+        assert_eq!(c.reconcile_after, Some(Duration::from_millis(500)));
+        assert_eq!(c.webhook_tolerance, None);
+        let bad = toml::from_str::<FileConfig>("webhook_tolerance = \"soon\"").unwrap_err().to_string();
+        assert!(bad.contains("webhook_tolerance"), "{bad}");
     }
 
     #[test]

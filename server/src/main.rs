@@ -643,17 +643,12 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
                     settings.public_url
                 )));
             }
-            let or = |flag: Option<Duration>, key: &Option<String>, default: Duration| -> Result<Duration, Error> {
-                match (flag, key) {
-                    (Some(d), _) => Ok(d),
-                    (None, Some(text)) => parse_duration(text).map_err(Error::Config),
-                    (None, None) => Ok(default),
-                }
-            };
-            settings.gateway_timeout = or(payments.gateway_timeout, &file.gateway_timeout, settings.gateway_timeout)?;
+            settings.gateway_timeout =
+                payments.gateway_timeout.or(file.gateway_timeout).unwrap_or(settings.gateway_timeout);
             settings.webhook_tolerance =
-                or(payments.webhook_tolerance, &file.webhook_tolerance, settings.webhook_tolerance)?;
-            settings.reconcile_after = or(payments.reconcile_after, &file.reconcile_after, settings.reconcile_after)?;
+                payments.webhook_tolerance.or(file.webhook_tolerance).unwrap_or(settings.webhook_tolerance);
+            settings.reconcile_after =
+                payments.reconcile_after.or(file.reconcile_after).unwrap_or(settings.reconcile_after);
             settings.limits = limits(file.rate_limits, &payments.rate_limits)?;
             settings.url_rules = url_rules(&urls, &file);
             let settings_url = settings.public_url.clone();
@@ -989,7 +984,7 @@ async fn store_command(command: StoreCommand, file: &FileConfig) -> Result<(), E
             println!(
                 "webhook secret set for {}; the previous one is accepted for {}",
                 updated.webhook.url.unwrap_or_default(),
-                humantime(overlap)
+                short_duration(overlap)
             );
             Ok(())
         }
@@ -1094,17 +1089,14 @@ async fn product_command(command: ProductCommand, file: &FileConfig) -> Result<(
     }
 }
 
-fn humantime(d: Duration) -> String {
+fn short_duration(d: Duration) -> String {
     let secs = d.as_secs();
     if secs.is_multiple_of(3600) { format!("{}h", secs / 3600) } else { format!("{secs}s") }
 }
 
-/// One duration: `500ms`, `30s`, `10m`, `2h`.
+/// One duration: `500ms`, `30s`, `10m`, `2h`, `1h 30m`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    match paylet_sandbox::parse_retry_schedule(text).as_deref() {
-        Some([one]) => Ok(*one),
-        _ => Err(format!("`{text}` is not a duration like 500ms, 30s, 10m or 2h")),
-    }
+    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 500ms, 30s, 10m or 2h: {e}"))
 }
 
 #[derive(Clone)]
