@@ -121,7 +121,7 @@ async fn deliver_due(state: &AppState, sends: &mut JoinSet<()>) -> Result<usize,
     }
     let db = state.db.clone();
     let busy = state.deliveries.busy_stores();
-    let messages = state.db.write(move |conn| Box::pin(claim(conn, db, now, busy))).await?;
+    let messages = state.db.write(move |conn| Box::pin(lease_due(conn, db, now, busy))).await?;
     let mut started = 0;
     let (mut later, mut held) = (Batch::default(), 0);
     for message in messages {
@@ -228,10 +228,10 @@ fn endpoint(url: &str) -> String {
     }
 }
 
-/// Takes up to [`BATCH`] due messages for this worker for [`LEASE_MS`]:
+/// Leases up to [`BATCH`] due messages to this worker for [`LEASE_MS`]:
 /// none of the `busy` stores', and at most [`PER_ENDPOINT`] of any one store,
 /// so one store's backlog cannot fill the batch ahead of every other store.
-async fn claim(conn: &mut AnyConnection, db: Db, now: i64, busy: Vec<String>) -> Result<Vec<Message>, Error> {
+async fn lease_due(conn: &mut AnyConnection, db: Db, now: i64, busy: Vec<String>) -> Result<Vec<Message>, Error> {
     let skip = if busy.is_empty() {
         String::new()
     } else {

@@ -73,7 +73,7 @@ pub async fn run_once(state: &AppState, now: i64) -> Result<usize, Error> {
     let backend = state.db.backend();
     let next = now + millis(state.settings.reconcile_after);
     let mut until = now + millis(LEASE);
-    let (attempts, refund_ids) = state.db.write(move |conn| Box::pin(claim(conn, backend, now, until))).await?;
+    let (attempts, refund_ids) = state.db.write(move |conn| Box::pin(lease_due(conn, backend, now, until))).await?;
     let count = attempts.len() + refund_ids.len();
     let mut checks = tokio::task::JoinSet::new();
     // The items still being checked, by their check's task.
@@ -164,8 +164,8 @@ async fn store_of(state: &AppState, order: &OrderId) -> Result<paylet_api::Store
     Ok(orders::summary(&state.db, order).await?.store_id)
 }
 
-/// Takes the due items for this worker until `lease` (ms).
-async fn claim(
+/// Leases the due items to this worker until `lease` (ms).
+async fn lease_due(
     conn: &mut AnyConnection,
     backend: Backend,
     now: i64,
