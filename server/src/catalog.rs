@@ -169,7 +169,7 @@ fn checked_name(name: &str) -> Result<&str, Error> {
 }
 
 fn product_from_row(row: &AnyRow) -> Result<Product, Error> {
-    let corrupt = |what: &str| Error::Config(format!("stored product has an invalid {what}"));
+    let corrupt = |what: &str| Error::Corrupt(format!("stored product has an invalid {what}"));
     let sku: String = row.try_get("sku")?;
     let currency: String = row.try_get("currency")?;
     let currency = Currency::parse(&currency).map_err(|_| corrupt("currency"))?;

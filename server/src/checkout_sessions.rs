@@ -106,7 +106,7 @@ pub async fn create(db: &Db, store: &StoreId, currency: Currency, new: NewSessio
         expires_at: now + minutes * 60_000,
         created_at: now,
     };
-    let lines_json = serde_json::to_string(&session.lines).map_err(|e| Error::Config(e.to_string()))?;
+    let lines_json = serde_json::to_string(&session.lines).map_err(|e| Error::Internal(e.to_string()))?;
     sqlx::query(
         "INSERT INTO checkout_sessions (id, store_id, currency, total_amount, lines, customer_email, metadata, status, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -146,7 +146,7 @@ pub async fn complete_in(conn: &mut AnyConnection, id: &str) -> Result<(), Error
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<Session, Error> {
-    let corrupt = |what: &str| Error::Config(format!("stored checkout session has an invalid {what}"));
+    let corrupt = |what: &str| Error::Corrupt(format!("stored checkout session has an invalid {what}"));
     let currency: String = row.try_get("currency")?;
     let currency = Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
     let lines: String = row.try_get("lines")?;

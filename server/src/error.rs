@@ -40,8 +40,16 @@ pub enum Error {
     RateLimited { message: String, retry_after: u64 },
     #[error(transparent)]
     Gateway(#[from] GatewayError),
+    /// The operator's setting, command or file is wrong.
     #[error("configuration error: {0}")]
     Config(String),
+    /// Stored data that does not read back as it was written: a bug, or the
+    /// database edited by hand.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A fault in the server itself: what cannot happen did.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Keys(#[from] paylet_secret::KeyError),
     #[error("database error")]
@@ -123,9 +131,13 @@ impl Error {
             Error::Gateway(_) => StatusCode::BAD_GATEWAY,
             Error::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
-            Error::Config(_) | Error::Keys(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Config(_)
+            | Error::Corrupt(_)
+            | Error::Internal(_)
+            | Error::Keys(_)
+            | Error::Database(_)
+            | Error::Migrate(_)
+            | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -212,7 +224,13 @@ impl Error {
                 "The service cannot save anything right now. Please try again later.".into(),
                 None,
             ),
-            Error::Config(_) | Error::Keys(_) | Error::Database(_) | Error::Migrate(_) | Error::Io(_) => {
+            Error::Config(_)
+            | Error::Corrupt(_)
+            | Error::Internal(_)
+            | Error::Keys(_)
+            | Error::Database(_)
+            | Error::Migrate(_)
+            | Error::Io(_) => {
                 detail(ErrorType::ApiError, "internal_error", "Something went wrong on our side.".into(), None)
             }
         }

@@ -627,7 +627,7 @@ async fn build(widget_dir: &Path, page_url: &Url, card_fields: CardFields) -> Re
     };
     let mut files = LocalFiles { dir: widget_dir, origin: page_url, scripts_only: false };
     let mut found = walk(&mut files, page_url, &page).await?;
-    let embed_js = page_url.join(EMBED_JS_PATH).map_err(|e| Error::Config(e.to_string()))?;
+    let embed_js = page_url.join(EMBED_JS_PATH).map_err(|e| Error::Internal(e.to_string()))?;
     if let Some(bytes) = files.read(&embed_js).await? {
         let loaded_by = [LoadedBy::MerchantSnippet].into();
         found.push(Found {

@@ -101,7 +101,7 @@ pub async fn create(
     add_history(&mut batch, &id, &store.id, now, "created", &format!("Order created for {total}."));
     let order = Order { id, status: OrderStatus::Pending, lines, total, client_secret: Some(secret) };
     if let Some(claim) = claim {
-        let body = serde_json::to_string(&order).map_err(|e| Error::Config(e.to_string()))?;
+        let body = serde_json::to_string(&order).map_err(|e| Error::Internal(e.to_string()))?;
         claim.save_in(db, &mut batch, 201, &body)?;
     }
     db.write_batch(batch).await?;
@@ -119,7 +119,7 @@ fn checked_address(address: Option<&Address>, field: &str) -> Result<Option<Stri
     let Some(address) = address else { return Ok(None) };
     let checked =
         address.checked().map_err(|p| Error::invalid("invalid_address", format!("{field}.{}", p.field), p.message))?;
-    serde_json::to_string(&checked).map(Some).map_err(|e| Error::Config(e.to_string()))
+    serde_json::to_string(&checked).map(Some).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// All lines in one statement.
@@ -202,7 +202,7 @@ async fn price_lines(db: &Db, store: &Store, request: &CreateOrderRequest) -> Re
             return Err(Error::invalid("inactive_product", sku_field, format!("`{}` is not for sale.", sku.as_str())));
         }
         if product.price.currency() != store.currency {
-            return Err(Error::Config(format!("product {} is not priced in the store's currency", sku.as_str())));
+            return Err(Error::Corrupt(format!("product {} is not priced in the store's currency", sku.as_str())));
         }
         let total = product.price.checked_mul(item.quantity).map_err(|_| too_large(&format!("items[{i}].quantity")))?;
         lines.push(OrderLine {
@@ -269,7 +269,7 @@ pub async fn customer_email(db: &Db, id: &OrderId) -> Result<String, Error> {
 }
 
 fn summary_from_row(id: &OrderId, row: &AnyRow) -> Result<OrderSummary, Error> {
-    let corrupt = |what: &str| Error::Config(format!("stored order {id} has an invalid {what}"));
+    let corrupt = |what: &str| Error::Corrupt(format!("stored order {id} has an invalid {what}"));
     let store: String = row.try_get("store_id")?;
     let status: String = row.try_get("status")?;
     let currency: String = row.try_get("currency")?;
@@ -303,14 +303,14 @@ async fn lines(
     .bind(store.as_str())
     .fetch_all(conn)
     .await?;
-    let money = |amount: i64| Money::new(amount, currency).map_err(|_| Error::Config("negative stored amount".into()));
+    let money = |amount: i64| Money::new(amount, currency).map_err(|_| Error::Corrupt("negative stored amount".into()));
     rows.iter()
         .map(|row| {
             let quantity: i64 = row.try_get("quantity")?;
             Ok(OrderLine {
                 sku: row.try_get("sku")?,
                 name: row.try_get("name")?,
-                quantity: u32::try_from(quantity).map_err(|_| Error::Config("stored quantity out of range".into()))?,
+                quantity: u32::try_from(quantity).map_err(|_| Error::Corrupt("stored quantity out of range".into()))?,
                 unit_price: money(row.try_get("unit_amount")?)?,
                 total: money(row.try_get("total_amount")?)?,
             })
@@ -328,7 +328,7 @@ pub async fn status_in(conn: &mut AnyConnection, backend: Backend, id: &OrderId)
         .await?
         .ok_or(Error::NotFound("order"))?
         .try_get("status")?;
-    OrderStatus::parse(&status).ok_or_else(|| Error::Config(format!("stored order {id} has an invalid status")))
+    OrderStatus::parse(&status).ok_or_else(|| Error::Corrupt(format!("stored order {id} has an invalid status")))
 }
 
 /// Applies `event` to the order inside a write job. Returns the new status,
@@ -450,7 +450,7 @@ pub async fn list(db: &Db, store: &StoreId, filter: &OrderFilter) -> Result<Orde
 
 fn admin_order(row: &AnyRow) -> Result<AdminOrder, Error> {
     let id: String = row.try_get("id")?;
-    let id = OrderId::parse(&id).map_err(|_| Error::Config("stored order has an invalid id".into()))?;
+    let id = OrderId::parse(&id).map_err(|_| Error::Corrupt("stored order has an invalid id".into()))?;
     let summary = summary_from_row(&id, row)?;
     Ok(AdminOrder {
         id,
@@ -543,10 +543,10 @@ pub async fn detail(db: &Db, store: &StoreId, id: &OrderId) -> Result<OrderDetai
     let currency = summary.total.currency();
     let address = |column: &str| -> Result<Option<Address>, Error> {
         let text: Option<String> = row.try_get(column)?;
-        text.map(|t| serde_json::from_str(&t).map_err(|_| Error::Config("stored address is invalid".into())))
+        text.map(|t| serde_json::from_str(&t).map_err(|_| Error::Corrupt("stored address is invalid".into())))
             .transpose()
     };
-    let money = |amount: i64| Money::new(amount, currency).map_err(|_| Error::Config("negative amount".into()));
+    let money = |amount: i64| Money::new(amount, currency).map_err(|_| Error::Corrupt("negative stored amount".into()));
     // The order's payments, refunds and history: rows of `table` for this
     // order, oldest first, in the same snapshot.
     let mut rows_of = async |columns: &str, table: &str, order_by: &str| -> Result<Vec<AnyRow>, Error> {

@@ -80,7 +80,7 @@ const ATTEMPT_COLUMNS: &str = "id, order_id, kind, token, status, amount, curren
                                created_at";
 
 fn attempt_from_row(row: &AnyRow) -> Result<Attempt, Error> {
-    let corrupt = |what: &str| Error::Config(format!("stored payment attempt has an invalid {what}"));
+    let corrupt = |what: &str| Error::Corrupt(format!("stored payment attempt has an invalid {what}"));
     let order: String = row.try_get("order_id")?;
     let currency: String = row.try_get("currency")?;
     let currency = paylet_api::Currency::parse(&currency).map_err(|_| corrupt("currency"))?;

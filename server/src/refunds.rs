@@ -98,7 +98,7 @@ enum Begun {
 const REFUND_COLUMNS: &str = "id, order_id, amount, currency, status, reason, created_at";
 
 fn refund_from_row(row: &sqlx::any::AnyRow) -> Result<Refund, Error> {
-    let corrupt = |what: &str| Error::Config(format!("stored refund has an invalid {what}"));
+    let corrupt = |what: &str| Error::Corrupt(format!("stored refund has an invalid {what}"));
     let order: String = row.try_get("order_id")?;
     let currency: String = row.try_get("currency")?;
     let currency = paylet_api::Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
@@ -151,7 +151,7 @@ async fn begin(
     let left = captured
         .amount
         .checked_sub(refunded(conn, &order, captured.amount, true).await?)
-        .map_err(|_| Error::Config("refunds exceed the captured amount".into()))?;
+        .map_err(|_| Error::Corrupt("refunds exceed the captured amount".into()))?;
     let amount = amount.unwrap_or(left);
     if amount.currency() != captured.amount.currency() {
         return Err(Error::invalid("currency_mismatch", "amount.currency", "Refund in the order's currency."));
@@ -206,13 +206,13 @@ async fn captured(conn: &mut AnyConnection, order: &OrderId) -> Result<Captured,
     .bind(AttemptStatus::Succeeded.as_str())
     .fetch_optional(conn)
     .await?
-    .ok_or_else(|| Error::Config(format!("paid order {order} has no captured payment")))?;
+    .ok_or_else(|| Error::Corrupt(format!("paid order {order} has no captured payment")))?;
     let currency: String = row.try_get("currency")?;
-    let currency = paylet_api::Currency::parse(&currency).map_err(|e| Error::Config(e.to_string()))?;
+    let currency = paylet_api::Currency::parse(&currency).map_err(|e| Error::Corrupt(e.to_string()))?;
     Ok(Captured {
         attempt_id: row.try_get("id")?,
         payment_id: row.try_get("gateway_payment_id")?,
-        amount: Money::new(row.try_get("amount")?, currency).map_err(|e| Error::Config(e.to_string()))?,
+        amount: Money::new(row.try_get("amount")?, currency).map_err(|e| Error::Corrupt(e.to_string()))?,
     })
 }
 
@@ -227,7 +227,7 @@ async fn refunded(conn: &mut AnyConnection, order: &OrderId, like: Money, with_p
     .bind(if with_pending { PENDING } else { SUCCEEDED })
     .fetch_one(conn)
     .await?;
-    Money::new(row.try_get("total")?, like.currency()).map_err(|e| Error::Config(e.to_string()))
+    Money::new(row.try_get("total")?, like.currency()).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
 async fn record_gateway_id(state: &AppState, refund: &str, gateway_id: &str, failed: bool) -> Result<(), Error> {
@@ -277,7 +277,7 @@ pub async fn apply(
     };
     let attempt: String = row.try_get("id")?;
     let order: String = row.try_get("order_id")?;
-    let order = OrderId::parse(&order).map_err(|_| Error::Config("stored attempt has an invalid order".into()))?;
+    let order = OrderId::parse(&order).map_err(|_| Error::Corrupt("stored attempt has an invalid order".into()))?;
     // Lock the order first, as every transition does.
     orders::status_in(conn, backend, &order).await?;
     let mut newly_succeeded = Vec::new();
@@ -408,13 +408,13 @@ pub async fn reconcile(state: &AppState, refund_id: &str) -> Result<(), Error> {
     .await?;
     let Some(row) = row else { return Ok(()) };
     let store: String = row.try_get("store_id")?;
-    let store = StoreId::parse(&store).map_err(|_| Error::Config("stored refund has an invalid store".into()))?;
+    let store = StoreId::parse(&store).map_err(|_| Error::Corrupt("stored refund has an invalid store".into()))?;
     let store = crate::stores::find(&state.db, &store).await?;
     let gateway = store.gateway.client(&state.http);
     let payment_id: String = row.try_get("gateway_payment_id")?;
     let currency: String = row.try_get("currency")?;
-    let currency = paylet_api::Currency::parse(&currency).map_err(|e| Error::Config(e.to_string()))?;
-    let amount = Money::new(row.try_get("amount")?, currency).map_err(|e| Error::Config(e.to_string()))?;
+    let currency = paylet_api::Currency::parse(&currency).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let amount = Money::new(row.try_get("amount")?, currency).map_err(|e| Error::Corrupt(e.to_string()))?;
     let (gateway_id, refund_state) = match row.try_get::<Option<String>, _>("gateway_refund_id")? {
         Some(id) => {
             let refund_state = gateway.refund_state(&id).await?;

@@ -402,7 +402,7 @@ pub async fn reseal_secrets(db: &Db) -> Result<usize, Error> {
     let mut resealed = 0;
     for row in &rows {
         let id: String = row.try_get("id")?;
-        let store = StoreId::parse(&id).map_err(|_| Error::Config("stored store has an invalid id".into()))?;
+        let store = StoreId::parse(&id).map_err(|_| Error::Corrupt("stored store has an invalid id".into()))?;
         for (column, purpose) in SEALED_COLUMNS {
             let Some(value) = row.try_get::<Option<String>, _>(column)? else { continue };
             if keys.is_current(&value) {
@@ -427,7 +427,7 @@ pub async fn reseal_secrets(db: &Db) -> Result<usize, Error> {
 }
 
 fn store_from_row(keys: &KeyRing, row: &AnyRow) -> Result<Store, Error> {
-    let corrupt = |what: &str| Error::Config(format!("stored store has an invalid {what}"));
+    let corrupt = |what: &str| Error::Corrupt(format!("stored store has an invalid {what}"));
     let id: String = row.try_get("id")?;
     let id = StoreId::parse(&id).map_err(|_| corrupt("id"))?;
     let currency: String = row.try_get("currency")?;

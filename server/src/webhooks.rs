@@ -272,7 +272,7 @@ fn attempt_ids(row: &sqlx::any::AnyRow) -> Result<(String, OrderId), Error> {
     let order: String = row.try_get("order_id")?;
     Ok((
         row.try_get("id")?,
-        OrderId::parse(&order).map_err(|_| Error::Config("stored attempt has a bad order".into()))?,
+        OrderId::parse(&order).map_err(|_| Error::Corrupt("stored attempt has a bad order".into()))?,
     ))
 }
 

@@ -145,7 +145,7 @@ impl FromRequestParts<AppState> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let peer = super::transport::peer(&parts.extensions)
-            .ok_or_else(|| Error::Config("the server was started without client addresses".into()))?;
+            .ok_or_else(|| Error::Internal("the server was started without client addresses".into()))?;
         Ok(ClientIp(super::transport::client_ip(&state.settings.transport, peer, &parts.headers)))
     }
 }

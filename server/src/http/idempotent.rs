@@ -66,7 +66,7 @@ fn replay(status: u16, body: String) -> Response {
 }
 
 fn to_string<T: Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::Config(format!("response did not serialize: {e}")))
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("response did not serialize: {e}")))
 }
 
 fn json(status: StatusCode, body: String) -> Response {

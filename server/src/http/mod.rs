@@ -86,7 +86,7 @@ pub fn router(state: AppState, recorder: Option<Arc<Recorder>>) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
         .layer(CatchPanicLayer::custom(|_| {
             // A bug, never a client's fault; the panic itself is logged by the hook.
-            Error::Config("handler panicked".into()).into_response()
+            Error::Internal("handler panicked".into()).into_response()
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

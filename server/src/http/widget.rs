@@ -139,7 +139,7 @@ async fn widget_page(
     let origin = page_origin(&state.settings.public_url, &request);
     let script_src = integrity::page_script_src(&state.widget_dir, &origin, &page).await?;
     let csp = HeaderValue::from_str(&integrity::widget_csp(&script_src, store.as_ref()))
-        .map_err(|_| Error::Config("allowed origins do not fit in a header".into()))?;
+        .map_err(|_| Error::Corrupt("stored allowed origins do not fit in a header".into()))?;
     // Which build a store gets changes with its card fields, so a copy's date
     // cannot say whether it is still the right one: always the whole page.
     let (mut parts, body) = request.into_parts();
@@ -220,7 +220,7 @@ async fn challenge_return(State(state): State<AppState>, Query(query): Query<Ret
     };
     let csp = format!("default-src 'none'; frame-ancestors 'self' {}", origins.join(" "));
     let csp = HeaderValue::from_str(csp.trim_end())
-        .map_err(|_| Error::Config("allowed origins do not fit in a header".into()))?;
+        .map_err(|_| Error::Corrupt("stored allowed origins do not fit in a header".into()))?;
     let page = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Returning to checkout</title>\
                 <p>Returning to the checkout…</p></html>";
     let mut response = Html(page).into_response();
