@@ -53,7 +53,7 @@ pub async fn receive(
         tolerance_secs: i64::try_from(state.settings.webhook_tolerance.as_secs()).unwrap_or(i64::MAX),
         now: now / 1000,
     };
-    let event = store.gateway.client(&state.http).verify_webhook(&request).map_err(|e| {
+    let event = paylet_gateway::verify_webhook(store.gateway.style, &request).map_err(|e| {
         // The body is never logged: an attacker chooses it.
         tracing::warn!(store = %store.id, error = %e, "webhook refused");
         match e {

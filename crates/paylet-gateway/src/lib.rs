@@ -282,9 +282,15 @@ pub trait Gateway: Send + Sync {
 
     /// Stops the deliveries to an endpoint made by `register_webhook`.
     async fn remove_webhook(&self, endpoint_id: &str) -> Result<(), GatewayError>;
+}
 
-    /// Checks a webhook's signature and reads the event it carries.
-    fn verify_webhook(&self, request: &WebhookRequest<'_>) -> Result<GatewayEvent, WebhookError>;
+/// Checks a webhook's signature and reads the event it carries, as the
+/// gateway of `style` signs and writes them. Pure: no HTTP client involved.
+pub fn verify_webhook(style: GatewayStyle, request: &WebhookRequest<'_>) -> Result<GatewayEvent, WebhookError> {
+    match style {
+        GatewayStyle::Stripe => stripe::verify_webhook(request),
+        GatewayStyle::Square => square::verify_webhook(request),
+    }
 }
 
 /// The HTTP client every adapter uses: rustls, and `timeout` for each call.

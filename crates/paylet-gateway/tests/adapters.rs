@@ -315,7 +315,7 @@ async fn registered_webhooks_verify_and_read_as_payment_events() {
         let verify = |headers: &HeaderMap, body: &[u8], secret: &Secret, now: i64| {
             let secrets = [secret];
             let request = WebhookRequest { headers, body, url: &url, secrets: &secrets, tolerance_secs: 300, now };
-            rig.gateway.verify_webhook(&request)
+            paylet_gateway::verify_webhook(rig.style, &request)
         };
         let mut succeeded = None;
         for _ in 0..100 {
