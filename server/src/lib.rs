@@ -11,6 +11,7 @@ pub mod config;
 pub mod csp_reports;
 pub mod customers;
 pub mod db;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 mod error;
 pub mod http;

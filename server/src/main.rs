@@ -13,6 +13,7 @@ use paylet::backup::{self, Outcome};
 use paylet::catalog::{self, Product, Sku};
 use paylet::config::{DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN, DEFAULT_WIDGET_DIR, FileConfig};
 use paylet::db::Db;
+#[cfg(feature = "sandbox")]
 use paylet::demo::{self, DemoOptions};
 use paylet::http::recorder::Recorder;
 use paylet::limits::Limits;
@@ -23,6 +24,7 @@ use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::telemetry::{self, LogFormat};
 use paylet::{Error, ServeOptions, auth, integrity, keys, tls};
 use paylet_api::{CardFields, Currency, GatewayStyle, Money, OrderStatus, PaymentMethod, StoreId};
+#[cfg(feature = "sandbox")]
 use paylet_sandbox::{Sandbox, SandboxConfig};
 use paylet_secret::KeyRing;
 use serde_json::json;
@@ -168,6 +170,7 @@ enum Command {
         database: DatabaseArgs,
     },
     /// Run the offline sandbox gateway (Stripe style under /v1, Square style under /v2).
+    #[cfg(feature = "sandbox")]
     Sandbox {
         #[arg(long, env = "PAYLET_SANDBOX_LISTEN", default_value = "127.0.0.1:12111")]
         listen: SocketAddr,
@@ -179,6 +182,7 @@ enum Command {
         webhook_retry_schedule: Option<RetrySchedule>,
     },
     /// Run the sandbox, the server on SQLite and a demo shop, seeded and ready.
+    #[cfg(feature = "sandbox")]
     Demo {
         /// Where the demo keeps its SQLite database.
         #[arg(long, default_value = "data")]
@@ -694,6 +698,7 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             println!("migrations applied");
             Ok(())
         }
+        #[cfg(feature = "sandbox")]
         Command::Sandbox { listen, state, webhook_retry_schedule } => {
             let mut config = SandboxConfig { state_file: state, ..SandboxConfig::default() };
             if let Some(RetrySchedule(schedule)) = webhook_retry_schedule {
@@ -705,6 +710,7 @@ async fn run(command: Command, file: FileConfig) -> Result<(), Error> {
             sandbox.serve(listener, shutdown_signal()).await?;
             Ok(())
         }
+        #[cfg(feature = "sandbox")]
         Command::Demo {
             data_dir,
             sandbox_listen,
@@ -1099,9 +1105,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 500ms, 30s, 10m or 2h: {e}"))
 }
 
+#[cfg(feature = "sandbox")]
 #[derive(Clone)]
 struct RetrySchedule(Vec<Duration>);
 
+#[cfg(feature = "sandbox")]
 fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
     paylet_sandbox::parse_retry_schedule(text)
         .map(RetrySchedule)

@@ -101,6 +101,10 @@ fn test() -> Result<(), Failure> {
     }
     run_step("check formatting", cargo().args(["fmt", "--all", "--check"]))?;
     run_step("lint", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run_step(
+        "lint the server built without the sandbox",
+        cargo().args(["clippy", "--package", "paylet", "--no-default-features", "--", "-D", "warnings"]),
+    )?;
     build_widget()?;
     run_step("unit and integration tests (SQLite)", cargo().args(["test", "--workspace"]))?;
     match &postgres {
