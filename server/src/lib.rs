@@ -1,5 +1,26 @@
-//! The Paylet server as a library: `main.rs` is only the command line, and tests
-//! build the same [`state`], [`app`] and [`workers`] on a real database.
+//! The Paylet server as a library: `main.rs` and `cli/` are only the command
+//! line, and tests build the same [`state`], [`app`] and [`workers`] on a real
+//! database.
+//!
+//! Where each concept is:
+//! - the HTTP edge: [`http`] (thin handlers, extractors, the widget's page and
+//!   files), [`error`](Error) (the one error type and its one HTTP mapping);
+//! - state machines: [`order_state`] for orders, [`attempt_state`] for
+//!   payment attempts, each one transition table;
+//! - the use cases: [`orders`] (pricing and creating), [`payments`] (pay,
+//!   confirm, hosted page, and `settle`, which applies whatever the gateway
+//!   says), [`webhooks`], [`reconcile`], [`refunds`], [`notifications`] (to
+//!   the merchant), [`checkout_sessions`], [`catalog`], [`customers`];
+//! - stores and their secrets: [`stores`], [`keys`], [`auth`] (admin keys);
+//! - storage: [`db`] (the pool, the group-commit writer, migrations), [`backup`],
+//!   [`idempotency`];
+//! - background work: [`workers`] (reconciliation, notification delivery,
+//!   housekeeping);
+//! - payment-page integrity: [`integrity`] (inventory, CSP, check), [`snippet`],
+//!   [`csp_reports`];
+//! - operating: [`config`], [`telemetry`], [`metrics`], [`limits`],
+//!   [`outbound`] (which URLs may be called), [`tls`], and `demo` (the
+//!   `sandbox` feature).
 
 pub mod app;
 pub mod attempt_state;
