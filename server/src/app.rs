@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::db::Db;
 use crate::idempotency::InFlight;
+use crate::integrity::ScriptSrcCache;
 use crate::limits::{Counts, Limits};
 use crate::metrics::Metrics;
 use crate::notifications::Deliveries;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub deliveries: Arc<Deliveries>,
     /// Where the built widget (Trunk's `dist`) and `embed.js` are.
     pub widget_dir: PathBuf,
+    /// The widget pages' `script-src`, worked out once per page and origin.
+    pub script_src: ScriptSrcCache,
     pub metrics: Arc<Metrics>,
     pub in_flight: InFlight,
     /// Abuse-limit counts, when this process keeps them (SQLite; on Postgres

@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Url;
@@ -516,11 +517,42 @@ fn script_src(found: &[Found], origin: &Url) -> String {
 /// in `widget_dir`) run. A URL pin must name the host the browser loads the
 /// page from (`'self'` takes no path), which can be another name than the
 /// public URL's.
-pub async fn page_script_src(widget_dir: &Path, origin: &str, page: &str) -> Result<String, Error> {
+async fn page_script_src(widget_dir: &Path, origin: &str, page: &str) -> Result<String, Error> {
     let page_url = page_url(origin)?;
     let mut files = LocalFiles { dir: widget_dir, origin: &page_url, scripts_only: true };
     let found = walk(&mut files, &page_url, page).await?;
     Ok(script_src(&found, &page_url))
+}
+
+/// [`page_script_src`] of each page served, by the page's text and the origin
+/// it was loaded from, so a page load does not walk its scripts on disk again.
+/// The text names each script by content hash or pins it by SRI, so the same
+/// text means the same scripts, across a release replaced in place too.
+/// Bounded: past [`CACHED_PAGES`] (a client sending many `Host` names), a
+/// page's policy is worked out afresh each time.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptSrcCache(Arc<Mutex<HashMap<(String, String), String>>>);
+
+const CACHED_PAGES: usize = 32;
+
+impl ScriptSrcCache {
+    pub async fn get(&self, widget_dir: &Path, origin: &str, page: &str) -> Result<String, Error> {
+        let key = (page.to_owned(), origin.to_owned());
+        if let Some(found) = self.lock().get(&key) {
+            return Ok(found.clone());
+        }
+        let script_src = page_script_src(widget_dir, origin, page).await?;
+        let mut cache = self.lock();
+        if cache.len() < CACHED_PAGES {
+            cache.insert(key, script_src.clone());
+        }
+        Ok(script_src)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), String>> {
+        // Only whole entries are ever inserted: a panic elsewhere leaves it sound.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The widget page's Content-Security-Policy: only the scripts in
@@ -1182,6 +1214,21 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
                     <script src=\"https://evil.example/skim.js\"></script>";
         let found = walk(&mut memory(&[("/widget/a.js", "1")]), &page_url(), page).await.unwrap();
         assert_eq!(script_src(&found, &page_url()), "'wasm-unsafe-eval' 'sha384-AAA' 'sha512-BBB'");
+    }
+
+    #[tokio::test]
+    async fn a_pages_policy_is_worked_out_once_per_page_and_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = "<script type=\"module\" src=\"/widget/app.js\"></script>";
+        std::fs::write(dir.path().join("app.js"), "import './a.js';").unwrap();
+        let cache = ScriptSrcCache::default();
+        let first = cache.get(dir.path(), "https://pay.example", page).await.unwrap();
+        assert!(first.contains("pay.example/widget/a.js"), "{first}");
+        // Not read again for the same page and origin; read for another origin.
+        std::fs::write(dir.path().join("app.js"), "import './b.js';").unwrap();
+        assert_eq!(cache.get(dir.path(), "https://pay.example", page).await.unwrap(), first);
+        let other = cache.get(dir.path(), "https://other.example", page).await.unwrap();
+        assert!(other.contains("other.example/widget/b.js"), "{other}");
     }
 
     #[tokio::test]

@@ -89,6 +89,7 @@ pub fn state(db: Db, options: ServeOptions) -> AppState {
         http: paylet_gateway::http_client(options.settings.gateway_timeout),
         deliveries: notifications::Deliveries::new(outbound::Client::new(options.settings.url_rules)),
         widget_dir: options.widget_dir,
+        script_src: integrity::ScriptSrcCache::default(),
         metrics,
         in_flight: InFlight::default(),
         counts: limits::Counts::default(),
