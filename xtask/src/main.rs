@@ -62,8 +62,7 @@ fn build_widget() -> Result<(), Failure> {
     ];
     // Trunk's wasm-bindgen output is shared by both builds and never emptied:
     // the gateway's build's card_sdk.js would ship with Paylet's.
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
-    let snippets = target.join("wasm-bindgen/release/snippets");
+    let snippets = steps::target_dir()?.join("wasm-bindgen/release/snippets");
     for (step, args) in builds {
         if let Err(e) = std::fs::remove_dir_all(&snippets)
             && e.kind() != std::io::ErrorKind::NotFound
@@ -81,7 +80,11 @@ fn build_widget() -> Result<(), Failure> {
     }
     // The merchant's page loads `embed.js` from the top of `dist` only.
     let stray = root.join("widget/dist/gateway/embed.js");
-    std::fs::remove_file(&stray).map_err(|e| Failure::new("build widget", format!("{}: {e}", stray.display())))?;
+    if let Err(e) = std::fs::remove_file(&stray)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        return Err(Failure::new("build widget", format!("{}: {e}", stray.display())));
+    }
     compress::precompress(&root.join("widget/dist")).map(drop)
 }
 

@@ -33,6 +33,22 @@ pub fn cargo() -> Command {
     command
 }
 
+/// Cargo's target directory as Cargo resolves it (`CARGO_TARGET_DIR`,
+/// `build.target-dir`, or `target/`), which Trunk builds in too.
+pub fn target_dir() -> Result<std::path::PathBuf, Failure> {
+    const STEP: &str = "find the target directory";
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .map_err(|e| Failure::new(STEP, format!("cannot run cargo metadata: {e}")))?;
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Failure::new(STEP, format!("cargo metadata printed no JSON: {e}")))?;
+    metadata["target_directory"]
+        .as_str()
+        .map(Into::into)
+        .ok_or_else(|| Failure::new(STEP, "cargo metadata names no target_directory"))
+}
+
 /// Runs `command` as step `name`, streaming its output.
 pub fn run_step(name: &str, command: &mut Command) -> Result<(), Failure> {
     println!("\n==> {name}");
