@@ -517,19 +517,22 @@ fn script_src(found: &[Found], origin: &Url) -> String {
 /// in `widget_dir`) run. A URL pin must name the host the browser loads the
 /// page from (`'self'` takes no path), which can be another name than the
 /// public URL's.
-async fn page_script_src(widget_dir: &Path, origin: &str, page: &str) -> Result<String, Error> {
+/// Also whether every script the page names was there to read for its imports.
+async fn page_script_src(widget_dir: &Path, origin: &str, page: &str) -> Result<(String, bool), Error> {
     let page_url = page_url(origin)?;
     let mut files = LocalFiles { dir: widget_dir, origin: &page_url, scripts_only: true };
     let found = walk(&mut files, &page_url, page).await?;
-    Ok(script_src(&found, &page_url))
+    let complete = found.iter().all(|f| f.bytes.is_some() || !f.loaded_by.iter().any(|by| by.is_js()));
+    Ok((script_src(&found, &page_url), complete))
 }
 
 /// [`page_script_src`] of each page served, by the page's text and the origin
 /// it was loaded from, so a page load does not walk its scripts on disk again.
 /// The text names each script by content hash or pins it by SRI, so the same
-/// text means the same scripts, across a release replaced in place too.
-/// Bounded: past [`CACHED_PAGES`] (a client sending many `Host` names), a
-/// page's policy is worked out afresh each time.
+/// text means the same scripts, across a release replaced in place too; a
+/// page whose scripts are not all there yet (a release half copied) is not
+/// kept. Bounded: at [`CACHED_PAGES`] (a client sending many `Host` names, or
+/// many releases) it starts again empty.
 #[derive(Debug, Clone, Default)]
 pub struct ScriptSrcCache(Arc<Mutex<HashMap<(String, String), String>>>);
 
@@ -541,9 +544,12 @@ impl ScriptSrcCache {
         if let Some(found) = self.lock().get(&key) {
             return Ok(found.clone());
         }
-        let script_src = page_script_src(widget_dir, origin, page).await?;
-        let mut cache = self.lock();
-        if cache.len() < CACHED_PAGES {
+        let (script_src, complete) = page_script_src(widget_dir, origin, page).await?;
+        if complete {
+            let mut cache = self.lock();
+            if cache.len() >= CACHED_PAGES {
+                cache.clear();
+            }
             cache.insert(key, script_src.clone());
         }
         Ok(script_src)
@@ -1019,6 +1025,8 @@ const PER_STORE: [&str; 4] = ["connect-src", "frame-src", "frame-ancestors", "re
 fn csp_drift(release: &Build, third_party: &[ThirdPartyScript], live: &str) -> Vec<String> {
     let (expected, live) = (directives(&release.csp), directives(live));
     let scripts = &release.scripts;
+    // Only the build with the gateway's card fields loads a gateway's SDK.
+    let third_party = if release.card_fields == CardFields::Gateway { third_party } else { &[] };
     let authorised = |name: &str, source: &String| {
         third_party.iter().any(|t| match name {
             "script-src" => t.script_src.contains(source),
@@ -1220,7 +1228,9 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
     async fn a_pages_policy_is_worked_out_once_per_page_and_origin() {
         let dir = tempfile::tempdir().unwrap();
         let page = "<script type=\"module\" src=\"/widget/app.js\"></script>";
-        std::fs::write(dir.path().join("app.js"), "import './a.js';").unwrap();
+        for (file, text) in [("app.js", "import './a.js';"), ("a.js", ""), ("b.js", ""), ("c.js", "")] {
+            std::fs::write(dir.path().join(file), text).unwrap();
+        }
         let cache = ScriptSrcCache::default();
         let first = cache.get(dir.path(), "https://pay.example", page).await.unwrap();
         assert!(first.contains("pay.example/widget/a.js"), "{first}");
@@ -1229,6 +1239,17 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
         assert_eq!(cache.get(dir.path(), "https://pay.example", page).await.unwrap(), first);
         let other = cache.get(dir.path(), "https://other.example", page).await.unwrap();
         assert!(other.contains("other.example/widget/b.js"), "{other}");
+        // A page whose module is not there yet is worked out again next time.
+        let half = "<script type=\"module\" src=\"/widget/next.js\"></script>";
+        cache.get(dir.path(), "https://pay.example", half).await.unwrap();
+        std::fs::write(dir.path().join("next.js"), "import './c.js';").unwrap();
+        let whole = cache.get(dir.path(), "https://pay.example", half).await.unwrap();
+        assert!(whole.contains("pay.example/widget/c.js"), "{whole}");
+        // Many origins never grow it past its bound.
+        for n in 0..3 * CACHED_PAGES {
+            cache.get(dir.path(), &format!("https://h{n}.example"), page).await.unwrap();
+            assert!(cache.lock().len() <= CACHED_PAGES);
+        }
     }
 
     #[tokio::test]
@@ -1301,7 +1322,8 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
     }
 
     #[test]
-    fn a_gateways_own_sdk_is_an_authorised_script_origin_and_any_other_origin_is_drift() {
+    fn a_gateways_own_sdk_is_an_authorised_script_origin_of_its_build_alone_and_any_other_origin_is_drift() {
+        let gateway = Build { card_fields: CardFields::Gateway, ..release(&[]) };
         let with = |scripts: &str| {
             format!(
                 "default-src 'none'; script-src 'wasm-unsafe-eval' 'sha384-start' pay.example/widget/app.js{scripts}; \
@@ -1314,7 +1336,11 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
             " https://web.squarecdn.com",
             " https://sandbox.web.squarecdn.com",
         ] {
-            assert_eq!(csp_drift(&release(&[]), &third_party_scripts(), &with(sdk)), Vec::<String>::new(), "{sdk}");
+            assert_eq!(csp_drift(&gateway, &third_party_scripts(), &with(sdk)), Vec::<String>::new(), "{sdk}");
+            // Paylet's own fields load no SDK: the same policy there is drift.
+            let drifts = csp_drift(&release(&[]), &third_party_scripts(), &with(sdk));
+            assert!(drifts.iter().all(|d| d.starts_with("the CSP's script-src also allows https://")), "{drifts:#?}");
+            assert!(!drifts.is_empty(), "{sdk}");
         }
         // Look-alikes, other schemes and a wider wildcard are not the gateway's.
         for other in [
@@ -1324,13 +1350,13 @@ const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
             "https://evil.example",
             "https://web.squarecdn.com:8443",
         ] {
-            let drifts = csp_drift(&release(&[]), &third_party_scripts(), &with(&format!(" {other}")));
+            let drifts = csp_drift(&gateway, &third_party_scripts(), &with(&format!(" {other}")));
             assert_eq!(drifts.len(), 1, "{other}: {drifts:#?}");
             assert!(drifts[0].starts_with(&format!("the CSP's script-src also allows {other}, which")), "{drifts:#?}");
         }
         // Authorised in script-src as the store's page adds it, not in a directive that overrides it.
         let elem = with("").replace("; style-src", "; script-src-elem https://js.stripe.com; style-src");
-        let drifts = csp_drift(&release(&[]), &third_party_scripts(), &elem);
+        let drifts = csp_drift(&gateway, &third_party_scripts(), &elem);
         assert!(drifts.len() == 1 && drifts[0].starts_with("the CSP adds `script-src-elem"), "{drifts:#?}");
         assert!(third_party_scripts().iter().all(|t| !t.reason.is_empty() && t.url.starts_with("https://")));
     }

@@ -5,7 +5,7 @@
 //! encoding, and answers ranges and conditional requests. Trunk puts a content
 //! hash in the names of the scripts, WASM and styles, so browsers keep those a
 //! year without asking again; the page, whose name never changes, is kept a
-//! minute, then revalidated, and names the current ones. The inventory of
+//! minute, then fetched whole, and names the current ones. The inventory of
 //! the scripts the page runs is published at [`integrity::MANIFEST_PATH`].
 
 use axum::body::Body;
