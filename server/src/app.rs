@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::Db;
+use crate::db::{Db, millis, now_millis};
 use crate::idempotency::InFlight;
 use crate::integrity::ScriptSrcCache;
 use crate::limits::{Counts, Limits};
@@ -52,6 +52,14 @@ pub struct Settings {
     /// What URLs merchants and operators may give beyond https to public
     /// addresses; strict by default.
     pub url_rules: UrlRules,
+}
+
+impl Settings {
+    /// When a payment or refund started now is first asked about at the
+    /// gateway, if nothing settles it sooner.
+    pub fn first_check(&self) -> i64 {
+        now_millis().saturating_add(millis(self.reconcile_after))
+    }
 }
 
 /// How requests reach the server, for sending plain HTTP to HTTPS.

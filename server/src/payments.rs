@@ -13,7 +13,7 @@ use paylet_api::{
 };
 use paylet_gateway::{
     ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedSession, HostedStatus,
-    PaymentState,
+    PaymentState, longest_call,
 };
 use paylet_secret::Secret;
 use sqlx::any::AnyRow;
@@ -21,14 +21,20 @@ use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
 use crate::attempt_state::{self, AttemptEvent, AttemptKind, AttemptStatus};
-use crate::db::{Arg, Backend, now_millis};
+use crate::db::{Arg, Backend, millis, now_millis};
 use crate::order_state::OrderEvent;
 use crate::orders::{self, OrderSummary};
 use crate::stores::{self, Store};
-use crate::{Error, ids, reconcile};
+use crate::{Error, ids};
 
 /// After this many declines an order fails: a card tester gets no more tries.
 const MAX_DECLINES: i64 = 10;
+/// A challenge or hosted page the shopper has not finished after this long is
+/// given up on (a later success at the gateway still counts).
+const ABANDONED_MS: i64 = 24 * 3600 * 1000;
+/// The gateway keeps idempotency keys for 24 hours: an attempt whose answer
+/// was lost is retried under its key only well inside that.
+const RETRY_WINDOW_MS: i64 = 20 * 3600 * 1000;
 
 #[derive(Debug, Clone)]
 pub struct Attempt {
@@ -412,7 +418,7 @@ fn in_progress() -> Error {
 /// charged twice.
 async fn make_room(state: &AppState, store: &Store, other: &Attempt) -> Result<(), Error> {
     if other.status == AttemptStatus::Processing {
-        return reconcile::attempt(state, store, other).await;
+        return ask_gateway(state, store, other).await;
     }
     let gateway = store.gateway.client(&state.http);
     let news = match (other.hosted_session_id.clone(), other.gateway_payment_id.as_deref()) {
@@ -466,7 +472,7 @@ async fn fail_attempt(state: &AppState, attempt: &str) -> Result<(), Error> {
 async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest) -> Result<Begin, Error> {
     let (backend, order, token) = (state.db.backend(), order.clone(), request.token.clone());
     let verification_token = request.verification_token.clone();
-    let check_at = reconcile::first_check(state);
+    let check_at = state.settings.first_check();
     state
         .db
         .write(move |conn| {
@@ -728,7 +734,7 @@ enum HostedBegin {
 /// Decides, with the order locked, what a hosted page for it means.
 async fn begin_hosted(state: &AppState, order: &OrderSummary) -> Result<HostedBegin, Error> {
     let (backend, order) = (state.db.backend(), order.clone());
-    let check_at = reconcile::first_check(state);
+    let check_at = state.settings.first_check();
     state
         .db
         .write(move |conn| {
@@ -755,4 +761,43 @@ async fn begin_hosted(state: &AppState, order: &OrderSummary) -> Result<HostedBe
             })
         })
         .await
+}
+
+/// Asks the gateway about one unsettled attempt and applies the answer (for
+/// reconciliation, and a shopper's page asking after its payment).
+pub async fn ask_gateway(state: &AppState, store: &Store, attempt: &Attempt) -> Result<(), Error> {
+    let gateway = store.gateway.client(&state.http);
+    let age = now_millis() - attempt.created_at;
+    let news = match (attempt.kind, attempt.status) {
+        (AttemptKind::Card, AttemptStatus::Processing) if age < RETRY_WINDOW_MS => {
+            return charge(state, store, attempt).await.map(|_| ());
+        }
+        // Too old to retry safely: a person must look at the gateway.
+        (AttemptKind::Card, AttemptStatus::Processing) => News::Ended,
+        (_, AttemptStatus::RequiresAction) => match &attempt.gateway_payment_id {
+            Some(id) => News::from_state(gateway.payment(id).await?, id),
+            None => News::Pending,
+        },
+        (AttemptKind::Hosted, AttemptStatus::Open) => match &attempt.hosted_session_id {
+            Some(session) => News::from_hosted(gateway.hosted_status(session).await?),
+            None => News::Ended,
+        },
+        // A hosted page still being made is left to the request making it.
+        (AttemptKind::Hosted, AttemptStatus::Processing)
+            if age < millis(longest_call(state.settings.gateway_timeout)) =>
+        {
+            return Ok(());
+        }
+        // A hosted page whose creation never answered: nobody has its URL.
+        (AttemptKind::Hosted, AttemptStatus::Processing) => News::Ended,
+        _ => return Ok(()),
+    };
+    let news = match news {
+        News::Pending if age > ABANDONED_MS => News::Ended,
+        news => news,
+    };
+    if news != News::Pending {
+        settle_now(state, &attempt.id, news).await?;
+    }
+    Ok(())
 }

@@ -1,49 +1,37 @@
 //! Reconciliation: a payment or refund still unsettled some time after it
 //! started is asked about at the gateway, so a lost webhook or a lost answer
 //! loses no payment. Each item carries the time of its next check; a worker
-//! claims the due ones (on Postgres with `FOR UPDATE SKIP LOCKED`, so several
+//! leases the due ones (on Postgres with `FOR UPDATE SKIP LOCKED`, so several
 //! instances share the work and never check one item twice at once) and pushes
-//! the next check further out each time it finds nothing new.
+//! the next check further out each time it finds nothing new. What a check
+//! asks and applies is `payments::ask_gateway` and `refunds::reconcile`.
 //!
-//! A claim is a lease: the claimed items' next check is moved to when the
-//! lease ends, and the worker renews it while their checks run. So while the
-//! worker lives nobody else takes them, however slow the gateway, and if it
-//! dies mid-round (a crash, `kill -9`) they come due again within seconds.
+//! The leased items' next check is moved to when the lease ends, and the
+//! worker renews it while their checks run. So while the worker lives nobody
+//! else takes them, however slow the gateway, and if it dies mid-round (a
+//! crash, `kill -9`) they come due again within seconds.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use paylet_api::OrderId;
-use paylet_gateway::longest_call;
 use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
-use crate::attempt_state::{AttemptKind, AttemptStatus};
+use crate::attempt_state::AttemptStatus;
 use crate::db::{Arg, Backend, Batch, millis, now_millis};
-use crate::payments::{self, Attempt, News};
-use crate::stores::{self, Store};
+use crate::payments::{self, Attempt};
+use crate::stores;
 use crate::{Error, orders, refunds};
 
-/// Items claimed per round, and checked at once.
+/// Items leased per round, and checked at once.
 const BATCH: i64 = 50;
-/// How long a claim holds without renewal: how soon a dead worker's items
+/// How long a lease holds without renewal: how soon a dead worker's items
 /// come due again.
 const LEASE: Duration = Duration::from_secs(6);
 /// How often a worker renews its leases: a few times per lease, so one late
 /// renewal (the database busy) does not lose it.
 const RENEW_EVERY: Duration = Duration::from_secs(2);
-/// A challenge or hosted page the shopper has not finished after this long is
-/// given up on (a later success at the gateway still counts).
-const ABANDONED_MS: i64 = 24 * 3600 * 1000;
-/// The gateway keeps idempotency keys for 24 hours: an attempt whose answer
-/// was lost is retried under its key only well inside that.
-const RETRY_WINDOW_MS: i64 = 20 * 3600 * 1000;
-
-/// When a payment or refund started now is first asked about, if nothing
-/// settles it sooner.
-pub fn first_check(state: &AppState) -> i64 {
-    now_millis().saturating_add(millis(state.settings.reconcile_after))
-}
 
 /// Checks what is due, every so often, until the database closes.
 pub async fn run(state: AppState) {
@@ -157,7 +145,7 @@ async fn renew_leases<'a>(
 /// Checks one claimed attempt with its store's gateway.
 async fn check_attempt(state: &AppState, attempt: &Attempt) -> Result<(), Error> {
     let store = stores::find(&state.db, &store_of(state, &attempt.order_id).await?).await?;
-    self::attempt(state, &store, attempt).await
+    payments::ask_gateway(state, &store, attempt).await
 }
 
 async fn store_of(state: &AppState, order: &OrderId) -> Result<paylet_api::StoreId, Error> {
@@ -210,42 +198,4 @@ async fn lease_due(
 async fn reschedule(state: &AppState, table: &'static str, id: &str, at: i64) -> Result<(), Error> {
     let sql = format!("UPDATE {table} SET check_at = $1 WHERE id = $2 AND check_at IS NOT NULL");
     state.db.execute(&sql, vec![Arg::Int(at), Arg::Text(id.into())]).await
-}
-
-/// Asks the gateway about one unsettled attempt and applies the answer.
-pub async fn attempt(state: &AppState, store: &Store, attempt: &Attempt) -> Result<(), Error> {
-    let gateway = store.gateway.client(&state.http);
-    let age = now_millis() - attempt.created_at;
-    let news = match (attempt.kind, attempt.status) {
-        (AttemptKind::Card, AttemptStatus::Processing) if age < RETRY_WINDOW_MS => {
-            return payments::charge(state, store, attempt).await.map(|_| ());
-        }
-        // Too old to retry safely: a person must look at the gateway.
-        (AttemptKind::Card, AttemptStatus::Processing) => News::Ended,
-        (_, AttemptStatus::RequiresAction) => match &attempt.gateway_payment_id {
-            Some(id) => News::from_state(gateway.payment(id).await?, id),
-            None => News::Pending,
-        },
-        (AttemptKind::Hosted, AttemptStatus::Open) => match &attempt.hosted_session_id {
-            Some(session) => News::from_hosted(gateway.hosted_status(session).await?),
-            None => News::Ended,
-        },
-        // A hosted page still being made is left to the request making it.
-        (AttemptKind::Hosted, AttemptStatus::Processing)
-            if age < millis(longest_call(state.settings.gateway_timeout)) =>
-        {
-            return Ok(());
-        }
-        // A hosted page whose creation never answered: nobody has its URL.
-        (AttemptKind::Hosted, AttemptStatus::Processing) => News::Ended,
-        _ => return Ok(()),
-    };
-    let news = match news {
-        News::Pending if age > ABANDONED_MS => News::Ended,
-        news => news,
-    };
-    if news != News::Pending {
-        payments::settle_now(state, &attempt.id, news).await?;
-    }
-    Ok(())
 }

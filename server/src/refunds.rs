@@ -14,7 +14,7 @@ use crate::db::{Arg, Backend, now_millis};
 use crate::order_state::OrderEvent;
 use crate::orders::{self, rfc3339};
 use crate::stores::Store;
-use crate::{Error, ids, reconcile};
+use crate::{Error, ids};
 
 // A refund's stored status is its gateway state's name.
 const PENDING: &str = RefundState::Pending.as_str();
@@ -55,7 +55,7 @@ pub async fn create(state: &AppState, store: &Store, order: &OrderId, new: NewRe
         return Err(Error::invalid("invalid_reason", "reason", "A reason has at most 500 characters."));
     }
     let (backend, store_id, order_id) = (state.db.backend(), store.id.clone(), order.clone());
-    let check_at = reconcile::first_check(state);
+    let check_at = state.settings.first_check();
     let (refund, payment_id) =
         match state.db.write(move |conn| Box::pin(begin(conn, backend, store_id, order_id, new, check_at))).await? {
             Begun::New { refund, payment_id } => (refund, payment_id),

@@ -18,7 +18,7 @@ use super::idempotent::respond;
 use crate::app::AppState;
 use crate::idempotency::Phase;
 use crate::limits::{self, Action};
-use crate::{Error, catalog, checkout_sessions, csp_reports, orders, payments, reconcile, stores, webhooks};
+use crate::{Error, catalog, checkout_sessions, csp_reports, orders, payments, stores, webhooks};
 
 fn store_id(raw: &str) -> Result<StoreId, Error> {
     StoreId::parse(raw).map_err(|_| Error::NotFound("store"))
@@ -84,7 +84,7 @@ pub async fn get_order(
         let store = stores::find(&state.db, &summary.store_id).await?;
         for attempt in payments::unsettled(&state.db, &summary.id).await? {
             // The stored status is still an answer; reconciliation asks again later.
-            if let Err(e) = reconcile::attempt(&state, &store, &attempt).await {
+            if let Err(e) = payments::ask_gateway(&state, &store, &attempt).await {
                 tracing::warn!(attempt = %attempt.id, error = %e, "could not refresh a payment from the gateway");
             }
         }
