@@ -176,7 +176,13 @@ async fn lease_due(
     let mut claimed = Vec::with_capacity(attempts.len());
     for row in attempts {
         let id: String = row.try_get("id")?;
-        claimed.push(payments::load(conn, backend, &id).await?);
+        match payments::load(conn, backend, &id).await {
+            Ok(attempt) => claimed.push(attempt),
+            // One row that does not read back must not stop every other
+            // check; it is said each time it comes due, for a person to mend.
+            Err(Error::Corrupt(e)) => tracing::error!(attempt = %id, error = %e, "a payment attempt cannot be read"),
+            Err(e) => return Err(e),
+        }
     }
     let refunds = sqlx::query(&format!(
         "UPDATE refunds SET check_at = $1 WHERE id IN (SELECT id FROM refunds \

@@ -145,6 +145,29 @@ async fn a_webhook_lost_entirely_is_recovered_by_reconciliation() {
 }
 
 #[tokio::test]
+async fn an_attempt_that_cannot_be_read_back_does_not_stop_reconciling_the_others() {
+    let app = spawn_app_with(GatewayStyle::Stripe, |_| {}).await;
+    app.faults(json!({ "webhook_drop_first": 1000 })).await;
+    let order = app.order().await;
+    let url = app.hosted_page(&order).await;
+    app.pay_on_hosted_page(&url, GOOD_CARD).await;
+    app.webhooks_settled().await;
+    // A row of a kind no release writes (a hand edit, say), due before the other.
+    sqlx::query(
+        "INSERT INTO payment_attempts (id, order_id, store_id, kind, status, amount, currency, check_at, \
+         created_at, updated_at) VALUES ('pay_handmade', $1, $2, 'cash', 'processing', 100, 'USD', 0, 0, 0)",
+    )
+    .bind(order["id"].as_str().unwrap())
+    .bind(app.store.as_str())
+    .execute(app.db.writer())
+    .await
+    .unwrap();
+    let later = now_millis() + 11 * 60_000;
+    assert_eq!(reconcile::run_once(&app.state, later).await.unwrap(), 1);
+    assert_eq!(app.order_status(&order).await, "paid");
+}
+
+#[tokio::test]
 async fn a_challenge_passed_by_a_shopper_who_never_came_back_is_recovered() {
     // Stripe style only: a Square-style payment is made when the widget
     // confirms, so an unfinished verification leaves nothing to recover.
