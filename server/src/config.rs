@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::Error;
 use crate::limits::Limits;
@@ -33,13 +33,13 @@ pub struct FileConfig {
     /// `--log-format`, `PAYLET_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
     /// `--gateway-timeout`, `PAYLET_GATEWAY_TIMEOUT` (`30s`).
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "duration")]
     pub gateway_timeout: Option<Duration>,
     /// `--webhook-tolerance`, `PAYLET_WEBHOOK_TOLERANCE` (`5m`).
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "duration")]
     pub webhook_tolerance: Option<Duration>,
     /// `--reconcile-after`, `PAYLET_RECONCILE_AFTER` (`10m`).
-    #[serde(default, with = "humantime_serde")]
+    #[serde(default, deserialize_with = "duration")]
     pub reconcile_after: Option<Duration>,
     /// `--master-key-file`, `PAYLET_MASTER_KEY_FILE`.
     pub master_key_file: Option<PathBuf>,
@@ -63,6 +63,21 @@ pub struct FileConfig {
     /// The card fields of a store made without `--card-fields` (`gateway`
     /// or `paylet`); unset, it follows the store's gateway URL.
     pub card_fields: Option<paylet_api::CardFields>,
+}
+
+/// One duration, as humantime reads it: `500ms`, `30s`, `10m`, `2h`, `1h 30m`,
+/// `7d`. Not `M`, humantime's month: in a timeout or a replay window it is
+/// far likelier a minute mistyped.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if text.contains('M') {
+        return Err(format!("`{text}`: write minutes as `m`; months (`M`) are no unit here"));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 500ms, 30s, 10m or 2h: {e}"))
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text).map(Some).map_err(serde::de::Error::custom)
 }
 
 impl FileConfig {
@@ -112,8 +127,10 @@ mod tests {
         assert_eq!(c.gateway_timeout, Some(Duration::from_secs(5400)));
         assert_eq!(c.reconcile_after, Some(Duration::from_millis(500)));
         assert_eq!(c.webhook_tolerance, None);
-        let bad = toml::from_str::<FileConfig>("webhook_tolerance = \"soon\"").unwrap_err().to_string();
-        assert!(bad.contains("webhook_tolerance"), "{bad}");
+        for bad in ["soon", "10M", "5"] {
+            let error = toml::from_str::<FileConfig>(&format!("webhook_tolerance = \"{bad}\"")).unwrap_err();
+            assert!(error.to_string().contains("webhook_tolerance"), "{bad}: {error}");
+        }
     }
 
     #[test]

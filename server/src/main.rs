@@ -16,7 +16,12 @@ fn main() -> ExitCode {
         Ok(f) => f,
         Err(e) => {
             eprintln!("paylet: {e}");
-            return ExitCode::FAILURE;
+            // For `integrity`, 1 means drift: a check not made is 2.
+            return if matches!(cli.command, Command::Integrity { .. }) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            };
         }
     };
     telemetry::init(cli.log_format.or(file.log_format).unwrap_or(LogFormat::Text));

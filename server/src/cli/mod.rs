@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 use paylet::Error;
-use paylet::config::{DEFAULT_LISTEN, DEFAULT_WIDGET_DIR, FileConfig};
+use paylet::config::{DEFAULT_LISTEN, DEFAULT_WIDGET_DIR, FileConfig, parse_duration};
 use paylet::db::Db;
 use paylet::limits::Limits;
 use paylet::outbound::UrlRules;
@@ -290,11 +290,6 @@ fn print_json(value: &serde_json::Value) {
 fn short_duration(d: Duration) -> String {
     let secs = d.as_secs();
     if secs.is_multiple_of(3600) { format!("{}h", secs / 3600) } else { format!("{secs}s") }
-}
-
-/// One duration: `500ms`, `30s`, `10m`, `2h`, `1h 30m`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 500ms, 30s, 10m or 2h: {e}"))
 }
 
 async fn shutdown_signal() {
