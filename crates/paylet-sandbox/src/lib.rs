@@ -11,6 +11,7 @@ mod cards;
 mod control;
 mod idempotency;
 mod ids;
+mod owned;
 mod pages;
 mod persist;
 mod sdk;

@@ -17,6 +17,7 @@ use super::payments::{Charge, MoneyIn, check_money, take_nonce};
 use super::{SquareError, SquareRequest, authenticate, base_url};
 use crate::cards::{Outcome, check_card, split_expiry};
 use crate::ids::{now_ms, random_suffix};
+use crate::owned::OwnedLookup;
 use crate::pages::{amount, card_fields, escape, page};
 use crate::state::Shared;
 
@@ -171,8 +172,7 @@ pub(crate) async fn retrieve(
         let account = authenticate(&headers, w)?;
         w.square
             .payment_links
-            .get(&id)
-            .filter(|l| l.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|l| Json(json!({ "payment_link": l.to_json() })))
             .ok_or_else(|| SquareError::not_found("payment link", &id))
     })
@@ -187,7 +187,7 @@ pub(crate) async fn delete(
 ) -> Result<Json<Value>, SquareError> {
     shared.write(|w| {
         let account = authenticate(&headers, w)?;
-        let link = w.square.payment_links.get(&id).filter(|l| l.account_id == account.id).cloned();
+        let link = w.square.payment_links.owned_by(&id, &account.id).cloned();
         let link = link.ok_or_else(|| SquareError::not_found("payment link", &id))?;
         let order = w.square.orders.get_mut(&link.order_id).ok_or_else(|| SquareError::not_found("order", &id))?;
         if order.state != "DRAFT" {
@@ -210,8 +210,7 @@ pub(crate) async fn retrieve_order(
         let account = authenticate(&headers, w)?;
         w.square
             .orders
-            .get(&id)
-            .filter(|o| o.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|o| Json(json!({ "order": o.to_json() })))
             .ok_or_else(|| SquareError::not_found("order", &id))
     })

@@ -364,3 +364,5 @@ impl Subscription {
         s
     }
 }
+
+crate::owned::owned!(Nonce, Verification, Payment, Refund, Order, PaymentLink, Subscription);

@@ -15,6 +15,7 @@ use super::{SquareError, SquareRequest, authenticate, emit};
 use crate::accounts::Account;
 use crate::cards::{Decline, Outcome, StoredCard};
 use crate::ids::{now_ms, random_suffix};
+use crate::owned::OwnedLookup;
 use crate::state::{Shared, World};
 
 #[derive(Deserialize)]
@@ -94,7 +95,7 @@ pub(crate) async fn create(
     }
     let result = shared.write(|w| {
         if let Some(order) = &b.order_id
-            && w.square.orders.get(order).is_none_or(|o| o.account_id != account.id)
+            && w.square.orders.owned_by(order, &account.id).is_none()
         {
             return Err(SquareError::not_found("order", order));
         }
@@ -123,7 +124,7 @@ pub(crate) fn take_nonce(
     source_id: &str,
     verification: Option<&str>,
 ) -> Result<Nonce, SquareError> {
-    let nonce = match w.square.nonces.get(source_id).filter(|n| n.account_id == account.id) {
+    let nonce = match w.square.nonces.owned_by(source_id, &account.id) {
         Some(n) => n.clone(),
         None => magic_nonce(source_id, &account.id)
             .ok_or_else(|| SquareError::invalid("INVALID_CARD_DATA", "Invalid card data.").field("source_id"))?,
@@ -231,8 +232,7 @@ pub(crate) async fn retrieve(
         let account = authenticate(&headers, w)?;
         w.square
             .payments
-            .get(&id)
-            .filter(|p| p.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|p| Json(json!({ "payment": p.to_json() })))
             .ok_or_else(|| SquareError::not_found("payment", &id))
     })
@@ -242,12 +242,7 @@ pub(crate) async fn retrieve(
 fn finish(shared: &Shared, headers: &HeaderMap, id: &str, to: &str) -> Result<Json<Value>, SquareError> {
     let account = shared.read(|w| authenticate(headers, w))?;
     shared.write(|w| {
-        let p = w
-            .square
-            .payments
-            .get_mut(id)
-            .filter(|p| p.account_id == account.id)
-            .ok_or_else(|| SquareError::not_found("payment", id))?;
+        let p = w.square.payments.owned_by_mut(id, &account.id).ok_or_else(|| SquareError::not_found("payment", id))?;
         if p.status != "APPROVED" {
             let code = match p.status.as_str() {
                 "COMPLETED" => "DELAYED_TRANSACTION_CAPTURED",

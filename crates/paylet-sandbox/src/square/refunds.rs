@@ -13,6 +13,7 @@ use super::objects::Refund;
 use super::payments::{MoneyIn, check_money};
 use super::{SquareError, SquareRequest, authenticate, emit};
 use crate::ids::{now_ms, random_suffix};
+use crate::owned::OwnedLookup;
 use crate::state::{Shared, World};
 
 #[derive(Deserialize)]
@@ -46,8 +47,7 @@ pub(crate) async fn create(
         let payment = w
             .square
             .payments
-            .get(&b.payment_id)
-            .filter(|p| p.account_id == account.id)
+            .owned_by(&b.payment_id, &account.id)
             .cloned()
             .ok_or_else(|| SquareError::not_found("payment", &b.payment_id))?;
         if payment.status != "COMPLETED" {
@@ -110,8 +110,7 @@ pub(crate) async fn retrieve(
         let account = authenticate(&headers, w)?;
         w.square
             .refunds
-            .get(&id)
-            .filter(|r| r.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|r| Json(json!({ "refund": r.to_json() })))
             .ok_or_else(|| SquareError::not_found("refund", &id))
     })

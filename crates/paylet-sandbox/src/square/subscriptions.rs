@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::objects::Subscription;
 use super::{SquareError, SquareRequest, authenticate};
 use crate::ids::{now_ms, random_suffix};
+use crate::owned::OwnedLookup;
 use crate::state::Shared;
 
 const EVENT_TYPES: [&str; 4] = ["payment.created", "payment.updated", "refund.created", "refund.updated"];
@@ -94,8 +95,7 @@ pub(crate) async fn retrieve(
         let account = authenticate(&headers, w)?;
         w.square
             .subscriptions
-            .get(&id)
-            .filter(|s| s.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|s| Json(json!({ "subscription": s.to_json(false) })))
             .ok_or_else(|| SquareError::not_found("subscription", &id))
     })
@@ -108,7 +108,7 @@ pub(crate) async fn delete(
 ) -> Result<Json<Value>, SquareError> {
     let account = shared.read(|w| authenticate(&headers, w))?;
     shared.write(|w| {
-        if w.square.subscriptions.get(&id).is_none_or(|s| s.account_id != account.id) {
+        if w.square.subscriptions.owned_by(&id, &account.id).is_none() {
             return Err(SquareError::not_found("subscription", &id));
         }
         w.square.subscriptions.remove(&id);
@@ -128,8 +128,7 @@ pub(crate) async fn rotate_key(
         let s = w
             .square
             .subscriptions
-            .get_mut(&id)
-            .filter(|s| s.account_id == account.id)
+            .owned_by_mut(&id, &account.id)
             .ok_or_else(|| SquareError::not_found("subscription", &id))?;
         s.signature_key = Secret::new(random_suffix(22));
         s.updated_ms = now_ms();

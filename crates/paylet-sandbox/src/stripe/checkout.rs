@@ -17,6 +17,7 @@ use super::tokens::validate_card;
 use super::{StripeError, StripeRequest, base_url, emit};
 use crate::cards::split_expiry;
 use crate::ids::{new_id, now_unix, random_suffix};
+use crate::owned::OwnedLookup;
 use crate::pages::{amount, card_fields, escape, page};
 use crate::state::{Shared, World};
 
@@ -167,8 +168,7 @@ pub(crate) async fn expire(
 fn session<'w>(w: &'w World, id: &str, account_id: &str) -> Result<&'w CheckoutSession, StripeError> {
     w.stripe
         .checkout_sessions
-        .get(id)
-        .filter(|s| s.account_id == account_id)
+        .owned_by(id, account_id)
         .ok_or_else(|| StripeError::no_such("checkout.session", id, "session"))
 }
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::objects::Event;
 use super::{StripeError, StripeRequest};
 use crate::ids::{new_id, now_ms};
+use crate::owned::OwnedLookup;
 use crate::state::{Shared, World};
 use crate::webhooks::Target;
 
@@ -65,8 +66,7 @@ pub(crate) async fn retrieve(
         let account = req.secret_account(w)?;
         w.stripe
             .events
-            .get(&id)
-            .filter(|e| e.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|e| Json(e.to_json()))
             .ok_or_else(|| StripeError::no_such("event", &id, "id"))
     })

@@ -485,3 +485,5 @@ impl WebhookEndpoint {
         })
     }
 }
+
+crate::owned::owned!(Token, PaymentMethod, PaymentIntent, Charge, Refund, CheckoutSession, Event, WebhookEndpoint);

@@ -11,6 +11,7 @@ use super::objects::{Charge, IntentStatus, PaymentIntent, PaymentMethod};
 use super::{Params, StripeError, StripeRequest, emit};
 use crate::cards::{Decline, Outcome};
 use crate::ids::{new_id, now_unix};
+use crate::owned::OwnedLookup;
 use crate::state::{Shared, World};
 
 const PAYMENT_METHOD_PARAMS: [&str; 3] =
@@ -90,8 +91,7 @@ pub(crate) async fn retrieve(
         let account = req.secret_account(w)?;
         w.stripe
             .payment_intents
-            .get(&id)
-            .filter(|pi| pi.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|pi| Json(pi.to_json()))
             .ok_or_else(|| StripeError::no_such("payment_intent", &id, "intent"))
     })
@@ -116,8 +116,7 @@ pub(crate) async fn confirm(
         let status = w
             .stripe
             .payment_intents
-            .get(&id)
-            .filter(|pi| pi.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|pi| pi.status)
             .ok_or_else(|| StripeError::no_such("payment_intent", &id, "intent"))?;
         match status {
@@ -164,8 +163,7 @@ pub(crate) async fn cancel(
         let pi = w
             .stripe
             .payment_intents
-            .get_mut(&id)
-            .filter(|pi| pi.account_id == account.id)
+            .owned_by_mut(&id, &account.id)
             .ok_or_else(|| StripeError::no_such("payment_intent", &id, "intent"))?;
         if matches!(pi.status, IntentStatus::Succeeded | IntentStatus::Canceled) {
             return Err(StripeError::unexpected_state(format!(
@@ -203,8 +201,7 @@ fn resolve_payment_method(w: &mut World, account_id: &str, params: &Params) -> R
     let token = w
         .stripe
         .tokens
-        .get_mut(token_id)
-        .filter(|t| t.account_id == account_id)
+        .owned_by_mut(token_id, account_id)
         .ok_or_else(|| StripeError::no_such("token", token_id, "payment_method_data[card][token]"))?;
     if token.used {
         return Err(StripeError::invalid_request(

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::objects::{Charge, Refund};
 use super::{StripeError, StripeRequest, emit};
 use crate::ids::{new_id, now_unix};
+use crate::owned::OwnedLookup;
 use crate::pages::amount;
 use crate::state::{Shared, World};
 
@@ -29,8 +30,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
             (None, Some(pi)) => w
                 .stripe
                 .payment_intents
-                .get(pi)
-                .filter(|i| i.account_id == account.id)
+                .owned_by(pi, &account.id)
                 .ok_or_else(|| StripeError::no_such("payment_intent", pi, "payment_intent"))?
                 .latest_charge
                 .clone()
@@ -49,8 +49,7 @@ pub(crate) async fn create(State(shared): State<Arc<Shared>>, req: StripeRequest
         let charge = w
             .stripe
             .charges
-            .get(&charge_id)
-            .filter(|c| c.account_id == account.id)
+            .owned_by(&charge_id, &account.id)
             .cloned()
             .ok_or_else(|| StripeError::no_such("charge", &charge_id, "charge"))?;
         let remaining = charge.amount - charge.amount_refunded;
@@ -119,8 +118,7 @@ pub(crate) async fn retrieve(
         let account = req.secret_account(w)?;
         w.stripe
             .refunds
-            .get(&id)
-            .filter(|r| r.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|r| Json(r.to_json()))
             .ok_or_else(|| StripeError::no_such("refund", &id, "id"))
     })
@@ -158,7 +156,7 @@ pub(crate) async fn retrieve_charge(
 ) -> Result<Json<Value>, StripeError> {
     shared.read(|w| {
         let account = req.secret_account(w)?;
-        if w.stripe.charges.get(&id).is_none_or(|c| c.account_id != account.id) {
+        if w.stripe.charges.owned_by(&id, &account.id).is_none() {
             return Err(StripeError::no_such("charge", &id, "id"));
         }
         // Listed when asked for, or always for a request in a version before they were not.

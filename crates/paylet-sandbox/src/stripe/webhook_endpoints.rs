@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::objects::{WebhookEndpoint, new_webhook_secret};
 use super::{Params, StripeError, StripeRequest};
 use crate::ids::{new_id, now_unix};
+use crate::owned::OwnedLookup;
 use crate::state::Shared;
 
 fn url(p: &Params, required: bool) -> Result<Option<String>, StripeError> {
@@ -78,8 +79,7 @@ pub(crate) async fn retrieve(
         let account = req.secret_account(w)?;
         w.stripe
             .webhook_endpoints
-            .get(&id)
-            .filter(|e| e.account_id == account.id)
+            .owned_by(&id, &account.id)
             .map(|e| Json(e.to_json()))
             .ok_or_else(|| StripeError::no_such("webhook_endpoint", &id, "id"))
     })
@@ -98,8 +98,7 @@ pub(crate) async fn update(
         let e = w
             .stripe
             .webhook_endpoints
-            .get_mut(&id)
-            .filter(|e| e.account_id == account.id)
+            .owned_by_mut(&id, &account.id)
             .ok_or_else(|| StripeError::no_such("webhook_endpoint", &id, "id"))?;
         if let Some(url) = url {
             e.url = url;
@@ -125,7 +124,7 @@ pub(crate) async fn delete(
 ) -> Result<Json<Value>, StripeError> {
     let account = shared.read(|w| req.secret_account(w))?;
     shared.write(|w| {
-        if w.stripe.webhook_endpoints.get(&id).is_none_or(|e| e.account_id != account.id) {
+        if w.stripe.webhook_endpoints.owned_by(&id, &account.id).is_none() {
             return Err(StripeError::no_such("webhook_endpoint", &id, "id"));
         }
         w.stripe.webhook_endpoints.remove(&id);

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::start;
+use crate::helpers::{serve, start};
 
 #[tokio::test]
 async fn card_nonces_are_issued_to_browsers_with_the_application_id() {
@@ -334,4 +334,16 @@ async fn malformed_requests_get_squares_error_shapes() {
     let r = gw.http.get(gw.url("/v2/nothing")).bearer_auth(gw.token()).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.json::<Value>().await.unwrap()["errors"][0]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn another_accounts_payment_is_not_found_as_if_it_did_not_exist() {
+    let gw = start().await;
+    let nonce = gw.square_nonce("5555555555554444").await;
+    let (_, paid, _) = gw.square_pay(&nonce, "square-own").await;
+    let path = format!("/v2/payments/{}", paid["payment"]["id"].as_str().unwrap());
+    let other = serve(gw.sandbox.clone(), gw.sandbox.create_account()).await;
+    let (status, body, _) = other.get_square(&path).await;
+    assert_eq!((status, &body["errors"][0]["code"]), (404, &json!("NOT_FOUND")), "{body}");
+    assert_eq!(gw.get_square(&path).await.0, 200);
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::start;
+use crate::helpers::{serve, start};
 
 #[tokio::test]
 async fn tokens_accept_cross_origin_preflight_from_any_page() {
@@ -590,4 +590,23 @@ async fn malformed_requests_get_stripes_error_shapes() {
             .unwrap()
             .starts_with("Unrecognized request URL (GET: /v1/nothing)")
     );
+}
+
+#[tokio::test]
+async fn another_accounts_objects_are_not_found_as_if_they_did_not_exist() {
+    let gw = start().await;
+    let (_, intent, _) = gw.charge("4242424242424242", &[]).await;
+    let (_, refund, _) = gw.post("/v1/refunds", &[("payment_intent", intent["id"].as_str().unwrap())]).await;
+    let (_, endpoint, _) =
+        gw.post("/v1/webhook_endpoints", &[("url", "https://shop.example/hook"), ("enabled_events[]", "*")]).await;
+    let other = serve(gw.sandbox.clone(), gw.sandbox.create_account()).await;
+    for path in [
+        format!("/v1/payment_intents/{}", intent["id"].as_str().unwrap()),
+        format!("/v1/refunds/{}", refund["id"].as_str().unwrap()),
+        format!("/v1/webhook_endpoints/{}", endpoint["id"].as_str().unwrap()),
+    ] {
+        let (status, body, _) = other.get(&path).await;
+        assert_eq!((status, &body["error"]["code"]), (404, &Value::from("resource_missing")), "{path}: {body}");
+        assert_eq!(gw.get(&path).await.0, 200, "{path}");
+    }
 }
