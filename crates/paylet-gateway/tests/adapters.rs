@@ -64,26 +64,7 @@ fn usd(cents: i64) -> Money {
 impl Rig {
     /// What the widget does in the browser: card to the gateway, token back.
     async fn token(&self, number: &str) -> String {
-        let request = match self.style {
-            GatewayStyle::Stripe => {
-                let form = [
-                    ("key", self.account.publishable_key.as_str()),
-                    ("card[number]", number),
-                    ("card[exp_month]", "12"),
-                    ("card[exp_year]", "2034"),
-                    ("card[cvc]", "123"),
-                ];
-                self.http.post(format!("{}/v1/tokens", self.base)).form(&form)
-            }
-            GatewayStyle::Square => {
-                let card = json!({ "number": number, "exp_month": 12, "exp_year": 2034, "cvv": "123", "postal_code": "94103" });
-                let body = json!({ "application_id": self.account.application_id, "card": card });
-                self.http.post(format!("{}/v2/card-nonces", self.base)).json(&body)
-            }
-        };
-        let body: Value = request.send().await.unwrap().json().await.unwrap();
-        let id = body.get("id").or_else(|| body.get("card_nonce"));
-        id.and_then(Value::as_str).unwrap_or_else(|| panic!("{body}")).to_owned()
+        paylet_sandbox::testing::browser_token(&self.http, &self.base, &self.account, self.style, number).await.unwrap()
     }
 
     async fn charge_card(&self, number: &str, key: &str) -> Result<ChargeOutcome, GatewayError> {

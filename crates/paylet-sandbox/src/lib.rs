@@ -18,6 +18,7 @@ mod sdk;
 mod square;
 mod state;
 mod stripe;
+pub mod testing;
 mod webhooks;
 
 use std::future::Future;

@@ -372,27 +372,8 @@ impl TestApp {
     /// Tokenizes a card at the sandbox with the store's public key, as the
     /// widget does from the browser.
     pub async fn tokenize(&self, number: &str) -> String {
-        let request = match self.style {
-            GatewayStyle::Stripe => {
-                let form = [
-                    ("key", self.account.publishable_key.as_str()),
-                    ("card[number]", number),
-                    ("card[exp_month]", "12"),
-                    ("card[exp_year]", "2034"),
-                    ("card[cvc]", "123"),
-                ];
-                self.http.post(format!("{}/v1/tokens", self.sandbox_base)).form(&form)
-            }
-            GatewayStyle::Square => {
-                let card = json!({ "number": number, "exp_month": 12, "exp_year": 2034, "cvv": "123" });
-                let body = json!({ "application_id": self.account.application_id, "card": card });
-                self.http.post(format!("{}/v2/card-nonces", self.sandbox_base)).json(&body)
-            }
-        };
-        let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "tokenize {number}: {}", response.status());
-        let token: Value = response.json().await.unwrap();
-        token.get("id").or_else(|| token.get("card_nonce")).and_then(Value::as_str).unwrap().to_owned()
+        let (http, base, account) = (&self.http, &self.sandbox_base, &self.account);
+        paylet_sandbox::testing::browser_token(http, base, account, self.style, number).await.unwrap()
     }
 
     pub async fn pay(&self, order: &Value, token: &str) -> (u16, Value) {

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use paylet_api::GatewayStyle;
 use paylet_sandbox::{Account, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -101,16 +102,7 @@ impl Gateway {
 
     /// Tokenizes a card with the publishable key, as a browser does.
     pub async fn stripe_token(&self, number: &str) -> String {
-        let form = [
-            ("key", self.account.publishable_key.as_str()),
-            ("card[number]", number),
-            ("card[exp_month]", "12"),
-            ("card[exp_year]", "2034"),
-            ("card[cvc]", "123"),
-        ];
-        let body: Value =
-            self.http.post(self.url("/v1/tokens")).form(&form).send().await.unwrap().json().await.unwrap();
-        body["id"].as_str().unwrap_or_else(|| panic!("no token: {body}")).to_owned()
+        self.browser_token(GatewayStyle::Stripe, number).await
     }
 
     /// Creates and confirms a PaymentIntent for `number`.
@@ -128,13 +120,11 @@ impl Gateway {
     }
 
     pub async fn square_nonce(&self, number: &str) -> String {
-        let body = json!({
-            "application_id": self.account.application_id,
-            "card": { "number": number, "exp_month": 12, "exp_year": 2034, "cvv": "123", "postal_code": "94103" }
-        });
-        let r: Value =
-            self.http.post(self.url("/v2/card-nonces")).json(&body).send().await.unwrap().json().await.unwrap();
-        r["card_nonce"].as_str().unwrap_or_else(|| panic!("no nonce: {r}")).to_owned()
+        self.browser_token(GatewayStyle::Square, number).await
+    }
+
+    async fn browser_token(&self, style: GatewayStyle, number: &str) -> String {
+        paylet_sandbox::testing::browser_token(&self.http, &self.base, &self.account, style, number).await.unwrap()
     }
 
     pub async fn square_pay(&self, source_id: &str, key: &str) -> Reply {
