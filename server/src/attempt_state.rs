@@ -1,8 +1,9 @@
-//! The payment-attempt state machine: the one place that decides how an
-//! attempt moves. What the gateway says moves it through [`next`] (in
-//! `payments::settle`); the two moves Paylet makes as it calls the gateway,
-//! to `failed` and to `open`, are single updates in `payments` that follow
-//! the same table.
+//! The payment-attempt state machine: the one place that decides how what
+//! the gateway says moves an attempt. Everything it says goes through
+//! [`next`] (in `payments::settle`). The two moves Paylet makes itself as it
+//! calls the gateway, `processing` to `failed` (the request refused) and to
+//! `open` (the hosted page made), are single conditional updates in
+//! `payments`, drawn below for the whole picture.
 //!
 //! ```text
 //! processing ──▶ requires_action ──▶ succeeded
@@ -100,8 +101,8 @@ impl fmt::Display for AttemptStatus {
     }
 }
 
-/// What happened to an attempt: what the gateway said (its answer, a webhook,
-/// reconciliation), or what Paylet did with it.
+/// What the gateway said about an attempt: in its answer, a webhook, or to
+/// reconciliation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptEvent {
     Succeeded,
@@ -110,10 +111,6 @@ pub enum AttemptEvent {
     Declined,
     /// It can no longer succeed: canceled at the gateway, or its page expired.
     Ended,
-    /// The gateway refused the request itself.
-    Refused,
-    /// The hosted page was made; the shopper is on the way to it.
-    PageOpened,
 }
 
 /// The attempt's status after `event`, or `None` when the event changes
@@ -127,8 +124,6 @@ pub fn next(from: AttemptStatus, kind: AttemptKind, event: AttemptEvent) -> Opti
         (S::Processing, E::RequiresAction) => Some(S::RequiresAction),
         (S::Processing | S::RequiresAction, E::Declined) if kind == AttemptKind::Card => Some(S::Declined),
         (S::Processing | S::RequiresAction | S::Open, E::Ended) => Some(S::Ended),
-        (S::Processing, E::Refused) => Some(S::Failed),
-        (S::Processing, E::PageOpened) if kind == AttemptKind::Hosted => Some(S::Open),
         _ => None,
     }
 }
@@ -140,8 +135,7 @@ mod tests {
     use AttemptKind as K;
     use AttemptStatus as S;
 
-    const ALL_EVENTS: [AttemptEvent; 6] =
-        [E::Succeeded, E::RequiresAction, E::Declined, E::Ended, E::Refused, E::PageOpened];
+    const ALL_EVENTS: [AttemptEvent; 4] = [E::Succeeded, E::RequiresAction, E::Declined, E::Ended];
 
     #[test]
     fn a_card_is_charged_directly_or_after_its_challenge() {
@@ -149,17 +143,14 @@ mod tests {
         assert_eq!(next(S::Processing, K::Card, E::RequiresAction), Some(S::RequiresAction));
         assert_eq!(next(S::RequiresAction, K::Card, E::Succeeded), Some(S::Succeeded));
         assert_eq!(next(S::RequiresAction, K::Card, E::Declined), Some(S::Declined));
-        assert_eq!(next(S::Processing, K::Card, E::Refused), Some(S::Failed));
     }
 
     #[test]
-    fn a_hosted_page_opens_and_then_is_paid_or_ends_but_its_own_declines_move_nothing() {
-        assert_eq!(next(S::Processing, K::Hosted, E::PageOpened), Some(S::Open));
+    fn an_open_hosted_page_is_paid_or_ends_but_its_own_declines_move_nothing() {
         assert_eq!(next(S::Open, K::Hosted, E::Succeeded), Some(S::Succeeded));
         assert_eq!(next(S::Open, K::Hosted, E::Ended), Some(S::Ended));
         assert_eq!(next(S::Open, K::Hosted, E::Declined), None);
         assert_eq!(next(S::Processing, K::Hosted, E::Declined), None);
-        assert_eq!(next(S::Processing, K::Card, E::PageOpened), None);
     }
 
     #[test]

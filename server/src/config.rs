@@ -127,6 +127,8 @@ mod tests {
         assert_eq!(c.gateway_timeout, Some(Duration::from_secs(5400)));
         assert_eq!(c.reconcile_after, Some(Duration::from_millis(500)));
         assert_eq!(c.webhook_tolerance, None);
+        let days: FileConfig = toml::from_str("reconcile_after = \"7d\"").unwrap();
+        assert_eq!(days.reconcile_after, Some(Duration::from_secs(7 * 86_400)));
         for bad in ["soon", "10M", "5"] {
             let error = toml::from_str::<FileConfig>(&format!("webhook_tolerance = \"{bad}\"")).unwrap_err();
             assert!(error.to_string().contains("webhook_tolerance"), "{bad}: {error}");

@@ -131,13 +131,9 @@ impl Error {
             Error::Gateway(_) => StatusCode::BAD_GATEWAY,
             Error::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
-            Error::Config(_)
-            | Error::Corrupt(_)
-            | Error::Internal(_)
-            | Error::Keys(_)
-            | Error::Database(_)
-            | Error::Migrate(_)
-            | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            // Everything else is a fault on this side: Config, Corrupt,
+            // Internal, Keys, Database, Migrate, Io.
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -224,15 +220,8 @@ impl Error {
                 "The service cannot save anything right now. Please try again later.".into(),
                 None,
             ),
-            Error::Config(_)
-            | Error::Corrupt(_)
-            | Error::Internal(_)
-            | Error::Keys(_)
-            | Error::Database(_)
-            | Error::Migrate(_)
-            | Error::Io(_) => {
-                detail(ErrorType::ApiError, "internal_error", "Something went wrong on our side.".into(), None)
-            }
+            // A fault on this side (see `status`): none of its detail goes out.
+            _ => detail(ErrorType::ApiError, "internal_error", "Something went wrong on our side.".into(), None),
         }
     }
 }

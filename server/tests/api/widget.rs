@@ -207,7 +207,14 @@ async fn a_store_gets_the_page_built_for_its_kind_of_card_fields_and_a_switch_is
     app.use_gateway_card_fields().await;
     // The browser asks whether its copy is still good: it is not.
     let later = "Fri, 01 Jan 2100 00:00:00 GMT";
-    let response = app.http.get(app.url(&path)).header("if-modified-since", later).send().await.unwrap();
+    let response = app
+        .http
+        .get(app.url(&path))
+        .header("if-modified-since", later)
+        .header("if-none-match", "*")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let csp = header(&response, "content-security-policy").unwrap().to_owned();
     let page = response.bytes().await.unwrap();
@@ -222,6 +229,15 @@ async fn a_store_gets_the_page_built_for_its_kind_of_card_fields_and_a_switch_is
         let response = get(&app, script, None).await;
         assert_eq!(response.status(), 200, "{script}");
         assert_eq!(response.bytes().await.unwrap(), dist_bytes(&script["/widget/".len()..]), "{script}");
+    }
+
+    // And back: a browser holding the gateway's page asks, and gets Paylet's.
+    let change = json!({ "card_fields": "paylet" });
+    assert_eq!(app.admin(reqwest::Method::PATCH, "/v1/admin/store", Some(&change)).await.0, 200);
+    for (name, value) in [("if-modified-since", later), ("if-none-match", "*")] {
+        let response = app.http.get(app.url(&path)).header(name, value).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(response.bytes().await.unwrap(), dist_bytes("index.html"), "{name}");
     }
 }
 
