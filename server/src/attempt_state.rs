@@ -20,6 +20,8 @@
 
 use std::fmt;
 
+use paylet_gateway::PaymentNews;
+
 /// How the shopper pays in an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttemptKind {
@@ -111,6 +113,21 @@ pub enum AttemptEvent {
     Declined,
     /// It can no longer succeed: canceled at the gateway, or its page expired.
     Ended,
+}
+
+impl AttemptEvent {
+    /// What the gateway's news means for an attempt; `None` while it settles
+    /// nothing. A status report of a payment waiting for its challenge (no
+    /// `next`) is none: the attempt keeps the challenge it has.
+    pub fn of(news: &PaymentNews) -> Option<AttemptEvent> {
+        match news {
+            PaymentNews::Succeeded { .. } => Some(AttemptEvent::Succeeded),
+            PaymentNews::Declined { .. } => Some(AttemptEvent::Declined),
+            PaymentNews::RequiresAction { next: Some(_), .. } => Some(AttemptEvent::RequiresAction),
+            PaymentNews::Ended => Some(AttemptEvent::Ended),
+            PaymentNews::RequiresAction { next: None, .. } | PaymentNews::Pending => None,
+        }
+    }
 }
 
 /// The attempt's status after `event`, or `None` when the event changes

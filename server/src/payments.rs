@@ -12,10 +12,9 @@ use paylet_api::{
     OrderId, OrderStatus, PayRequest, PaymentMethod, PaymentResult,
 };
 use paylet_gateway::{
-    ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedSession, HostedStatus,
-    PaymentState, longest_call,
+    ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedSession, PaymentNews, ShopperAction,
+    longest_call,
 };
-use paylet_secret::Secret;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -127,81 +126,6 @@ pub async fn unsettled(db: &crate::db::Db, order: &OrderId) -> Result<Vec<Attemp
     Ok(attempts_of(&mut conn, order).await?.into_iter().filter(Attempt::may_succeed).collect())
 }
 
-/// What the gateway says about an attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum News {
-    Succeeded {
-        payment_id: String,
-    },
-    Declined {
-        payment_id: Option<String>,
-        code: DeclineCode,
-    },
-    RequiresAction {
-        payment_id: Option<String>,
-        redirect_url: String,
-    },
-    /// The gateway's SDK in the shopper's browser takes the next action; its
-    /// secret goes back to that browser in the answer and is never stored.
-    RequiresSdkAction {
-        payment_id: String,
-        client_secret: Secret,
-    },
-    /// It can no longer succeed: canceled at the gateway, or its page expired.
-    Ended,
-    /// Nothing settled yet.
-    Pending,
-}
-
-impl From<ChargeOutcome> for News {
-    fn from(outcome: ChargeOutcome) -> News {
-        match outcome {
-            ChargeOutcome::Succeeded { payment_id } => News::Succeeded { payment_id },
-            ChargeOutcome::Declined { payment_id, code } => News::Declined { payment_id, code },
-            ChargeOutcome::RequiresAction { payment_id, redirect_url } => {
-                News::RequiresAction { payment_id, redirect_url }
-            }
-            ChargeOutcome::RequiresSdkAction { payment_id, client_secret } => {
-                News::RequiresSdkAction { payment_id, client_secret }
-            }
-        }
-    }
-}
-
-impl News {
-    pub fn from_state(state: PaymentState, payment_id: &str) -> News {
-        let payment_id = payment_id.to_owned();
-        match state {
-            PaymentState::Succeeded => News::Succeeded { payment_id },
-            PaymentState::Declined(code) => News::Declined { payment_id: Some(payment_id), code },
-            PaymentState::Canceled => News::Ended,
-            // The challenge URL is not in a status report; the attempt keeps the one it has.
-            PaymentState::RequiresAction | PaymentState::Processing => News::Pending,
-        }
-    }
-
-    pub fn from_hosted(status: HostedStatus) -> News {
-        match status {
-            HostedStatus::Paid { payment_id } => News::Succeeded { payment_id },
-            HostedStatus::Expired => News::Ended,
-            HostedStatus::Open => News::Pending,
-        }
-    }
-}
-
-impl News {
-    /// What the news means for an attempt; `None` when nothing is settled yet.
-    fn event(&self) -> Option<AttemptEvent> {
-        match self {
-            News::Succeeded { .. } => Some(AttemptEvent::Succeeded),
-            News::Declined { .. } => Some(AttemptEvent::Declined),
-            News::RequiresAction { .. } | News::RequiresSdkAction { .. } => Some(AttemptEvent::RequiresAction),
-            News::Ended => Some(AttemptEvent::Ended),
-            News::Pending => None,
-        }
-    }
-}
-
 /// What the shopper is told: the order's status, why the card was declined,
 /// and the challenge while the order waits on one.
 fn payment_result(
@@ -219,16 +143,16 @@ fn payment_result(
     }
 }
 
-impl News {
-    /// The challenge this news asks the shopper to pass, if any.
-    fn challenge(&self) -> Option<NextAction> {
-        match self {
-            News::RequiresAction { redirect_url, .. } => Some(NextAction::redirect(redirect_url.clone())),
-            News::RequiresSdkAction { client_secret, .. } => {
-                Some(NextAction::gateway_sdk(client_secret.expose().clone()))
-            }
-            _ => None,
+/// The challenge the gateway's news asks the shopper to pass, if any.
+fn challenge(news: &PaymentNews) -> Option<NextAction> {
+    match news {
+        PaymentNews::RequiresAction { next: Some(ShopperAction::Redirect(url)), .. } => {
+            Some(NextAction::redirect(url.clone()))
         }
+        PaymentNews::RequiresAction { next: Some(ShopperAction::Sdk { client_secret }), .. } => {
+            Some(NextAction::gateway_sdk(client_secret.expose().clone()))
+        }
+        _ => None,
     }
 }
 
@@ -245,22 +169,28 @@ pub async fn settle(
     conn: &mut AnyConnection,
     backend: Backend,
     attempt_id: &str,
-    news: News,
+    news: PaymentNews,
 ) -> Result<PaymentResult, Error> {
     let attempt = load(conn, backend, attempt_id).await?;
     let order = orders::summary_in(conn, &attempt.order_id).await?;
-    let Some(to) = news.event().and_then(|event| attempt_state::next(attempt.status, attempt.kind, event)) else {
+    let Some(to) = AttemptEvent::of(&news).and_then(|event| attempt_state::next(attempt.status, attempt.kind, event))
+    else {
         // Already settled (by a webhook that beat the gateway's answer, say):
         // report what it settled as.
         let decline = attempt.decline.filter(|_| attempt.status == AttemptStatus::Declined);
-        return Ok(payment_result(&order.id, order.status, decline, news.challenge().or(attempt.challenge())));
+        return Ok(payment_result(&order.id, order.status, decline, challenge(&news).or(attempt.challenge())));
     };
     let (payment_id, decline, redirect) = match &news {
-        News::Succeeded { payment_id } => (Some(payment_id.as_str()), None, None),
-        News::Declined { payment_id, code } => (payment_id.as_deref(), Some(*code), None),
-        News::RequiresAction { payment_id, redirect_url } => (payment_id.as_deref(), None, Some(redirect_url.as_str())),
-        News::RequiresSdkAction { payment_id, .. } => (Some(payment_id.as_str()), None, None),
-        News::Ended | News::Pending => (None, None, None),
+        PaymentNews::Succeeded { payment_id } => (Some(payment_id.as_str()), None, None),
+        PaymentNews::Declined { payment_id, code } => (payment_id.as_deref(), Some(*code), None),
+        PaymentNews::RequiresAction { payment_id, next } => {
+            let redirect = match next {
+                Some(ShopperAction::Redirect(url)) => Some(url.as_str()),
+                _ => None,
+            };
+            (payment_id.as_deref(), None, redirect)
+        }
+        PaymentNews::Ended | PaymentNews::Pending => (None, None, None),
     };
     let settled = to != AttemptStatus::RequiresAction;
     sqlx::query(
@@ -315,7 +245,7 @@ pub async fn settle(
         tracing::warn!(order = %order.id, attempt = %attempt.id, "a second payment succeeded for one order");
     }
     tracing::info!(order = %order.id, attempt = %attempt.id, from = %attempt.status, to = %to, "payment attempt moved");
-    Ok(payment_result(&order.id, status_now, decline, news.challenge().or(attempt.challenge())))
+    Ok(payment_result(&order.id, status_now, decline, challenge(&news).or(attempt.challenge())))
 }
 
 async fn declines(conn: &mut AnyConnection, order: &OrderId) -> Result<i64, Error> {
@@ -328,7 +258,7 @@ async fn declines(conn: &mut AnyConnection, order: &OrderId) -> Result<i64, Erro
 }
 
 /// Applies `news` in its own write job.
-pub async fn settle_now(state: &AppState, attempt_id: &str, news: News) -> Result<PaymentResult, Error> {
+pub async fn settle_now(state: &AppState, attempt_id: &str, news: PaymentNews) -> Result<PaymentResult, Error> {
     let (backend, id) = (state.db.backend(), attempt_id.to_owned());
     state.db.write(move |conn| Box::pin(async move { settle(conn, backend, &id, news).await })).await
 }
@@ -428,14 +358,14 @@ async fn make_room(state: &AppState, store: &Store, other: &Attempt) -> Result<(
                 url: other.redirect_url.clone().unwrap_or_default(),
                 link_id: other.hosted_link_id.clone(),
             };
-            News::from_hosted(gateway.end_hosted(&page).await?)
+            gateway.end_hosted(&page).await?
         }
-        (_, Some(payment)) => News::from_state(gateway.cancel_payment(payment).await?, payment),
+        (_, Some(payment)) => gateway.cancel_payment(payment).await?,
         // Nothing at the gateway can take money: a Square-style challenge
         // charges only through `confirm`, which an ended attempt refuses.
-        _ => News::Ended,
+        _ => PaymentNews::Ended,
     };
-    if news == News::Pending {
+    if AttemptEvent::of(&news).is_none() {
         return Err(in_progress());
     }
     settle_now(state, &other.id, news).await.map(|_| ())
@@ -446,9 +376,8 @@ async fn make_room(state: &AppState, store: &Store, other: &Attempt) -> Result<(
 /// answer, or charge now if the first request never reached it.
 pub async fn charge(state: &AppState, store: &Store, attempt: &Attempt) -> Result<PaymentResult, Error> {
     let back = return_url(state, &attempt.order_id);
-    let outcome = store.gateway.client(&state.http).charge(charge_request(store, &back, attempt)).await;
-    match outcome {
-        Ok(outcome) => settle_now(state, &attempt.id, outcome.into()).await,
+    match store.gateway.client(&state.http).charge(charge_request(store, &back, attempt)).await {
+        Ok(news) => settle_now(state, &attempt.id, news).await,
         // The gateway refused the request itself, or the URL is no gateway
         // at all: nothing was charged, and this attempt is over.
         Err(e @ (paylet_gateway::GatewayError::Rejected { .. } | paylet_gateway::GatewayError::NotOffered { .. })) => {
@@ -597,7 +526,7 @@ async fn confirm_attempt(
     verification_token: Option<&str>,
 ) -> Result<PaymentResult, Error> {
     let back = return_url(state, &attempt.order_id);
-    let outcome = store
+    let news = store
         .gateway
         .client(&state.http)
         .confirm(ConfirmRequest {
@@ -606,7 +535,7 @@ async fn confirm_attempt(
             verification_token,
         })
         .await?;
-    settle_now(state, &attempt.id, outcome.into()).await
+    settle_now(state, &attempt.id, news).await
 }
 
 /// The order's most recent attempt.
@@ -773,14 +702,14 @@ pub async fn ask_gateway(state: &AppState, store: &Store, attempt: &Attempt) -> 
             return charge(state, store, attempt).await.map(|_| ());
         }
         // Too old to retry safely: a person must look at the gateway.
-        (AttemptKind::Card, AttemptStatus::Processing) => News::Ended,
+        (AttemptKind::Card, AttemptStatus::Processing) => PaymentNews::Ended,
         (_, AttemptStatus::RequiresAction) => match &attempt.gateway_payment_id {
-            Some(id) => News::from_state(gateway.payment(id).await?, id),
-            None => News::Pending,
+            Some(id) => gateway.payment(id).await?,
+            None => PaymentNews::Pending,
         },
         (AttemptKind::Hosted, AttemptStatus::Open) => match &attempt.hosted_session_id {
-            Some(session) => News::from_hosted(gateway.hosted_status(session).await?),
-            None => News::Ended,
+            Some(session) => gateway.hosted_status(session).await?,
+            None => PaymentNews::Ended,
         },
         // A hosted page still being made is left to the request making it.
         (AttemptKind::Hosted, AttemptStatus::Processing)
@@ -789,14 +718,11 @@ pub async fn ask_gateway(state: &AppState, store: &Store, attempt: &Attempt) -> 
             return Ok(());
         }
         // A hosted page whose creation never answered: nobody has its URL.
-        (AttemptKind::Hosted, AttemptStatus::Processing) => News::Ended,
+        (AttemptKind::Hosted, AttemptStatus::Processing) => PaymentNews::Ended,
         _ => return Ok(()),
     };
-    let news = match news {
-        News::Pending if age > ABANDONED_MS => News::Ended,
-        news => news,
-    };
-    if news != News::Pending {
+    let news = if AttemptEvent::of(&news).is_none() && age > ABANDONED_MS { PaymentNews::Ended } else { news };
+    if AttemptEvent::of(&news).is_some() {
         settle_now(state, &attempt.id, news).await?;
     }
     Ok(())

@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, Row};
 use crate::app::AppState;
 use crate::attempt_state::{AttemptKind, AttemptStatus};
 use crate::db::{Backend, Db, now_millis};
-use crate::payments::{self, News};
+use crate::payments;
 use crate::{Error, refunds, stores};
 
 /// What the gateway is told.
@@ -186,7 +186,7 @@ async fn apply(
     change: &Change,
 ) -> Result<(&'static str, Option<OrderId>), Error> {
     let (attempt, news) = match change {
-        Change::Payment { payment_id, reference, hosted_session, state } => {
+        Change::Payment { payment_id, reference, hosted_session, news } => {
             let attempt = match find(conn, store, "gateway_payment_id", payment_id).await? {
                 Some(a) => Some(a),
                 None => match hosted_session {
@@ -194,10 +194,10 @@ async fn apply(
                     None => lost_answer(conn, store, reference.as_deref()).await?,
                 },
             };
-            (attempt, News::from_state(*state, payment_id))
+            (attempt, news.clone())
         }
-        Change::Hosted { session_id, status, .. } => {
-            (find(conn, store, "hosted_session_id", session_id).await?, News::from_hosted(status.clone()))
+        Change::Hosted { session_id, news, .. } => {
+            (find(conn, store, "hosted_session_id", session_id).await?, news.clone())
         }
         Change::Refunds { payment_id, refunds: updates } => {
             return Ok(match refunds::apply(conn, backend, store, payment_id, updates).await? {

@@ -4,7 +4,7 @@ use paylet_api::Money;
 use paylet_secret::Secret;
 use reqwest::header::HeaderMap;
 
-use crate::{DeclineCode, HostedStatus};
+use crate::PaymentNews;
 
 /// A webhook as it arrived.
 #[derive(Debug, Clone, Copy)]
@@ -42,11 +42,11 @@ pub struct GatewayEvent {
 /// What an event says happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// A payment's state, with whatever ties it to an order: our reference
-    /// (the order id) and the hosted session it was made through.
-    Payment { payment_id: String, reference: Option<String>, hosted_session: Option<String>, state: PaymentState },
+    /// What became of a payment, with whatever ties it to an order: our
+    /// reference (the order id) and the hosted session it was made through.
+    Payment { payment_id: String, reference: Option<String>, hosted_session: Option<String>, news: PaymentNews },
     /// A hosted page was paid or expired.
-    Hosted { session_id: String, reference: Option<String>, status: HostedStatus },
+    Hosted { session_id: String, reference: Option<String>, news: PaymentNews },
     /// Refunds of a payment and where each stands.
     Refunds { payment_id: String, refunds: Vec<RefundUpdate> },
     /// A payment's refunds changed, but the event does not list them (a
@@ -54,16 +54,6 @@ pub enum Change {
     RefundsChanged { payment_id: String },
     /// Nothing Paylet acts on.
     Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PaymentState {
-    Succeeded,
-    Declined(DeclineCode),
-    RequiresAction,
-    /// Neither settled nor waiting for the shopper.
-    Processing,
-    Canceled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use paylet_api::{GatewayStyle, Money};
 use paylet_secret::Secret;
 
 pub use decline::DeclineCode;
-pub use event::{Change, GatewayEvent, PaymentState, RefundState, RefundUpdate, WebhookError, WebhookRequest};
+pub use event::{Change, GatewayEvent, RefundState, RefundUpdate, WebhookError, WebhookRequest};
 pub use http::longest_call;
 
 /// A request to charge a single-use card token.
@@ -40,7 +40,7 @@ pub struct ChargeRequest<'a> {
     pub verification_token: Option<&'a str>,
 }
 
-/// Finishing a charge that answered [`ChargeOutcome::RequiresAction`], once
+/// Finishing a charge that answered [`PaymentNews::RequiresAction`], once
 /// the shopper is back from the challenge.
 #[derive(Debug, Clone)]
 pub struct ConfirmRequest<'a> {
@@ -52,8 +52,12 @@ pub struct ConfirmRequest<'a> {
     pub verification_token: Option<&'a str>,
 }
 
+/// What a gateway says of a payment, however it said it: its answer to a
+/// charge or a confirmation, a status report, where a hosted page stands, an
+/// event. One type, so that a new state is added in one place and the
+/// compiler shows everything that must handle it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChargeOutcome {
+pub enum PaymentNews {
     Succeeded {
         payment_id: String,
     },
@@ -61,18 +65,27 @@ pub enum ChargeOutcome {
         payment_id: Option<String>,
         code: DeclineCode,
     },
-    /// The shopper must pass a challenge at `redirect_url`, then come back.
+    /// The shopper must pass a challenge before it settles. An answer to a
+    /// charge says how (`next`); a status report or an event does not.
     RequiresAction {
         payment_id: Option<String>,
-        redirect_url: String,
+        next: Option<ShopperAction>,
     },
+    /// Nothing settled yet: the payment is processing, or its hosted page is open.
+    Pending,
+    /// It can no longer succeed: canceled at the gateway, or its page expired.
+    Ended,
+}
+
+/// How the shopper passes a challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShopperAction {
+    /// At the challenge's page, shown in the widget's frame.
+    Redirect(String),
     /// Stripe style, with the gateway's SDK in the browser: Stripe.js takes
     /// the next action (`handleNextAction`) with the PaymentIntent's client
     /// secret, which is for that browser alone.
-    RequiresSdkAction {
-        payment_id: String,
-        client_secret: Secret,
-    },
+    Sdk { client_secret: Secret },
 }
 
 /// A gateway's browser SDK, which mounts its own card inputs (in frames on
@@ -173,14 +186,6 @@ pub struct HostedSession {
     pub link_id: Option<String>,
 }
 
-/// Where a hosted page stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostedStatus {
-    Open,
-    Paid { payment_id: String },
-    Expired,
-}
-
 #[derive(Debug, Clone)]
 pub struct RefundRequest<'a> {
     pub payment_id: &'a str,
@@ -248,26 +253,29 @@ impl GatewayError {
 pub trait Gateway: Send + Sync {
     fn style(&self) -> GatewayStyle;
 
-    async fn charge(&self, request: ChargeRequest<'_>) -> Result<ChargeOutcome, GatewayError>;
+    async fn charge(&self, request: ChargeRequest<'_>) -> Result<PaymentNews, GatewayError>;
 
     /// The charge's final answer after its challenge.
-    async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<ChargeOutcome, GatewayError>;
+    async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<PaymentNews, GatewayError>;
 
-    /// Where a payment stands now (for reconciliation).
-    async fn payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError>;
+    /// Where a payment stands now (for reconciliation). A payment waiting for
+    /// its challenge is `RequiresAction` with no `next`.
+    async fn payment(&self, payment_id: &str) -> Result<PaymentNews, GatewayError>;
 
     async fn create_hosted(&self, request: HostedRequest<'_>) -> Result<HostedSession, GatewayError>;
 
-    async fn hosted_status(&self, session_id: &str) -> Result<HostedStatus, GatewayError>;
+    /// Where a hosted page stands: `Pending` while it is open, `Succeeded`
+    /// once paid, `Ended` once expired.
+    async fn hosted_status(&self, session_id: &str) -> Result<PaymentNews, GatewayError>;
 
     /// Closes a hosted page so it can take no payment any more; where it
-    /// stands after: `Expired`, or `Paid` if the shopper paid first. Only an
-    /// answer other than `Open` means the page can no longer take money.
-    async fn end_hosted(&self, page: &HostedSession) -> Result<HostedStatus, GatewayError>;
+    /// stands after: `Ended`, or `Succeeded` if the shopper paid first. Only
+    /// an answer other than `Pending` means the page can no longer take money.
+    async fn end_hosted(&self, page: &HostedSession) -> Result<PaymentNews, GatewayError>;
 
     /// Cancels a payment waiting for its challenge, so finishing the
     /// challenge later takes no money; where the payment stands after.
-    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError>;
+    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentNews, GatewayError>;
 
     async fn refund(&self, request: RefundRequest<'_>) -> Result<RefundOutcome, GatewayError>;
 

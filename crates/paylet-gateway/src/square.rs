@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use crate::event::{header, malformed};
 use crate::http::{Reply, parse, send};
 use crate::{
-    BrowserSdk, Change, ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent,
-    HostedRequest, HostedSession, HostedStatus, PaymentState, RefundOutcome, RefundRequest, RefundState, RefundUpdate,
+    BrowserSdk, Change, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent, HostedRequest,
+    HostedSession, PaymentNews, RefundOutcome, RefundRequest, RefundState, RefundUpdate, ShopperAction,
     WebhookEndpoint, WebhookError, WebhookRequest,
 };
 
@@ -56,7 +56,7 @@ impl SquareGateway {
         request: &ChargeRequest<'_>,
         idempotency_key: &str,
         verification_token: Option<&str>,
-    ) -> Result<ChargeOutcome, GatewayError> {
+    ) -> Result<PaymentNews, GatewayError> {
         let mut body = json!({
             "source_id": request.token,
             "idempotency_key": idempotency_key,
@@ -73,10 +73,9 @@ impl SquareGateway {
         let reply = self.post("/v2/payments", &body).await?;
         if reply.status.is_success() {
             let payment: Payment = field(parse(&reply.body)?, "payment")?;
-            return match payment.state() {
-                PaymentState::Succeeded => Ok(ChargeOutcome::Succeeded { payment_id: payment.id }),
-                PaymentState::Declined(code) => Ok(ChargeOutcome::Declined { payment_id: Some(payment.id), code }),
-                other => Err(GatewayError::Protocol(format!("a new payment in state {other:?}"))),
+            return match payment.news() {
+                news @ (PaymentNews::Succeeded { .. } | PaymentNews::Declined { .. }) => Ok(news),
+                _ => Err(GatewayError::Protocol(format!("a new payment in state {}", payment.status))),
             };
         }
         let failure: Failure = parse(&reply.body)?;
@@ -86,10 +85,13 @@ impl SquareGateway {
         if error.code == VERIFICATION_REQUIRED && verification_token.is_none() && !request.browser_sdk {
             let back = encode(request.return_url);
             let redirect_url = format!("{}/hosted/square/verify/{}?return_url={back}", self.base_url, request.token);
-            return Ok(ChargeOutcome::RequiresAction { payment_id: None, redirect_url });
+            return Ok(PaymentNews::RequiresAction {
+                payment_id: None,
+                next: Some(ShopperAction::Redirect(redirect_url)),
+            });
         }
         if error.category == "PAYMENT_METHOD_ERROR" {
-            return Ok(ChargeOutcome::Declined {
+            return Ok(PaymentNews::Declined {
                 payment_id: failure.payment.map(|p| p.id),
                 code: DeclineCode::from_square(&error.code),
             });
@@ -131,24 +133,24 @@ impl Gateway for SquareGateway {
         GatewayStyle::Square
     }
 
-    async fn charge(&self, request: ChargeRequest<'_>) -> Result<ChargeOutcome, GatewayError> {
+    async fn charge(&self, request: ChargeRequest<'_>) -> Result<PaymentNews, GatewayError> {
         self.create_payment(&request, request.idempotency_key, request.verification_token).await
     }
 
     /// Charges again with the verification token; a shopper who failed the
     /// verification brings none back, and the card stays declined.
-    async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<ChargeOutcome, GatewayError> {
+    async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<PaymentNews, GatewayError> {
         let Some(token) = request.verification_token else {
-            return Ok(ChargeOutcome::Declined { payment_id: None, code: DeclineCode::AuthenticationFailed });
+            return Ok(PaymentNews::Declined { payment_id: None, code: DeclineCode::AuthenticationFailed });
         };
         // The declined first call is stored under the first key.
         let key = format!("{}-verified", request.charge.idempotency_key);
         self.create_payment(&request.charge, &key, Some(token)).await
     }
 
-    async fn payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError> {
+    async fn payment(&self, payment_id: &str) -> Result<PaymentNews, GatewayError> {
         let payment: Payment = field(self.get(&format!("/v2/payments/{payment_id}")).await?, "payment")?;
-        Ok(payment.state())
+        Ok(payment.news())
     }
 
     /// A payment link for the order; the session id is the link's Square
@@ -176,19 +178,19 @@ impl Gateway for SquareGateway {
         Ok(HostedSession { id: link.order_id, url: link.url, link_id: Some(link.id) })
     }
 
-    async fn hosted_status(&self, session_id: &str) -> Result<HostedStatus, GatewayError> {
+    async fn hosted_status(&self, session_id: &str) -> Result<PaymentNews, GatewayError> {
         let order: Order = field(self.get(&format!("/v2/orders/{session_id}")).await?, "order")?;
         let paid_with = order.tenders.iter().find_map(|t| t.payment_id.clone());
         Ok(match (order.state.as_str(), paid_with) {
-            ("OPEN" | "COMPLETED", Some(payment_id)) => HostedStatus::Paid { payment_id },
-            ("CANCELED", _) => HostedStatus::Expired,
-            _ => HostedStatus::Open,
+            ("OPEN" | "COMPLETED", Some(payment_id)) => PaymentNews::Succeeded { payment_id },
+            ("CANCELED", _) => PaymentNews::Ended,
+            _ => PaymentNews::Pending,
         })
     }
 
     /// Deletes the payment link, which cancels its order; whatever the delete
     /// answered, the order says whether the page can still take money.
-    async fn end_hosted(&self, page: &HostedSession) -> Result<HostedStatus, GatewayError> {
+    async fn end_hosted(&self, page: &HostedSession) -> Result<PaymentNews, GatewayError> {
         if let Some(link) = &page.link_id {
             let url = format!("{}/v2/online-checkout/payment-links/{link}", self.base_url);
             send(|| self.http.delete(&url).bearer_auth(self.access_token.expose())).await?;
@@ -199,7 +201,7 @@ impl Gateway for SquareGateway {
     /// Square completes a card payment at once (`autocomplete`): none waits at
     /// the gateway for a challenge, which Square runs before the payment
     /// exists. Where the payment stands is the answer.
-    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError> {
+    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentNews, GatewayError> {
         self.payment(payment_id).await
     }
 
@@ -265,7 +267,7 @@ pub fn verify_webhook(request: &WebhookRequest<'_>) -> Result<GatewayEvent, Webh
         "payment.created" | "payment.updated" => {
             let payment: Payment = field(event.data.object, "payment").map_err(malformed)?;
             Change::Payment {
-                state: payment.state(),
+                news: payment.news(),
                 reference: payment.reference_id,
                 hosted_session: payment.order_id,
                 payment_id: payment.id,
@@ -339,15 +341,19 @@ struct CardDetails {
 }
 
 impl Payment {
-    fn state(&self) -> PaymentState {
+    fn news(&self) -> PaymentNews {
+        let payment_id = self.id.clone();
         match self.status.as_str() {
-            "COMPLETED" => PaymentState::Succeeded,
-            "CANCELED" => PaymentState::Canceled,
+            "COMPLETED" => PaymentNews::Succeeded { payment_id },
+            "CANCELED" => PaymentNews::Ended,
             "FAILED" => {
                 let code = self.card_details.as_ref().and_then(|c| c.errors.first()).map(|e| e.code.as_str());
-                PaymentState::Declined(DeclineCode::from_square(code.unwrap_or_default()))
+                PaymentNews::Declined {
+                    payment_id: Some(payment_id),
+                    code: DeclineCode::from_square(code.unwrap_or_default()),
+                }
             }
-            _ => PaymentState::Processing,
+            _ => PaymentNews::Pending,
         }
     }
 }

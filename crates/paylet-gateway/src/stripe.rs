@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::event::{header, malformed};
 use crate::http::{Reply, parse, send};
 use crate::{
-    BrowserSdk, Change, ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent,
-    HostedRequest, HostedSession, HostedStatus, PaymentState, RefundOutcome, RefundRequest, RefundState, RefundUpdate,
+    BrowserSdk, Change, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, GatewayEvent, HostedRequest,
+    HostedSession, PaymentNews, RefundOutcome, RefundRequest, RefundState, RefundUpdate, ShopperAction,
     WebhookEndpoint, WebhookError, WebhookRequest,
 };
 
@@ -98,7 +98,7 @@ impl Gateway for StripeGateway {
         GatewayStyle::Stripe
     }
 
-    async fn charge(&self, request: ChargeRequest<'_>) -> Result<ChargeOutcome, GatewayError> {
+    async fn charge(&self, request: ChargeRequest<'_>) -> Result<PaymentNews, GatewayError> {
         let (amount, currency) = amount_fields(request.amount);
         let reference = format!("metadata[{REFERENCE}]");
         let mut form = vec![
@@ -127,15 +127,15 @@ impl Gateway for StripeGateway {
 
     /// After the challenge the intent has already succeeded or failed at
     /// Stripe: this reads which.
-    async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<ChargeOutcome, GatewayError> {
+    async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<PaymentNews, GatewayError> {
         let id = request.payment_id.ok_or_else(|| GatewayError::Protocol("no PaymentIntent to confirm".into()))?;
         let intent: PaymentIntent = self.get(&format!("/v1/payment_intents/{id}")).await?;
         intent_outcome(intent, request.charge.browser_sdk)
     }
 
-    async fn payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError> {
+    async fn payment(&self, payment_id: &str) -> Result<PaymentNews, GatewayError> {
         let intent: PaymentIntent = self.get(&format!("/v1/payment_intents/{payment_id}")).await?;
-        Ok(intent.state())
+        Ok(intent.news())
     }
 
     async fn create_hosted(&self, request: HostedRequest<'_>) -> Result<HostedSession, GatewayError> {
@@ -165,26 +165,26 @@ impl Gateway for StripeGateway {
         Ok(HostedSession { id: session.id, url, link_id: None })
     }
 
-    async fn hosted_status(&self, session_id: &str) -> Result<HostedStatus, GatewayError> {
+    async fn hosted_status(&self, session_id: &str) -> Result<PaymentNews, GatewayError> {
         let session: CheckoutSession = self.get(&format!("/v1/checkout/sessions/{session_id}")).await?;
-        Ok(session.status())
+        Ok(session.news())
     }
 
-    async fn end_hosted(&self, page: &HostedSession) -> Result<HostedStatus, GatewayError> {
+    async fn end_hosted(&self, page: &HostedSession) -> Result<PaymentNews, GatewayError> {
         let path = format!("/v1/checkout/sessions/{}/expire", page.id);
         let reply = self.post(&path, &format!("expire_{}", page.id), &[]).await?;
         if reply.status.is_success() {
-            return Ok(parse::<CheckoutSession>(&reply.body)?.status());
+            return Ok(parse::<CheckoutSession>(&reply.body)?.news());
         }
         // Refused because it is no longer open: completed (paid) or expired.
         self.hosted_status(&page.id).await
     }
 
-    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentState, GatewayError> {
+    async fn cancel_payment(&self, payment_id: &str) -> Result<PaymentNews, GatewayError> {
         let path = format!("/v1/payment_intents/{payment_id}/cancel");
         let reply = self.post(&path, &format!("cancel_{payment_id}"), &[]).await?;
         if reply.status.is_success() {
-            return Ok(parse::<PaymentIntent>(&reply.body)?.state());
+            return Ok(parse::<PaymentIntent>(&reply.body)?.news());
         }
         // Refused because it can no longer be canceled: it succeeded, or was canceled.
         self.payment(payment_id).await
@@ -260,16 +260,20 @@ struct PaymentIntent {
 }
 
 impl PaymentIntent {
-    fn state(&self) -> PaymentState {
+    /// Where the intent stands, saying nothing of how to take its next
+    /// action ([`intent_outcome`] reads that, for the charge's own answer).
+    fn news(&self) -> PaymentNews {
+        let payment_id = self.id.clone();
         match self.status.as_str() {
-            "succeeded" => PaymentState::Succeeded,
-            "requires_action" => PaymentState::RequiresAction,
-            "canceled" => PaymentState::Canceled,
+            "succeeded" => PaymentNews::Succeeded { payment_id },
+            "requires_action" => PaymentNews::RequiresAction { payment_id: Some(payment_id), next: None },
+            "canceled" => PaymentNews::Ended,
             // A payment method that failed leaves the intent wanting another.
-            "requires_payment_method" if self.last_payment_error.is_some() => PaymentState::Declined(
-                self.last_payment_error.as_ref().map_or(DeclineCode::Generic, ErrorObject::decline),
-            ),
-            _ => PaymentState::Processing,
+            "requires_payment_method" if self.last_payment_error.is_some() => PaymentNews::Declined {
+                payment_id: Some(payment_id),
+                code: self.last_payment_error.as_ref().map_or(DeclineCode::Generic, ErrorObject::decline),
+            },
+            _ => PaymentNews::Pending,
         }
     }
 
@@ -322,11 +326,11 @@ struct CheckoutSession {
 }
 
 impl CheckoutSession {
-    fn status(&self) -> HostedStatus {
+    fn news(&self) -> PaymentNews {
         match (self.status.as_deref(), self.payment_status.as_deref(), &self.payment_intent) {
-            (Some("complete"), Some("paid"), Some(pi)) => HostedStatus::Paid { payment_id: pi.clone() },
-            (Some("expired"), ..) => HostedStatus::Expired,
-            _ => HostedStatus::Open,
+            (Some("complete"), Some("paid"), Some(pi)) => PaymentNews::Succeeded { payment_id: pi.clone() },
+            (Some("expired"), ..) => PaymentNews::Ended,
+            _ => PaymentNews::Pending,
         }
     }
 }
@@ -378,7 +382,7 @@ fn event_change(kind: &str, object: Value) -> Result<Change, serde_json::Error> 
             Change::Payment {
                 reference: intent.reference(),
                 hosted_session: None,
-                state: intent.state(),
+                news: intent.news(),
                 payment_id: intent.id,
             }
         }
@@ -388,7 +392,7 @@ fn event_change(kind: &str, object: Value) -> Result<Change, serde_json::Error> 
                 .client_reference_id
                 .clone()
                 .or_else(|| session.metadata.get(REFERENCE).and_then(Value::as_str).map(str::to_owned));
-            Change::Hosted { status: session.status(), reference, session_id: session.id }
+            Change::Hosted { news: session.news(), reference, session_id: session.id }
         }
         // How refunds are followed since API version 2022-11-15.
         "refund.created" | "refund.updated" | "refund.failed" => {
@@ -444,13 +448,13 @@ fn ok_body<T: serde::de::DeserializeOwned>(reply: Reply) -> Result<T, GatewayErr
     })
 }
 
-fn charge_outcome(reply: Reply, browser_sdk: bool) -> Result<ChargeOutcome, GatewayError> {
+fn charge_outcome(reply: Reply, browser_sdk: bool) -> Result<PaymentNews, GatewayError> {
     if reply.status.is_success() {
         return intent_outcome(parse(&reply.body)?, browser_sdk);
     }
     let error = parse::<ErrorEnvelope>(&reply.body)?.error;
     if error.kind.as_deref() == Some("card_error") || reply.status == StatusCode::PAYMENT_REQUIRED {
-        return Ok(ChargeOutcome::Declined {
+        return Ok(PaymentNews::Declined {
             payment_id: error.payment_intent.as_ref().map(|pi| pi.id.clone()),
             code: error.decline(),
         });
@@ -464,34 +468,24 @@ fn charge_outcome(reply: Reply, browser_sdk: bool) -> Result<ChargeOutcome, Gate
 /// `browser_sdk`: Stripe.js runs in the shopper's browser and takes any next
 /// action with the intent's client secret; otherwise only a redirect can be
 /// shown (in the widget's challenge frame).
-fn intent_outcome(intent: PaymentIntent, browser_sdk: bool) -> Result<ChargeOutcome, GatewayError> {
-    match intent.state() {
-        PaymentState::Succeeded => Ok(ChargeOutcome::Succeeded { payment_id: intent.id }),
-        PaymentState::RequiresAction => {
-            match (intent.next_action.and_then(|a| a.redirect_to_url), intent.client_secret) {
-                (_, Some(client_secret)) if browser_sdk => {
-                    Ok(ChargeOutcome::RequiresSdkAction { payment_id: intent.id, client_secret })
-                }
-                (Some(redirect), _) => {
-                    Ok(ChargeOutcome::RequiresAction { payment_id: Some(intent.id), redirect_url: redirect.url })
-                }
+fn intent_outcome(intent: PaymentIntent, browser_sdk: bool) -> Result<PaymentNews, GatewayError> {
+    match intent.news() {
+        PaymentNews::RequiresAction { payment_id, .. } => {
+            let next = match (intent.next_action.and_then(|a| a.redirect_to_url), intent.client_secret) {
+                (_, Some(client_secret)) if browser_sdk => ShopperAction::Sdk { client_secret },
+                (Some(redirect), _) => ShopperAction::Redirect(redirect.url),
                 // An action only Stripe.js can take (`use_stripe_sdk`, or a kind
                 // of payment Paylet does not offer) with Paylet's own card fields:
                 // the shopper cannot be taken through it, so this attempt is over,
                 // as a failed authentication. The intent can take no money:
                 // finishing it needs its client secret, which stays on this server.
-                _ => {
-                    Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code: DeclineCode::AuthenticationFailed })
-                }
-            }
+                _ => return Ok(PaymentNews::Declined { payment_id, code: DeclineCode::AuthenticationFailed }),
+            };
+            Ok(PaymentNews::RequiresAction { payment_id, next: Some(next) })
         }
-        PaymentState::Declined(code) => Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code }),
-        PaymentState::Canceled => {
-            Ok(ChargeOutcome::Declined { payment_id: Some(intent.id), code: DeclineCode::Generic })
-        }
-        PaymentState::Processing => {
-            Err(GatewayError::Protocol(format!("the PaymentIntent is still `{}`", intent.status)))
-        }
+        PaymentNews::Ended => Ok(PaymentNews::Declined { payment_id: Some(intent.id), code: DeclineCode::Generic }),
+        PaymentNews::Pending => Err(GatewayError::Protocol(format!("the PaymentIntent is still `{}`", intent.status))),
+        news => Ok(news),
     }
 }
 

@@ -13,8 +13,8 @@ use paylet_api::{Currency, GatewayStyle, Money};
 use paylet_gateway::square::SquareGateway;
 use paylet_gateway::stripe::StripeGateway;
 use paylet_gateway::{
-    Change, ChargeOutcome, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, HostedLine,
-    HostedRequest, HostedStatus, PaymentState, RefundRequest, RefundState, WebhookError, WebhookRequest, http_client,
+    Change, ChargeRequest, ConfirmRequest, DeclineCode, Gateway, GatewayError, HostedLine, HostedRequest, PaymentNews,
+    RefundRequest, RefundState, ShopperAction, WebhookError, WebhookRequest, http_client,
 };
 use paylet_sandbox::{Account, Sandbox};
 use paylet_secret::Secret;
@@ -67,7 +67,7 @@ impl Rig {
         paylet_sandbox::testing::browser_token(&self.http, &self.base, &self.account, self.style, number).await.unwrap()
     }
 
-    async fn charge_card(&self, number: &str, key: &str) -> Result<ChargeOutcome, GatewayError> {
+    async fn charge_card(&self, number: &str, key: &str) -> Result<PaymentNews, GatewayError> {
         let token = self.token(number).await;
         self.gateway.charge(charge_request(&token, key)).await
     }
@@ -110,10 +110,11 @@ fn charge_request<'a>(token: &'a str, key: &'a str) -> ChargeRequest<'a> {
 async fn a_good_card_is_charged_and_reads_back_as_succeeded() {
     for style in STYLES {
         let rig = rig(style).await;
-        let ChargeOutcome::Succeeded { payment_id } = rig.charge_card("4242424242424242", "k-1").await.unwrap() else {
+        let PaymentNews::Succeeded { payment_id } = rig.charge_card("4242424242424242", "k-1").await.unwrap() else {
             panic!("{style:?}")
         };
-        assert_eq!(rig.gateway.payment(&payment_id).await.unwrap(), PaymentState::Succeeded, "{style:?}");
+        let succeeded = PaymentNews::Succeeded { payment_id: payment_id.clone() };
+        assert_eq!(rig.gateway.payment(&payment_id).await.unwrap(), succeeded, "{style:?}");
     }
 }
 
@@ -132,7 +133,7 @@ async fn each_test_card_decline_maps_to_its_code() {
         let rig = rig(style).await;
         for (i, (number, want)) in cases.into_iter().enumerate() {
             match rig.charge_card(number, &format!("k-{i}")).await.unwrap() {
-                ChargeOutcome::Declined { code, payment_id } => {
+                PaymentNews::Declined { code, payment_id } => {
                     assert_eq!(code, want, "{style:?} {number}");
                     assert!(payment_id.is_some(), "{style:?} {number}: the gateway's failed payment is named");
                 }
@@ -148,7 +149,7 @@ async fn three_d_secure_passes_or_fails_on_the_challenge_page() {
         for pass in [true, false] {
             let rig = rig(style).await;
             let token = rig.token("4000002500003155").await;
-            let ChargeOutcome::RequiresAction { payment_id, redirect_url } =
+            let PaymentNews::RequiresAction { payment_id, next: Some(ShopperAction::Redirect(redirect_url)) } =
                 rig.gateway.charge(charge_request(&token, "k-3ds")).await.unwrap()
             else {
                 panic!("{style:?}")
@@ -165,8 +166,8 @@ async fn three_d_secure_passes_or_fails_on_the_challenge_page() {
                 .await
                 .unwrap();
             match (pass, outcome) {
-                (true, ChargeOutcome::Succeeded { .. }) => {}
-                (false, ChargeOutcome::Declined { code: DeclineCode::AuthenticationFailed, .. }) => {}
+                (true, PaymentNews::Succeeded { .. }) => {}
+                (false, PaymentNews::Declined { code: DeclineCode::AuthenticationFailed, .. }) => {}
                 (_, other) => panic!("{style:?} pass={pass}: {other:?}"),
             }
         }
@@ -178,13 +179,15 @@ async fn with_stripe_js_in_the_browser_a_challenge_is_handed_over_as_the_intents
     let rig = rig(GatewayStyle::Stripe).await;
     let token = rig.token("4000002500003155").await;
     let request = ChargeRequest { browser_sdk: true, ..charge_request(&token, "k-sdk") };
-    let ChargeOutcome::RequiresSdkAction { payment_id, client_secret } = rig.gateway.charge(request).await.unwrap()
+    let PaymentNews::RequiresAction { payment_id: Some(payment_id), next: Some(ShopperAction::Sdk { client_secret }) } =
+        rig.gateway.charge(request).await.unwrap()
     else {
         panic!("no action for Stripe.js")
     };
     // Stripe's client secrets are the intent's id, `_secret_`, and a nonce.
     assert!(client_secret.expose().starts_with(&format!("{payment_id}_secret_")));
-    assert_eq!(rig.gateway.payment(&payment_id).await.unwrap(), PaymentState::RequiresAction);
+    let waiting = PaymentNews::RequiresAction { payment_id: Some(payment_id.clone()), next: None };
+    assert_eq!(rig.gateway.payment(&payment_id).await.unwrap(), waiting);
 }
 
 #[tokio::test]
@@ -208,7 +211,7 @@ async fn a_hosted_page_paid_by_the_shopper_reads_back_as_paid() {
             })
             .await
             .unwrap();
-        assert_eq!(rig.gateway.hosted_status(&session.id).await.unwrap(), HostedStatus::Open);
+        assert_eq!(rig.gateway.hosted_status(&session.id).await.unwrap(), PaymentNews::Pending);
         let page = rig.http.get(&session.url).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("68.00"), "{style:?}: {page}");
         let form =
@@ -219,10 +222,11 @@ async fn a_hosted_page_paid_by_the_shopper_reads_back_as_paid() {
             location.as_deref().is_some_and(|l| l.starts_with("https://shop.example/back")),
             "{style:?}: {location:?}"
         );
-        let HostedStatus::Paid { payment_id } = rig.gateway.hosted_status(&session.id).await.unwrap() else {
+        let PaymentNews::Succeeded { payment_id } = rig.gateway.hosted_status(&session.id).await.unwrap() else {
             panic!("{style:?}")
         };
-        assert_eq!(rig.gateway.payment(&payment_id).await.unwrap(), PaymentState::Succeeded);
+        let succeeded = PaymentNews::Succeeded { payment_id: payment_id.clone() };
+        assert_eq!(rig.gateway.payment(&payment_id).await.unwrap(), succeeded);
     }
 }
 
@@ -230,7 +234,7 @@ async fn a_hosted_page_paid_by_the_shopper_reads_back_as_paid() {
 async fn a_partial_refund_settles_and_a_refund_beyond_the_charge_is_refused() {
     for style in STYLES {
         let rig = rig(style).await;
-        let ChargeOutcome::Succeeded { payment_id } = rig.charge_card("4242424242424242", "k-1").await.unwrap() else {
+        let PaymentNews::Succeeded { payment_id } = rig.charge_card("4242424242424242", "k-1").await.unwrap() else {
             panic!()
         };
         let refund = rig
@@ -290,7 +294,7 @@ async fn registered_webhooks_verify_and_read_as_payment_events() {
         let rig = rig(style).await;
         let (url, got) = receiver().await;
         let endpoint = rig.gateway.register_webhook(&url, "wh-1").await.unwrap();
-        let ChargeOutcome::Succeeded { payment_id } = rig.charge_card("4242424242424242", "k-1").await.unwrap() else {
+        let PaymentNews::Succeeded { payment_id } = rig.charge_card("4242424242424242", "k-1").await.unwrap() else {
             panic!()
         };
         let verify = |headers: &HeaderMap, body: &[u8], secret: &Secret, now: i64| {
@@ -303,7 +307,7 @@ async fn registered_webhooks_verify_and_read_as_payment_events() {
             let deliveries = got.lock().unwrap().clone();
             succeeded = deliveries.into_iter().find(|(headers, body)| {
                 let event = verify(headers, body, &endpoint.secret, now()).unwrap();
-                matches!(&event.change, Change::Payment { state: PaymentState::Succeeded, .. })
+                matches!(&event.change, Change::Payment { news: PaymentNews::Succeeded { .. }, .. })
             });
             if succeeded.is_some() {
                 break;
@@ -333,7 +337,7 @@ async fn a_failed_call_is_retried_with_the_same_key_and_charges_once() {
         let rig = rig(style).await;
         rig.faults(json!({ "charge_fail_next": 1 })).await;
         let outcome = rig.charge_card("4242424242424242", "k-retry").await.unwrap();
-        assert!(matches!(outcome, ChargeOutcome::Succeeded { .. }), "{style:?}: {outcome:?}");
+        assert!(matches!(outcome, PaymentNews::Succeeded { .. }), "{style:?}: {outcome:?}");
         let path = if style == GatewayStyle::Stripe { "/v1/payment_intents" } else { "/v2/payments" };
         let calls: Vec<u16> = rig.sandbox.request_log().iter().filter(|r| r.path == path).map(|r| r.status).collect();
         assert_eq!(calls, [500, 200], "{style:?}: failed once, then retried");
@@ -354,12 +358,12 @@ async fn a_slow_gateway_times_out_and_the_same_key_later_gets_the_first_answer()
         tokio::time::sleep(Duration::from_millis(3000)).await;
         let again = rig.gateway.charge(charge_request(&token, "k-slow")).await.unwrap();
         let first_payment = match again {
-            ChargeOutcome::Succeeded { payment_id } => payment_id,
+            PaymentNews::Succeeded { payment_id } => payment_id,
             other => panic!("{style:?}: {other:?}"),
         };
         // And the same answer once more: one payment, never two.
         let third = rig.gateway.charge(charge_request(&token, "k-slow")).await.unwrap();
-        assert_eq!(third, ChargeOutcome::Succeeded { payment_id: first_payment }, "{style:?}");
+        assert_eq!(third, PaymentNews::Succeeded { payment_id: first_payment }, "{style:?}");
         assert_eq!(rig.sandbox.succeeded_payments(&rig.account.id).len(), 1, "{style:?}");
     }
 }
