@@ -1,0 +1,284 @@
+//! Which scripts a page runs: its elements, and the modules those import,
+//! transitively.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use reqwest::Url;
+
+use super::{LoadedBy, PAGE_PATH};
+use crate::Error;
+use crate::snippet::EMBED_JS_PATH;
+
+/// One script the page runs, as found in the page and the files it names.
+#[derive(Debug, Clone)]
+pub(super) struct Found {
+    /// `None` for an inline script.
+    pub(super) url: Option<Url>,
+    pub(super) loaded_by: BTreeSet<LoadedBy>,
+    /// The `integrity` attributes of the elements that load it.
+    pub(super) declared: BTreeSet<String>,
+    /// A script element loads it without an `integrity` attribute.
+    pub(super) undeclared: bool,
+    /// `None` when the file is not there.
+    pub(super) bytes: Option<Vec<u8>>,
+}
+
+/// Where [`walk`] gets the files a page names.
+pub(super) trait Files {
+    /// The bytes at `url`, or `None` if there are none.
+    async fn read(&mut self, url: &Url) -> Result<Option<Vec<u8>>, Error>;
+}
+
+/// The built widget in a directory, as the server at `origin` serves it.
+pub(super) struct LocalFiles<'a> {
+    pub(super) dir: &'a Path,
+    pub(super) origin: &'a Url,
+    /// Read script text only (for its imports), not the WASM: what the CSP
+    /// needs, on every page load.
+    pub(super) scripts_only: bool,
+}
+
+impl Files for LocalFiles<'_> {
+    async fn read(&mut self, url: &Url) -> Result<Option<Vec<u8>>, Error> {
+        if self.scripts_only && url.path().ends_with(".wasm") {
+            return Ok(None);
+        }
+        let Some(path) = local_path(self.dir, self.origin, url) else { return Ok(None) };
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))),
+        }
+    }
+}
+
+/// The file in the widget directory the server answers `url` with, as its routes do.
+pub(super) fn local_path(dir: &Path, origin: &Url, url: &Url) -> Option<PathBuf> {
+    if url.origin() != origin.origin() {
+        return None;
+    }
+    let path = url.path();
+    if path == EMBED_JS_PATH || path == "/embed.js" {
+        return Some(dir.join("embed.js"));
+    }
+    let file = path.strip_prefix(PAGE_PATH)?;
+    let plain = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains('%');
+    file.split('/').all(plain).then(|| dir.join(file))
+}
+
+/// More than any real page loads: a server that keeps naming new modules
+/// cannot keep the check going for ever.
+const MAX_SCRIPTS: usize = 256;
+
+/// Every script `page` (at `page_url`) runs: its elements in document order,
+/// then what their modules import, read through `files`.
+pub(super) async fn walk(files: &mut impl Files, page_url: &Url, page: &str) -> Result<Vec<Found>, Error> {
+    let mut found = Vec::new();
+    let mut queue = VecDeque::new();
+    for element in elements(page) {
+        match element {
+            Element::Inline { body, module } => {
+                let by = if module { LoadedBy::InlineModule } else { LoadedBy::InlineScript };
+                if module {
+                    let imports = module_imports(body).into_iter().map(|s| (s, LoadedBy::Import));
+                    let wasm =
+                        string_literals(body).filter(|s| s.ends_with(".wasm")).map(|s| (s, LoadedBy::WasmStartUp));
+                    for (spec, by) in imports.chain(wasm) {
+                        queue.extend(resolve(page_url, spec).map(|url| (url, by, None)));
+                    }
+                }
+                let bytes = Some(body.as_bytes().to_vec());
+                found.push(Found {
+                    url: None,
+                    loaded_by: [by].into(),
+                    declared: BTreeSet::new(),
+                    undeclared: false,
+                    bytes,
+                });
+            }
+            Element::External { href, by, integrity } => {
+                queue.extend(resolve(page_url, href).map(|url| (url, by, integrity.map(str::to_owned))));
+            }
+        }
+    }
+    while let Some((url, by, integrity)) = queue.pop_front() {
+        let undeclared = by.is_script_element() && integrity.is_none();
+        if let Some(known) = found.iter_mut().find(|f| f.url.as_ref() == Some(&url)) {
+            known.loaded_by.insert(by);
+            known.declared.extend(integrity);
+            known.undeclared |= undeclared;
+            continue;
+        }
+        if found.len() >= MAX_SCRIPTS {
+            return Err(Error::invalid(
+                "too_many_scripts",
+                "url",
+                format!("the page loads more than {MAX_SCRIPTS} scripts"),
+            ));
+        }
+        let bytes = files.read(&url).await?;
+        if by.is_js()
+            && let Some(js) = &bytes
+        {
+            for spec in module_imports(&String::from_utf8_lossy(js)) {
+                queue.extend(resolve(&url, spec).map(|import| (import, LoadedBy::Import, None)));
+            }
+        }
+        let declared = integrity.into_iter().collect();
+        found.push(Found { url: Some(url), loaded_by: [by].into(), declared, undeclared, bytes });
+    }
+    Ok(found)
+}
+
+/// A module specifier or `href` as a URL, if it names a file (a path or an
+/// absolute URL; bare specifiers name nothing a browser can fetch).
+pub(super) fn resolve(base: &Url, spec: &str) -> Option<Url> {
+    let spec = spec.trim();
+    let path = spec.starts_with('/') || spec.starts_with("./") || spec.starts_with("../");
+    if !path && !spec.starts_with("https://") && !spec.starts_with("http://") {
+        return None;
+    }
+    let mut url = base.join(spec).ok()?;
+    url.set_fragment(None);
+    Some(url)
+}
+
+/// A page element that runs or loads a script.
+#[derive(Debug, PartialEq)]
+pub(super) enum Element<'a> {
+    Inline { body: &'a str, module: bool },
+    External { href: &'a str, by: LoadedBy, integrity: Option<&'a str> },
+}
+
+/// The page's `<script>` elements and script-loading `<link>`s, in document
+/// order. A scan, not an HTML parser: comments are skipped and a script's body
+/// runs to `</script`, as browsers read them; data blocks
+/// (`<script type="application/json">`) run nothing and are left out.
+pub(super) fn elements(page: &str) -> Vec<Element<'_>> {
+    // ASCII lowercasing keeps every byte offset, so `lower` indexes `page`.
+    let lower = page.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(open) = lower[at..].find('<') {
+        let start = at + open + 1;
+        if lower[start..].starts_with("!--") {
+            at = lower[start..].find("-->").map_or(page.len(), |end| start + end + 3);
+            continue;
+        }
+        let name_end = lower[start..].find(|c: char| !c.is_ascii_alphanumeric()).map_or(page.len(), |n| start + n);
+        let name = &lower[start..name_end];
+        if name != "script" && name != "link" {
+            at = name_end;
+            continue;
+        }
+        let (attrs, after) = attributes(page, name_end);
+        at = after;
+        let attr = |key: &str| attrs.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+        let integrity = attr("integrity");
+        if name == "link" {
+            let rel = attr("rel").unwrap_or("").to_ascii_lowercase();
+            let rel: Vec<&str> = rel.split_ascii_whitespace().collect();
+            let by = match attr("as").map(str::to_ascii_lowercase).as_deref() {
+                _ if rel.contains(&"modulepreload") => LoadedBy::Modulepreload,
+                Some("script") if rel.contains(&"preload") => LoadedBy::PreloadScript,
+                Some("fetch") if rel.contains(&"preload") => LoadedBy::PreloadFetch,
+                _ => continue,
+            };
+            out.extend(attr("href").map(|href| Element::External { href, by, integrity }));
+            continue;
+        }
+        let end = lower[at..].find("</script").map_or(page.len(), |n| at + n);
+        let body = &page[at..end];
+        at = end;
+        let kind = attr("type").unwrap_or("").trim().to_ascii_lowercase();
+        let module = kind == "module";
+        let runs = module || kind.is_empty() || kind == "importmap" || kind.contains("javascript");
+        match attr("src") {
+            _ if !runs => {}
+            Some(href) => out.push(Element::External { href, by: LoadedBy::ScriptSrc, integrity }),
+            None => out.push(Element::Inline { body, module }),
+        }
+    }
+    out
+}
+
+/// The attributes of a tag whose name ends at `from`, names lowercased, values
+/// quoted or not; and where the tag ends.
+fn attributes(page: &str, from: usize) -> (Vec<(String, &str)>, usize) {
+    let bytes = page.as_bytes();
+    let skip = |mut at: usize, also_slash: bool| {
+        while bytes.get(at).is_some_and(|&b| b.is_ascii_whitespace() || (also_slash && b == b'/')) {
+            at += 1;
+        }
+        at
+    };
+    let until = |at: usize, stop: &dyn Fn(char) -> bool| page[at..].find(stop).map_or(page.len(), |n| at + n);
+    let mut attrs = Vec::new();
+    let mut at = from;
+    loop {
+        at = skip(at, true);
+        match bytes.get(at) {
+            None => return (attrs, at),
+            Some(b'>') => return (attrs, at + 1),
+            Some(_) => {}
+        }
+        let name_end = until(at, &|c| c.is_ascii_whitespace() || c == '=' || c == '>' || c == '/');
+        let name = page[at..name_end].to_ascii_lowercase();
+        at = skip(name_end, false);
+        let mut value = "";
+        if bytes.get(at) == Some(&b'=') {
+            at = skip(at + 1, false);
+            match bytes.get(at) {
+                Some(&quote @ (b'"' | b'\'')) => {
+                    let close = until(at + 1, &|c| c == char::from(quote));
+                    value = &page[at + 1..close];
+                    at = (close + 1).min(page.len());
+                }
+                _ => {
+                    let end = until(at, &|c| c.is_ascii_whitespace() || c == '>');
+                    value = &page[at..end];
+                    at = end;
+                }
+            }
+        }
+        attrs.push((name, value));
+    }
+}
+
+/// The specifiers a module names in `import … from "x"`, `export … from "x"`,
+/// `import "x"` and `import("x")`. A scan, not a JavaScript parser: enough for
+/// the modules Trunk and wasm-bindgen write; [`resolve`] keeps only those that
+/// name a file.
+pub(super) fn module_imports(js: &str) -> Vec<&str> {
+    let mut specs = Vec::new();
+    for keyword in ["import", "from"] {
+        for (at, _) in js.match_indices(keyword) {
+            let before = js[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.') {
+                continue;
+            }
+            let mut rest = js[at + keyword.len()..].trim_start();
+            if keyword == "import" {
+                rest = rest.strip_prefix('(').map_or(rest, str::trim_start);
+            }
+            if rest.starts_with(['"', '\'']) {
+                specs.extend(string_literals(rest).next());
+            }
+        }
+    }
+    specs
+}
+
+/// The `'…'` and `"…"` strings in a short script (escapes not understood).
+pub(super) fn string_literals(js: &str) -> impl Iterator<Item = &str> {
+    let mut rest = js;
+    std::iter::from_fn(move || {
+        let open = rest.find(['"', '\''])?;
+        let quote = rest[open..].chars().next()?;
+        let inner = &rest[open + 1..];
+        let close = inner.find(quote)?;
+        rest = &inner[close + 1..];
+        Some(&inner[..close])
+    })
+}

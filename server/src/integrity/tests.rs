@@ -1,0 +1,292 @@
+//! The integrity module's unit tests, across scan, policy, manifest and check.
+
+use super::check::*;
+use super::csp::*;
+use super::scan::*;
+use super::*;
+use std::collections::HashMap;
+
+/// What Trunk 0.21 writes (its preloads after the start-up module, `crossorigin` unquoted).
+const PAGE: &str = r#"<!DOCTYPE html><html><head>
+<link rel="stylesheet" href="/widget/style-1a2b.css" integrity="sha384-css" crossorigin="anonymous">
+<!-- <script src="/widget/commented-out.js"></script> -->
+<script type="module">
+import init, * as bindings from '/widget/app-1a2b.js';
+const wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });
+</script>
+<script type="application/json">{"not": "run"}</script>
+<link rel="modulepreload" href="/widget/app-1a2b.js" crossorigin=anonymous integrity="sha384-app"><link rel="preload" href="/widget/app-1a2b_bg.wasm" crossorigin=anonymous integrity="sha384-wasm" as="fetch" type="application/wasm"></head>
+<body></body></html>"#;
+
+const START_UP: &str = "\nimport init, * as bindings from '/widget/app-1a2b.js';\nconst wasm = await init({ module_or_path: '/widget/app-1a2b_bg.wasm' });\n";
+
+/// Files served from memory, by URL.
+struct Memory(HashMap<String, Vec<u8>>);
+
+impl Files for Memory {
+    async fn read(&mut self, url: &Url) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.0.get(url.as_str()).cloned())
+    }
+}
+
+fn memory(files: &[(&str, &str)]) -> Memory {
+    Memory(files.iter().map(|(url, body)| (format!("https://pay.example{url}"), body.as_bytes().to_vec())).collect())
+}
+
+fn page_url() -> Url {
+    Url::parse("https://pay.example/widget/?store=st_1").unwrap()
+}
+
+#[test]
+fn the_page_elements_that_run_or_load_scripts_are_found_in_order() {
+    assert_eq!(
+        elements(PAGE),
+        vec![
+            Element::Inline { body: START_UP, module: true },
+            Element::External {
+                href: "/widget/app-1a2b.js",
+                by: LoadedBy::Modulepreload,
+                integrity: Some("sha384-app")
+            },
+            Element::External {
+                href: "/widget/app-1a2b_bg.wasm",
+                by: LoadedBy::PreloadFetch,
+                integrity: Some("sha384-wasm")
+            },
+        ]
+    );
+    let classic =
+        "<SCRIPT src='/a.js' defer></SCRIPT><script>alert(1)</script ><link rel=preload as=script href=/b.js>";
+    assert_eq!(
+        elements(classic),
+        vec![
+            Element::External { href: "/a.js", by: LoadedBy::ScriptSrc, integrity: None },
+            Element::Inline { body: "alert(1)", module: false },
+            Element::External { href: "/b.js", by: LoadedBy::PreloadScript, integrity: None },
+        ]
+    );
+}
+
+#[test]
+fn imports_are_found_and_look_alikes_are_not() {
+    let js = "import init, * as b from '/widget/app.js';\nimport \"./side.js\";\nexport { x } from './x.js';\n\
+              const lazy = await import( './lazy.js' );\nArray.from('abc'); new URL('a.wasm', import.meta.url);\n\
+              imported \"no.js\"; fromage('no2.js');";
+    assert_eq!(module_imports(js), vec!["./side.js", "./lazy.js", "/widget/app.js", "./x.js"]);
+    let base = Url::parse("https://pay.example/widget/app.js").unwrap();
+    assert_eq!(resolve(&base, "./snippets/s.js").unwrap().as_str(), "https://pay.example/widget/snippets/s.js");
+    assert_eq!(resolve(&base, "//evil.example/x.js").unwrap().as_str(), "https://evil.example/x.js");
+    assert_eq!(resolve(&base, "leptos"), None, "a bare specifier names no file");
+}
+
+#[tokio::test]
+async fn script_src_pins_inline_scripts_and_declared_hashes_and_imports_by_url() {
+    let mut files = memory(&[
+        ("/widget/app-1a2b.js", "import { s } from './snippets/s.js';"),
+        ("/widget/app-1a2b_bg.wasm", "\0asm"),
+        ("/widget/snippets/s.js", "export const s = 1;"),
+    ]);
+    let found = walk(&mut files, &page_url(), PAGE).await.unwrap();
+    let inline = snippet::integrity(START_UP.as_bytes());
+    assert_eq!(
+        script_src(&found, &page_url()),
+        format!("'wasm-unsafe-eval' '{inline}' pay.example/widget/app-1a2b.js pay.example/widget/snippets/s.js")
+    );
+    let pins: Vec<Pin> = found.iter().map(pin).collect();
+    assert_eq!(pins, [Pin::Hash, Pin::Url, Pin::None, Pin::Url]);
+
+    // A script element with its hash is pinned by that hash; one from
+    // another origin is never allowed.
+    let page = "<script src=\"/widget/a.js\" integrity=\"sha384-AAA sha512-BBB?opt\"></script>\
+                <script src=\"https://evil.example/skim.js\"></script>";
+    let found = walk(&mut memory(&[("/widget/a.js", "1")]), &page_url(), page).await.unwrap();
+    assert_eq!(script_src(&found, &page_url()), "'wasm-unsafe-eval' 'sha384-AAA' 'sha512-BBB'");
+}
+
+#[tokio::test]
+async fn a_pages_policy_is_worked_out_once_per_page_and_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = "<script type=\"module\" src=\"/widget/app.js\"></script>";
+    for (file, text) in [("app.js", "import './a.js';"), ("a.js", ""), ("b.js", ""), ("c.js", "")] {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    let cache = ScriptSrcCache::default();
+    let first = cache.get(dir.path(), "https://pay.example", page).await.unwrap();
+    assert!(first.contains("pay.example/widget/a.js"), "{first}");
+    // Not read again for the same page and origin; read for another origin.
+    std::fs::write(dir.path().join("app.js"), "import './b.js';").unwrap();
+    assert_eq!(cache.get(dir.path(), "https://pay.example", page).await.unwrap(), first);
+    let other = cache.get(dir.path(), "https://other.example", page).await.unwrap();
+    assert!(other.contains("other.example/widget/b.js"), "{other}");
+    // A page whose module is not there yet is worked out again next time.
+    let half = "<script type=\"module\" src=\"/widget/next.js\"></script>";
+    cache.get(dir.path(), "https://pay.example", half).await.unwrap();
+    std::fs::write(dir.path().join("next.js"), "import './c.js';").unwrap();
+    let whole = cache.get(dir.path(), "https://pay.example", half).await.unwrap();
+    assert!(whole.contains("pay.example/widget/c.js"), "{whole}");
+    // Many origins never grow it past its bound.
+    for n in 0..3 * CACHED_PAGES {
+        cache.get(dir.path(), &format!("https://h{n}.example"), page).await.unwrap();
+        assert!(cache.lock().len() <= CACHED_PAGES);
+    }
+}
+
+#[tokio::test]
+async fn a_manifest_entry_hashes_the_bytes_and_says_how_they_are_loaded() {
+    let mut files = memory(&[("/widget/app-1a2b.js", "export default 1;"), ("/widget/app-1a2b_bg.wasm", "\0asm")]);
+    let found = walk(&mut files, &page_url(), PAGE).await.unwrap();
+    let scripts: Vec<Script> = found.iter().filter_map(|f| script(f, &page_url())).collect();
+    assert_eq!(scripts.len(), 3);
+    assert_eq!(scripts[0].url, "inline");
+    assert_eq!(scripts[1].url, "/widget/app-1a2b.js");
+    assert_eq!(scripts[1].integrity, snippet::integrity(b"export default 1;"));
+    assert_eq!(scripts[1].bytes, 17);
+    assert_eq!(scripts[1].loaded_by, [LoadedBy::Import, LoadedBy::Modulepreload].into());
+    assert!(scripts[1].sri);
+    assert_eq!(scripts[2].loaded_by, [LoadedBy::PreloadFetch, LoadedBy::WasmStartUp].into());
+    assert_eq!(scripts[2].csp, Pin::None);
+    assert!(!scripts[2].sri, "Chromium ignores integrity on a fetch preload");
+}
+
+fn entry(url: &str, integrity: &str, by: LoadedBy) -> Script {
+    Script { url: url.into(), integrity: integrity.into(), bytes: 1, loaded_by: [by].into(), csp: Pin::Url, sri: false }
+}
+
+#[test]
+fn scripts_added_removed_and_changed_are_each_named() {
+    let expected = [
+        entry("inline", "sha384-start", LoadedBy::InlineModule),
+        entry("/widget/app.js", "sha384-app", LoadedBy::Import),
+        entry("/widget/gone.js", "sha384-gone", LoadedBy::Import),
+        entry("/widget/down.js", "sha384-down", LoadedBy::Import),
+    ];
+    let served = [
+        entry("inline", "sha384-start", LoadedBy::InlineModule),
+        entry("inline", "sha384-skimmer", LoadedBy::InlineScript),
+        entry("/widget/app.js", "sha384-tampered", LoadedBy::Import),
+        entry("https://evil.example/x.js", "sha384-evil", LoadedBy::ScriptSrc),
+    ];
+    let drifts = script_drift(&expected, &served, &["/widget/down.js".to_owned()].into());
+    assert_eq!(drifts.len(), 4, "{drifts:#?}");
+    assert!(drifts[0].contains("inline script that is not in the release (sha384-skimmer"));
+    assert!(drifts[1].starts_with("/widget/app.js changed: the release has sha384-app"));
+    assert!(drifts[2].starts_with("https://evil.example/x.js is loaded by the page but is not in the release"));
+    assert!(drifts[3].starts_with("/widget/gone.js is in the release but the page no longer loads it"));
+    assert!(script_drift(&expected, &expected, &BTreeSet::new()).is_empty());
+}
+
+const RELEASE_CSP: &str = "default-src 'none'; script-src 'wasm-unsafe-eval' 'sha384-start' \
+    pay.example/widget/app.js; style-src 'self'; connect-src 'self'; frame-src 'self' https:; \
+    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+#[test]
+fn a_stores_policy_is_no_drift() {
+    let store = "default-src 'none'; script-src 'wasm-unsafe-eval' 'sha384-start' \
+        pay.example/widget/app.js; style-src 'self'; connect-src 'self' https://api.gateway.example; \
+        frame-src 'self' https://api.gateway.example https:; base-uri 'none'; form-action 'none'; \
+        frame-ancestors https://shop.example; report-uri /v1/csp-reports/st_1";
+    assert_eq!(csp_drift(&release(&[]), &third_party_scripts(), store), Vec::<String>::new());
+}
+
+/// A release's build of `RELEASE_CSP` and `scripts`.
+fn release(scripts: &[Script]) -> Build {
+    Build { card_fields: CardFields::Paylet, csp: RELEASE_CSP.into(), scripts: scripts.to_vec() }
+}
+
+#[test]
+fn a_gateways_own_sdk_is_an_authorised_script_origin_of_its_build_alone_and_any_other_origin_is_drift() {
+    let gateway = Build { card_fields: CardFields::Gateway, ..release(&[]) };
+    let with = |scripts: &str| {
+        format!(
+            "default-src 'none'; script-src 'wasm-unsafe-eval' 'sha384-start' pay.example/widget/app.js{scripts}; \
+             style-src 'self'; connect-src 'self' https://api.stripe.com; frame-src 'self' https:; \
+             base-uri 'none'; form-action 'none'; frame-ancestors https://shop.example; report-uri /r"
+        )
+    };
+    for sdk in [
+        " https://js.stripe.com https://*.js.stripe.com",
+        " https://web.squarecdn.com",
+        " https://sandbox.web.squarecdn.com",
+    ] {
+        assert_eq!(csp_drift(&gateway, &third_party_scripts(), &with(sdk)), Vec::<String>::new(), "{sdk}");
+        // Paylet's own fields load no SDK: the same policy there is drift.
+        let drifts = csp_drift(&release(&[]), &third_party_scripts(), &with(sdk));
+        assert!(drifts.iter().all(|d| d.starts_with("the CSP's script-src also allows https://")), "{drifts:#?}");
+        assert!(!drifts.is_empty(), "{sdk}");
+    }
+    // Look-alikes, other schemes and a wider wildcard are not the gateway's.
+    for other in [
+        "https://js.stripe.com.evil.example",
+        "http://js.stripe.com",
+        "https://*.stripe.com",
+        "https://evil.example",
+        "https://web.squarecdn.com:8443",
+    ] {
+        let drifts = csp_drift(&gateway, &third_party_scripts(), &with(&format!(" {other}")));
+        assert_eq!(drifts.len(), 1, "{other}: {drifts:#?}");
+        assert!(drifts[0].starts_with(&format!("the CSP's script-src also allows {other}, which")), "{drifts:#?}");
+    }
+    // Authorised in script-src as the store's page adds it, not in a directive that overrides it.
+    let elem = with("").replace("; style-src", "; script-src-elem https://js.stripe.com; style-src");
+    let drifts = csp_drift(&gateway, &third_party_scripts(), &elem);
+    assert!(drifts.len() == 1 && drifts[0].starts_with("the CSP adds `script-src-elem"), "{drifts:#?}");
+    assert!(third_party_scripts().iter().all(|t| !t.reason.is_empty() && t.url.starts_with("https://")));
+}
+
+#[test]
+fn a_weakened_policy_is_drift_in_plain_words() {
+    let scripts = [entry("/widget/app.js", "sha384-app", LoadedBy::Import)];
+    let weak = "default-src 'none'; script-src 'wasm-unsafe-eval' 'sha384-start' 'unsafe-inline' 'SELF'; \
+        script-src-elem *; style-src 'self'; connect-src 'self' *; frame-src 'self' https:; \
+        base-uri 'none'; form-action 'none'; frame-ancestors https:";
+    let drifts = csp_drift(&release(&scripts), &third_party_scripts(), weak);
+    let expect = [
+        "the CSP's script-src also allows 'unsafe-inline', which the release's does not (code injected",
+        "the CSP's script-src also allows 'self', which the release's does not (anything on the Paylet origin",
+        "the CSP's script-src lacks the release's pay.example/widget/app.js, which pins /widget/app.js",
+        "the CSP's connect-src also allows * (any site)",
+        "the CSP's frame-ancestors also allows https: (any site)",
+        "the CSP adds `script-src-elem *`",
+        "the CSP has no report-uri",
+    ];
+    assert_eq!(drifts.len(), expect.len(), "{drifts:#?}");
+    for (drift, expect) in drifts.iter().zip(expect) {
+        assert!(drift.starts_with(expect), "{drift}\n  expected to start with\n{expect}");
+    }
+    let without = csp_drift(&release(&[]), &third_party_scripts(), "default-src 'none'; report-uri /r");
+    assert!(without.iter().any(|d| d.starts_with("the CSP has no frame-ancestors")), "{without:#?}");
+    assert!(without.iter().any(|d| d.starts_with("the CSP has no script-src")), "{without:#?}");
+}
+
+#[test]
+fn compressed_copies_decode_to_what_the_browser_sees() {
+    use std::io::Write;
+    let text = b"export const answer = 42;".repeat(50);
+    let mut br = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
+        writer.write_all(&text).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&text).unwrap();
+    let gz = gz.finish().unwrap();
+    assert_eq!(decode("br", &br).unwrap(), text);
+    assert_eq!(decode("gzip", &gz).unwrap(), text);
+    assert_eq!(decode("identity", &text).unwrap(), text);
+    assert!(decode("br", b"not brotli").is_err());
+    assert!(decode("zstd", &text).unwrap_err().contains("cannot decode"));
+}
+
+#[test]
+fn a_file_outside_the_widget_is_never_read() {
+    let origin = Url::parse("https://pay.example/widget/").unwrap();
+    let dir = Path::new("/srv/widget");
+    let at = |url: &str| local_path(dir, &origin, &Url::parse(url).unwrap());
+    assert_eq!(at("https://pay.example/widget/app.js"), Some(dir.join("app.js")));
+    assert_eq!(at("https://pay.example/widget/snippets/s.js"), Some(dir.join("snippets/s.js")));
+    assert_eq!(at(&format!("https://pay.example{EMBED_JS_PATH}")), Some(dir.join("embed.js")));
+    assert_eq!(at("https://pay.example/widget/%2e%2e/secret"), None);
+    assert_eq!(at("https://pay.example/widget/a%2Fb"), None);
+    assert_eq!(at("https://pay.example/v1/admin/store"), None);
+    assert_eq!(at("https://evil.example/widget/app.js"), None);
+}
