@@ -1,9 +1,10 @@
-//! Which scripts a page runs: its elements, and the modules those import,
-//! transitively.
+//! Which scripts a page runs: its elements, read by an HTML tokenizer as a
+//! browser reads them, and the modules those import, transitively.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 
+use html5gum::{DefaultEmitter, HtmlString, Spanned, Token, Tokenizer};
 use reqwest::Url;
 
 use super::{LoadedBy, PAGE_PATH};
@@ -81,14 +82,14 @@ pub(super) async fn walk(files: &mut impl Files, page_url: &Url, page: &str) -> 
             Element::Inline { body, module } => {
                 let by = if module { LoadedBy::InlineModule } else { LoadedBy::InlineScript };
                 if module {
-                    let imports = module_imports(body).into_iter().map(|s| (s, LoadedBy::Import));
+                    let imports = module_imports(&body).into_iter().map(|s| (s, LoadedBy::Import));
                     let wasm =
-                        string_literals(body).filter(|s| s.ends_with(".wasm")).map(|s| (s, LoadedBy::WasmStartUp));
+                        string_literals(&body).filter(|s| s.ends_with(".wasm")).map(|s| (s, LoadedBy::WasmStartUp));
                     for (spec, by) in imports.chain(wasm) {
                         queue.extend(resolve(page_url, spec).map(|url| (url, by, None)));
                     }
                 }
-                let bytes = Some(body.as_bytes().to_vec());
+                let bytes = Some(body.into_bytes());
                 found.push(Found {
                     url: None,
                     loaded_by: [by].into(),
@@ -98,7 +99,7 @@ pub(super) async fn walk(files: &mut impl Files, page_url: &Url, page: &str) -> 
                 });
             }
             Element::External { href, by, integrity } => {
-                queue.extend(resolve(page_url, href).map(|url| (url, by, integrity.map(str::to_owned))));
+                queue.extend(resolve(page_url, &href).map(|url| (url, by, integrity)));
             }
         }
     }
@@ -146,104 +147,76 @@ pub(super) fn resolve(base: &Url, spec: &str) -> Option<Url> {
 
 /// A page element that runs or loads a script.
 #[derive(Debug, PartialEq)]
-pub(super) enum Element<'a> {
-    Inline { body: &'a str, module: bool },
-    External { href: &'a str, by: LoadedBy, integrity: Option<&'a str> },
+pub(super) enum Element {
+    Inline { body: String, module: bool },
+    External { href: String, by: LoadedBy, integrity: Option<String> },
 }
 
 /// The page's `<script>` elements and script-loading `<link>`s, in document
-/// order. A scan, not an HTML parser: comments are skipped and a script's body
-/// runs to `</script`, as browsers read them; data blocks
-/// (`<script type="application/json">`) run nothing and are left out.
-pub(super) fn elements(page: &str) -> Vec<Element<'_>> {
-    // ASCII lowercasing keeps every byte offset, so `lower` indexes `page`.
-    let lower = page.to_ascii_lowercase();
+/// order, as a browser's tokenizer reads them: comments as it ends them,
+/// character references in attributes decoded, a script's body as script
+/// data, and the bodies of `<textarea>`, `<noscript>` and the like as text.
+/// Data blocks (`<script type="application/json">`) run nothing and are left out.
+pub(super) fn elements(page: &str) -> Vec<Element> {
+    let mut emitter = DefaultEmitter::default();
+    // Without a tree builder, the tokenizer must be told that a `<script>`
+    // starts script data (and a `<textarea>` text): the states a browser's
+    // tree builder would switch it to.
+    emitter.naively_switch_states(true);
     let mut out = Vec::new();
-    let mut at = 0;
-    while let Some(open) = lower[at..].find('<') {
-        let start = at + open + 1;
-        if lower[start..].starts_with("!--") {
-            at = lower[start..].find("-->").map_or(page.len(), |end| start + end + 3);
-            continue;
-        }
-        let name_end = lower[start..].find(|c: char| !c.is_ascii_alphanumeric()).map_or(page.len(), |n| start + n);
-        let name = &lower[start..name_end];
-        if name != "script" && name != "link" {
-            at = name_end;
-            continue;
-        }
-        let (attrs, after) = attributes(page, name_end);
-        at = after;
-        let attr = |key: &str| attrs.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
-        let integrity = attr("integrity");
-        if name == "link" {
-            let rel = attr("rel").unwrap_or("").to_ascii_lowercase();
-            let rel: Vec<&str> = rel.split_ascii_whitespace().collect();
-            let by = match attr("as").map(str::to_ascii_lowercase).as_deref() {
-                _ if rel.contains(&"modulepreload") => LoadedBy::Modulepreload,
-                Some("script") if rel.contains(&"preload") => LoadedBy::PreloadScript,
-                Some("fetch") if rel.contains(&"preload") => LoadedBy::PreloadFetch,
-                _ => continue,
-            };
-            out.extend(attr("href").map(|href| Element::External { href, by, integrity }));
-            continue;
-        }
-        let end = lower[at..].find("</script").map_or(page.len(), |n| at + n);
-        let body = &page[at..end];
-        at = end;
-        let kind = attr("type").unwrap_or("").trim().to_ascii_lowercase();
-        let module = kind == "module";
-        let runs = module || kind.is_empty() || kind == "importmap" || kind.contains("javascript");
-        match attr("src") {
-            _ if !runs => {}
-            Some(href) => out.push(Element::External { href, by: LoadedBy::ScriptSrc, integrity }),
-            None => out.push(Element::Inline { body, module }),
+    // The open `<script>`'s attributes and its body so far.
+    let mut open: Option<(Attributes, String)> = None;
+    for Ok(token) in Tokenizer::new_with_emitter(page, emitter) {
+        match token {
+            Token::StartTag(tag) if tag.name == b"script" => open = Some((tag.attributes, String::new())),
+            Token::String(text) => {
+                if let Some((_, body)) = &mut open {
+                    body.push_str(&String::from_utf8_lossy(&text));
+                }
+            }
+            Token::EndTag(tag) if tag.name == b"script" => out.extend(open.take().and_then(script_element)),
+            Token::StartTag(tag) if tag.name == b"link" => out.extend(link_element(&tag.attributes)),
+            _ => {}
         }
     }
+    // A script left open at the end of the page runs to the end, as in a browser.
+    out.extend(open.and_then(script_element));
     out
 }
 
-/// The attributes of a tag whose name ends at `from`, names lowercased, values
-/// quoted or not; and where the tag ends.
-fn attributes(page: &str, from: usize) -> (Vec<(String, &str)>, usize) {
-    let bytes = page.as_bytes();
-    let skip = |mut at: usize, also_slash: bool| {
-        while bytes.get(at).is_some_and(|&b| b.is_ascii_whitespace() || (also_slash && b == b'/')) {
-            at += 1;
-        }
-        at
-    };
-    let until = |at: usize, stop: &dyn Fn(char) -> bool| page[at..].find(stop).map_or(page.len(), |n| at + n);
-    let mut attrs = Vec::new();
-    let mut at = from;
-    loop {
-        at = skip(at, true);
-        match bytes.get(at) {
-            None => return (attrs, at),
-            Some(b'>') => return (attrs, at + 1),
-            Some(_) => {}
-        }
-        let name_end = until(at, &|c| c.is_ascii_whitespace() || c == '=' || c == '>' || c == '/');
-        let name = page[at..name_end].to_ascii_lowercase();
-        at = skip(name_end, false);
-        let mut value = "";
-        if bytes.get(at) == Some(&b'=') {
-            at = skip(at + 1, false);
-            match bytes.get(at) {
-                Some(&quote @ (b'"' | b'\'')) => {
-                    let close = until(at + 1, &|c| c == char::from(quote));
-                    value = &page[at + 1..close];
-                    at = (close + 1).min(page.len());
-                }
-                _ => {
-                    let end = until(at, &|c| c.is_ascii_whitespace() || c == '>');
-                    value = &page[at..end];
-                    at = end;
-                }
-            }
-        }
-        attrs.push((name, value));
+type Attributes = BTreeMap<HtmlString, Spanned<HtmlString, ()>>;
+
+/// An attribute's value as text; names are lowercase already.
+fn attribute(attributes: &Attributes, name: &str) -> Option<String> {
+    attributes.get(name.as_bytes()).map(|value| String::from_utf8_lossy(value).into_owned())
+}
+
+fn script_element((attributes, body): (Attributes, String)) -> Option<Element> {
+    let kind = attribute(&attributes, "type").unwrap_or_default().trim().to_ascii_lowercase();
+    let module = kind == "module";
+    let runs = module || kind.is_empty() || kind == "importmap" || kind.contains("javascript");
+    if !runs {
+        return None;
     }
+    Some(match attribute(&attributes, "src") {
+        Some(href) => {
+            Element::External { href, by: LoadedBy::ScriptSrc, integrity: attribute(&attributes, "integrity") }
+        }
+        None => Element::Inline { body, module },
+    })
+}
+
+fn link_element(attributes: &Attributes) -> Option<Element> {
+    let rel = attribute(attributes, "rel").unwrap_or_default().to_ascii_lowercase();
+    let rel: Vec<&str> = rel.split_ascii_whitespace().collect();
+    let by = match attribute(attributes, "as").map(|a| a.to_ascii_lowercase()).as_deref() {
+        _ if rel.contains(&"modulepreload") => LoadedBy::Modulepreload,
+        Some("script") if rel.contains(&"preload") => LoadedBy::PreloadScript,
+        Some("fetch") if rel.contains(&"preload") => LoadedBy::PreloadFetch,
+        _ => return None,
+    };
+    let href = attribute(attributes, "href")?;
+    Some(Element::External { href, by, integrity: attribute(attributes, "integrity") })
 }
 
 /// The specifiers a module names in `import … from "x"`, `export … from "x"`,

@@ -42,16 +42,16 @@ fn the_page_elements_that_run_or_load_scripts_are_found_in_order() {
     assert_eq!(
         elements(PAGE),
         vec![
-            Element::Inline { body: START_UP, module: true },
+            Element::Inline { body: START_UP.into(), module: true },
             Element::External {
-                href: "/widget/app-1a2b.js",
+                href: "/widget/app-1a2b.js".into(),
                 by: LoadedBy::Modulepreload,
-                integrity: Some("sha384-app")
+                integrity: Some("sha384-app".into())
             },
             Element::External {
-                href: "/widget/app-1a2b_bg.wasm",
+                href: "/widget/app-1a2b_bg.wasm".into(),
                 by: LoadedBy::PreloadFetch,
-                integrity: Some("sha384-wasm")
+                integrity: Some("sha384-wasm".into())
             },
         ]
     );
@@ -60,11 +60,30 @@ fn the_page_elements_that_run_or_load_scripts_are_found_in_order() {
     assert_eq!(
         elements(classic),
         vec![
-            Element::External { href: "/a.js", by: LoadedBy::ScriptSrc, integrity: None },
-            Element::Inline { body: "alert(1)", module: false },
-            Element::External { href: "/b.js", by: LoadedBy::PreloadScript, integrity: None },
+            Element::External { href: "/a.js".into(), by: LoadedBy::ScriptSrc, integrity: None },
+            Element::Inline { body: "alert(1)".into(), module: false },
+            Element::External { href: "/b.js".into(), by: LoadedBy::PreloadScript, integrity: None },
         ]
     );
+}
+
+#[test]
+fn the_page_is_read_as_a_browser_tokenizes_it_not_as_it_looks() {
+    // A comment a browser ends at `--!>`: the script after it runs.
+    let after_comment = "<!-- x --!><script src=/evil.js></script><!-- -->";
+    let evil = Element::External { href: "/evil.js".into(), by: LoadedBy::ScriptSrc, integrity: None };
+    assert_eq!(elements(after_comment), vec![evil]);
+    // Character references in an attribute are what the browser fetches.
+    let escaped = elements("<script src='/a.js?v=1&amp;w=2' integrity='sha384-&#x41;'></script>");
+    let fetched =
+        Element::External { href: "/a.js?v=1&w=2".into(), by: LoadedBy::ScriptSrc, integrity: Some("sha384-A".into()) };
+    assert_eq!(escaped, vec![fetched]);
+    // Markup inside text-only elements is text, and runs nothing.
+    let text = "<textarea><script src=/no1.js></script></textarea><title><script>no()</script></title>\
+                <noscript><script src=/no2.js></script></noscript><script>yes()</script>";
+    assert_eq!(elements(text), vec![Element::Inline { body: "yes()".into(), module: false }]);
+    // A script a page leaves open runs to the page's end.
+    assert_eq!(elements("<script>tail()"), vec![Element::Inline { body: "tail()".into(), module: false }]);
 }
 
 #[test]
