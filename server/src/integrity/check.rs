@@ -221,6 +221,10 @@ const MAX_DECODED: u64 = 64 << 20;
 impl Files for Remote {
     async fn read(&mut self, url: &Url) -> Result<Option<Vec<u8>>, Error> {
         let name = if url == &self.page_url { "the widget page".to_owned() } else { display_url(url, &self.page_url) };
+        if !matches!(url.scheme(), "https" | "http") {
+            self.drifts.push(format!("{name}: a `{}:` URL, which the check cannot fetch", url.scheme()));
+            return Ok(None);
+        }
         let mut primary: Option<(String, Vec<u8>)> = None;
         let mut seen = BTreeSet::new();
         for accept in ["br, gzip", "gzip", "identity"] {

@@ -77,7 +77,14 @@ const MAX_SCRIPTS: usize = 256;
 pub(super) async fn walk(files: &mut impl Files, page_url: &Url, page: &str) -> Result<Vec<Found>, Error> {
     let mut found = Vec::new();
     let mut queue = VecDeque::new();
-    for element in elements(page) {
+    let elements = elements(page).map_err(|what| {
+        let message = format!(
+            "the page holds {what}, inside which a browser reads markup differently from the check's tokenizer: \
+             its scripts cannot be inventoried"
+        );
+        Error::invalid("unreadable_page", "url", message)
+    })?;
+    for element in elements {
         match element {
             Element::Inline { body, module } => {
                 let by = if module { LoadedBy::InlineModule } else { LoadedBy::InlineScript };
@@ -98,8 +105,12 @@ pub(super) async fn walk(files: &mut impl Files, page_url: &Url, page: &str) -> 
                     bytes,
                 });
             }
+            // A page's `src` and `href` are URLs, relative to the page as a
+            // browser resolves them (unlike an import's bare specifier).
             Element::External { href, by, integrity } => {
-                queue.extend(resolve(page_url, &href).map(|url| (url, by, integrity)));
+                let Ok(mut url) = page_url.join(&href) else { continue };
+                url.set_fragment(None);
+                queue.push_back((url, by, integrity));
             }
         }
     }
@@ -132,15 +143,13 @@ pub(super) async fn walk(files: &mut impl Files, page_url: &Url, page: &str) -> 
     Ok(found)
 }
 
-/// A module specifier or `href` as a URL, if it names a file (a path or an
-/// absolute URL; bare specifiers name nothing a browser can fetch).
+/// A module specifier as the URL a browser imports, if it names one: a path
+/// (`/`, `./`, `../`) against `base`, or an absolute URL. A bare specifier
+/// (`leptos`) names nothing without an import map.
 pub(super) fn resolve(base: &Url, spec: &str) -> Option<Url> {
     let spec = spec.trim();
     let path = spec.starts_with('/') || spec.starts_with("./") || spec.starts_with("../");
-    if !path && !spec.starts_with("https://") && !spec.starts_with("http://") {
-        return None;
-    }
-    let mut url = base.join(spec).ok()?;
+    let mut url = if path { base.join(spec).ok()? } else { Url::parse(spec).ok()? };
     url.set_fragment(None);
     Some(url)
 }
@@ -157,17 +166,26 @@ pub(super) enum Element {
 /// character references in attributes decoded, a script's body as script
 /// data, and the bodies of `<textarea>`, `<noscript>` and the like as text.
 /// Data blocks (`<script type="application/json">`) run nothing and are left out.
-pub(super) fn elements(page: &str) -> Vec<Element> {
+///
+/// Without a tree builder the tokenizer switches states by tag name alone, as
+/// a browser does in HTML but not inside SVG or MathML or in `<select>` (in
+/// some browsers), nor for `<noframes>`, which html5gum's switch misses; and an
+/// `<iframe srcdoc>` is a document of its own. The widget's page has none of
+/// these, and a page that does is refused (`Err` names what), not guessed at.
+pub(super) fn elements(page: &str) -> Result<Vec<Element>, String> {
     let mut emitter = DefaultEmitter::default();
-    // Without a tree builder, the tokenizer must be told that a `<script>`
-    // starts script data (and a `<textarea>` text): the states a browser's
-    // tree builder would switch it to.
     emitter.naively_switch_states(true);
     let mut out = Vec::new();
     // The open `<script>`'s attributes and its body so far.
     let mut open: Option<(Attributes, String)> = None;
     for Ok(token) in Tokenizer::new_with_emitter(page, emitter) {
         match token {
+            Token::StartTag(tag) if UNREADABLE.iter().any(|name| tag.name == name.as_bytes()) => {
+                return Err(format!("<{}>", String::from_utf8_lossy(&tag.name)));
+            }
+            Token::StartTag(tag) if tag.name == b"iframe" && tag.attributes.contains_key(b"srcdoc".as_slice()) => {
+                return Err("an <iframe srcdoc>".to_owned());
+            }
             Token::StartTag(tag) if tag.name == b"script" => open = Some((tag.attributes, String::new())),
             Token::String(text) => {
                 if let Some((_, body)) = &mut open {
@@ -181,8 +199,58 @@ pub(super) fn elements(page: &str) -> Vec<Element> {
     }
     // A script left open at the end of the page runs to the end, as in a browser.
     out.extend(open.and_then(script_element));
-    out
+    Ok(out)
 }
+
+/// Elements inside or after which a browser's tokenizer states differ from
+/// the switch by tag name (see [`elements`]).
+const UNREADABLE: [&str; 4] = ["svg", "math", "select", "noframes"];
+
+/// What a `<script>`'s `type` (or `language`) makes it: classic JavaScript,
+/// a module, an import map, or a data block that runs nothing, as the HTML
+/// standard says ("prepare the script element").
+fn script_kind(attributes: &Attributes) -> Option<ScriptType> {
+    let kind = match (attribute(attributes, "type"), attribute(attributes, "language")) {
+        (Some(kind), _) => kind,
+        (None, Some(language)) if !language.is_empty() => format!("text/{language}"),
+        (None, _) => String::new(),
+    };
+    let kind = kind.trim_matches(|c: char| c.is_ascii_whitespace()).to_ascii_lowercase();
+    match kind.as_str() {
+        "" => Some(ScriptType::Classic),
+        "module" => Some(ScriptType::Module),
+        "importmap" => Some(ScriptType::Classic),
+        _ if JAVASCRIPT_TYPES.contains(&kind.as_str()) => Some(ScriptType::Classic),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ScriptType {
+    Classic,
+    Module,
+}
+
+/// The standard's JavaScript MIME type essences: a script of any of these
+/// types runs as classic JavaScript.
+const JAVASCRIPT_TYPES: [&str; 16] = [
+    "application/ecmascript",
+    "application/javascript",
+    "application/x-ecmascript",
+    "application/x-javascript",
+    "text/ecmascript",
+    "text/javascript",
+    "text/javascript1.0",
+    "text/javascript1.1",
+    "text/javascript1.2",
+    "text/javascript1.3",
+    "text/javascript1.4",
+    "text/javascript1.5",
+    "text/jscript",
+    "text/livescript",
+    "text/x-ecmascript",
+    "text/x-javascript",
+];
 
 type Attributes = BTreeMap<HtmlString, Spanned<HtmlString, ()>>;
 
@@ -192,12 +260,7 @@ fn attribute(attributes: &Attributes, name: &str) -> Option<String> {
 }
 
 fn script_element((attributes, body): (Attributes, String)) -> Option<Element> {
-    let kind = attribute(&attributes, "type").unwrap_or_default().trim().to_ascii_lowercase();
-    let module = kind == "module";
-    let runs = module || kind.is_empty() || kind == "importmap" || kind.contains("javascript");
-    if !runs {
-        return None;
-    }
+    let module = script_kind(&attributes)? == ScriptType::Module;
     Some(match attribute(&attributes, "src") {
         Some(href) => {
             Element::External { href, by: LoadedBy::ScriptSrc, integrity: attribute(&attributes, "integrity") }
