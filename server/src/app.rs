@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::db::{Db, millis, now_millis};
 use crate::idempotency::InFlight;
 use crate::integrity::ScriptSrcCache;
-use crate::limits::{Counts, Limits};
+use crate::limits::{Limiter, Limits};
 use crate::metrics::Metrics;
 use crate::notifications::Deliveries;
 use crate::outbound::UrlRules;
@@ -26,9 +26,8 @@ pub struct AppState {
     pub script_src: ScriptSrcCache,
     pub metrics: Arc<Metrics>,
     pub in_flight: InFlight,
-    /// Abuse-limit counts, when this process keeps them (SQLite; on Postgres
-    /// they are in the database).
-    pub counts: Counts,
+    /// The abuse limits each request is checked against, and their counts.
+    pub limiter: Limiter,
     pub settings: Arc<Settings>,
 }
 

@@ -84,15 +84,19 @@ pub fn state(db: Db, options: ServeOptions) -> AppState {
         // Registering fixed metrics in a fresh registry cannot collide.
         unreachable!("metrics registry: {e}")
     }));
+    let limiter = limits::Limiter::new(db.clone(), options.settings.limits);
     AppState {
         db,
         http: paylet_gateway::http_client(options.settings.gateway_timeout),
-        deliveries: notifications::Deliveries::new(outbound::Client::new(options.settings.url_rules)),
+        deliveries: notifications::Deliveries::new(
+            outbound::Client::new(options.settings.url_rules),
+            options.settings.notification_retries.clone(),
+        ),
         widget_dir: options.widget_dir,
         script_src: integrity::ScriptSrcCache::default(),
         metrics,
         in_flight: InFlight::default(),
-        counts: limits::Counts::default(),
+        limiter,
         settings: Arc::new(options.settings),
     }
 }

@@ -18,7 +18,6 @@ use serde::Deserialize;
 use sqlx::Row;
 
 use crate::Error;
-use crate::app::AppState;
 use crate::db::{Backend, Db, now_millis};
 
 const WINDOW_MS: i64 = 60_000;
@@ -112,77 +111,97 @@ struct Counter {
     what: &'static str,
 }
 
-/// Counts the request against the limits it falls under, narrowest first
-/// (its address, then its order, then its store), and refuses it with
-/// [`Error::RateLimited`] at the first it is over. Counting stops there: a
-/// request refused for its address never counts against the store, so one
-/// client far past its limit leaves every other client its whole budget. The
-/// refused request still counts against the limit that refused it, so a
-/// script that keeps trying stays refused.
-pub async fn check(state: &AppState, client: IpAddr, action: Action<'_>) -> Result<(), Error> {
-    let (limits, client) = (&state.settings.limits, subject_of(client));
-    let counter = |subject: String, limit: u32, what: &'static str| Counter { subject, limit, what };
-    let counters: Vec<Counter> = match action {
-        Action::CreateOrder { store } => vec![
-            counter(format!("ip:{client}:orders"), limits.orders_per_ip, "orders from your network"),
-            counter(format!("store:{store}:orders"), limits.orders_per_store, "orders at this store"),
-        ],
-        Action::Pay { store, order } => vec![
-            counter(format!("ip:{client}:payments"), limits.payments_per_ip, "payment attempts from your network"),
-            counter(format!("order:{order}:payments"), limits.payments_per_order, "payment attempts for this order"),
-            counter(format!("store:{store}:payments"), limits.payments_per_store, "payment attempts at this store"),
-        ],
-        Action::Report { store } => vec![
-            counter(format!("ip:{client}:reports"), limits.reports_per_ip, "reports from your network"),
-            counter(format!("store:{store}:reports"), limits.reports_per_store, "reports for this store"),
-        ],
-    };
-    let counters: Vec<Counter> = counters.into_iter().filter(|c| c.limit > 0).collect();
-    if counters.is_empty() {
-        return Ok(());
-    }
-    let now = now_millis();
-    let window = now - now.rem_euclid(WINDOW_MS);
-    let refused = count(state, window, &counters).await?;
-    let retry_after = u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(1).max(1);
-    match refused.map(|i| counters[i].what) {
-        Some(what) => Err(Error::RateLimited {
-            message: format!("Too many {what}. Please try again in {retry_after} seconds."),
-            retry_after,
-        }),
-        None => Ok(()),
-    }
-}
-
 /// How often a shopper's `refresh` may ask the gateway about an order.
 const REFRESH_EVERY_MS: i64 = 2_000;
 
-/// Whether the gateway may be asked about `order` now: once per
-/// [`REFRESH_EVERY_MS`] per order, across instances, however many clients
-/// ask; the others are answered from the database. Each call to the gateway
-/// spends the store's own rate limit there, which its real shoppers need.
-pub async fn may_refresh(state: &AppState, order: &OrderId) -> Result<bool, Error> {
-    let now = now_millis();
-    let slot = now.div_euclid(REFRESH_EVERY_MS);
-    let counter = Counter { subject: format!("order:{order}:refresh:{slot}"), limit: 1, what: "" };
-    Ok(count(state, now - now.rem_euclid(WINDOW_MS), &[counter]).await?.is_none())
+/// The limits and their counts: what each request is checked against.
+#[derive(Clone)]
+pub struct Limiter {
+    db: Db,
+    limits: Limits,
+    /// This process's counts, when it keeps them (SQLite; on Postgres they
+    /// are in the database).
+    counts: Counts,
 }
 
-/// Counts `counters` in `window` where this backend keeps its counts; the
-/// index of the first one over its limit.
-async fn count(state: &AppState, window: i64, counters: &[Counter]) -> Result<Option<usize>, Error> {
-    match state.db.backend() {
-        Backend::Sqlite => Ok(state.counts.count(window, counters)),
-        Backend::Postgres => {
-            let counters = counters.iter().map(|c| (c.subject.clone(), c.limit)).collect();
-            count_in_database(&state.db, window, counters).await
+impl Limiter {
+    pub fn new(db: Db, limits: Limits) -> Limiter {
+        Limiter { db, limits, counts: Counts::default() }
+    }
+
+    /// Counts the request against the limits it falls under, narrowest first
+    /// (its address, then its order, then its store), and refuses it with
+    /// [`Error::RateLimited`] at the first it is over. Counting stops there: a
+    /// request refused for its address never counts against the store, so one
+    /// client far past its limit leaves every other client its whole budget. The
+    /// refused request still counts against the limit that refused it, so a
+    /// script that keeps trying stays refused.
+    pub async fn check(&self, client: IpAddr, action: Action<'_>) -> Result<(), Error> {
+        let (limits, client) = (&self.limits, subject_of(client));
+        let counter = |subject: String, limit: u32, what: &'static str| Counter { subject, limit, what };
+        let counters: Vec<Counter> = match action {
+            Action::CreateOrder { store } => vec![
+                counter(format!("ip:{client}:orders"), limits.orders_per_ip, "orders from your network"),
+                counter(format!("store:{store}:orders"), limits.orders_per_store, "orders at this store"),
+            ],
+            Action::Pay { store, order } => vec![
+                counter(format!("ip:{client}:payments"), limits.payments_per_ip, "payment attempts from your network"),
+                counter(
+                    format!("order:{order}:payments"),
+                    limits.payments_per_order,
+                    "payment attempts for this order",
+                ),
+                counter(format!("store:{store}:payments"), limits.payments_per_store, "payment attempts at this store"),
+            ],
+            Action::Report { store } => vec![
+                counter(format!("ip:{client}:reports"), limits.reports_per_ip, "reports from your network"),
+                counter(format!("store:{store}:reports"), limits.reports_per_store, "reports for this store"),
+            ],
+        };
+        let counters: Vec<Counter> = counters.into_iter().filter(|c| c.limit > 0).collect();
+        if counters.is_empty() {
+            return Ok(());
+        }
+        let now = now_millis();
+        let window = now - now.rem_euclid(WINDOW_MS);
+        let refused = self.count(window, &counters).await?;
+        let retry_after = u64::try_from((window + WINDOW_MS - now + 999) / 1000).unwrap_or(1).max(1);
+        match refused.map(|i| counters[i].what) {
+            Some(what) => Err(Error::RateLimited {
+                message: format!("Too many {what}. Please try again in {retry_after} seconds."),
+                retry_after,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the gateway may be asked about `order` now: once per
+    /// [`REFRESH_EVERY_MS`] per order, across instances, however many clients
+    /// ask; the others are answered from the database. Each call to the gateway
+    /// spends the store's own rate limit there, which its real shoppers need.
+    pub async fn may_refresh(&self, order: &OrderId) -> Result<bool, Error> {
+        let now = now_millis();
+        let slot = now.div_euclid(REFRESH_EVERY_MS);
+        let counter = Counter { subject: format!("order:{order}:refresh:{slot}"), limit: 1, what: "" };
+        Ok(self.count(now - now.rem_euclid(WINDOW_MS), &[counter]).await?.is_none())
+    }
+
+    /// Counts `counters` in `window` where this backend keeps its counts; the
+    /// index of the first one over its limit.
+    async fn count(&self, window: i64, counters: &[Counter]) -> Result<Option<usize>, Error> {
+        match self.db.backend() {
+            Backend::Sqlite => Ok(self.counts.count(window, counters)),
+            Backend::Postgres => {
+                let counters = counters.iter().map(|c| (c.subject.clone(), c.limit)).collect();
+                count_in_database(&self.db, window, counters).await
+            }
         }
     }
 }
 
 /// This process's counts of the current window, for SQLite.
 #[derive(Clone, Default)]
-pub struct Counts(Arc<Mutex<(i64, HashMap<String, i64>)>>);
+struct Counts(Arc<Mutex<(i64, HashMap<String, i64>)>>);
 
 impl Counts {
     /// Adds one to each counter's count in `window`, in order, up to and

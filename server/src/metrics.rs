@@ -3,6 +3,7 @@
 //! their own listener (`paylet serve --metrics-listen`, loopback by default),
 //! never on the public one.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -10,8 +11,6 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
-
-use crate::app::AppState;
 
 pub struct Metrics {
     registry: Registry,
@@ -62,12 +61,11 @@ impl Metrics {
 /// path, which would hold ids and make a series per order) and its method.
 /// Every label comes from a closed set, whatever a client sends: each new
 /// value would be a new series kept for the life of the process.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(m): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    let m = &state.metrics;
     m.latency.with_label_values(&[&route]).observe(started.elapsed().as_secs_f64());
     m.requests.with_label_values(&[method, &route, response.status().as_str()]).inc();
     response

@@ -12,16 +12,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use paylet_api::{OrderStatus, StoreId};
+use paylet_api::{Money, OrderId, OrderStatus, StoreId};
 use paylet_secret::Secret;
 use paylet_webhook::standard::{self, SigningSecret};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 use tokio::task::JoinSet;
 
-use crate::app::AppState;
-use crate::db::{Arg, Batch, Db, millis, now_millis};
-use crate::orders::{OrderSummary, rfc3339};
+use crate::db::{Arg, Batch, Db, millis, now_millis, rfc3339};
 use crate::{Error, ids, outbound, stores};
 
 /// How long a claimed message is left to its worker before another may take
@@ -53,7 +51,9 @@ fn event_type(status: OrderStatus) -> Option<&'static str> {
 /// job that moved it, if the store has an endpoint.
 pub async fn order_changed(
     conn: &mut AnyConnection,
-    order: &OrderSummary,
+    order: &OrderId,
+    store: &StoreId,
+    total: Money,
     status: OrderStatus,
     now: i64,
 ) -> Result<(), Error> {
@@ -61,15 +61,15 @@ pub async fn order_changed(
     let payload = json!({
         "type": kind,
         "timestamp": rfc3339(now),
-        "data": { "order_id": order.id, "store_id": order.store_id, "status": status, "total": order.total },
+        "data": { "order_id": order, "store_id": store, "status": status, "total": total },
     });
     sqlx::query(
         "INSERT INTO notifications (id, store_id, order_id, event_type, payload, attempts, next_attempt_at, created_at) \
          SELECT $1, $2, $3, $4, $5, 0, $6, $6 FROM stores WHERE id = $2 AND notify_url IS NOT NULL",
     )
     .bind(format!("msg_{}", ids::time_ordered(24)))
-    .bind(order.store_id.as_str())
-    .bind(order.id.as_str())
+    .bind(store.as_str())
+    .bind(order.as_str())
     .bind(kind)
     .bind(payload.to_string())
     .bind(now)
@@ -81,17 +81,17 @@ pub async fn order_changed(
 /// Delivers due messages until the database closes. The sends run beside
 /// the rounds, owned by this loop: stopping the workers stops them too, and
 /// their leases hand the messages to whoever runs next.
-pub async fn run(state: AppState) {
+pub async fn run(db: Db, deliveries: Arc<Deliveries>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sends = JoinSet::new();
     loop {
         tick.tick().await;
         while sends.try_join_next().is_some() {}
-        if state.db.reader().is_closed() {
+        if db.reader().is_closed() {
             return;
         }
-        if let Err(e) = deliver_due(&state, &mut sends).await {
+        if let Err(e) = deliver_due(&db, &deliveries, &mut sends).await {
             tracing::warn!(error = %e, "notification delivery round failed");
         }
     }
@@ -109,23 +109,23 @@ struct Message {
 /// One round: claims what is due and starts sending it, without waiting for
 /// the answers, so an endpoint that is slow to answer delays no other.
 /// Returns how many sends it started.
-async fn deliver_due(state: &AppState, sends: &mut JoinSet<()>) -> Result<usize, Error> {
+async fn deliver_due(db: &Db, deliveries: &Arc<Deliveries>, sends: &mut JoinSet<()>) -> Result<usize, Error> {
     let now = now_millis();
     // Most rounds find nothing: ask a reader before taking the writer.
     let due = sqlx::query("SELECT 1 AS due FROM notifications WHERE next_attempt_at <= $1 LIMIT 1")
         .bind(now)
-        .fetch_optional(state.db.reader())
+        .fetch_optional(db.reader())
         .await?;
     if due.is_none() {
         return Ok(0);
     }
-    let db = state.db.clone();
-    let busy = state.deliveries.busy_stores();
-    let messages = state.db.write(move |conn| Box::pin(lease_due(conn, db, now, busy))).await?;
+    let busy = deliveries.busy_stores();
+    let leasing = db.clone();
+    let messages = db.write(move |conn| Box::pin(lease_due(conn, leasing, now, busy))).await?;
     let mut started = 0;
     let (mut later, mut held) = (Batch::default(), 0);
     for message in messages {
-        let Some(slot) = state.deliveries.start(&message) else {
+        let Some(slot) = deliveries.start(&message) else {
             // Its endpoint is full, or it is being sent: due again next round, no attempt
             // counted. The lease in the condition leaves alone an outcome recorded meanwhile.
             later.add(
@@ -135,10 +135,10 @@ async fn deliver_due(state: &AppState, sends: &mut JoinSet<()>) -> Result<usize,
             held += 1;
             continue;
         };
-        let state = state.clone();
+        let (db, deliveries) = (db.clone(), deliveries.clone());
         sends.spawn(async move {
-            let outcome = send(&state.deliveries.client, &message, now_millis()).await;
-            if let Err(e) = record(&state, &message, outcome).await {
+            let outcome = send(&deliveries.client, &message, now_millis()).await;
+            if let Err(e) = record(&db, &deliveries.retries, &message, outcome).await {
                 tracing::warn!(error = %e, message = %message.id, "could not record a delivery attempt");
             }
             drop(slot);
@@ -147,15 +147,17 @@ async fn deliver_due(state: &AppState, sends: &mut JoinSet<()>) -> Result<usize,
     }
     if held > 0 {
         // Should this fail, the leases hand the messages back, only later.
-        state.db.write_batch(later).await?;
+        db.write_batch(later).await?;
     }
     Ok(started)
 }
 
-/// The sends this process has in flight, and the client they go out with:
-/// the one place that knows which endpoints are busy.
+/// The sends this process has in flight, the client they go out with and
+/// the waits between a message's attempts: the one place that knows which
+/// endpoints are busy.
 pub struct Deliveries {
     client: outbound::Client,
+    retries: Vec<Duration>,
     in_flight: Mutex<HashMap<String, Flight>>,
 }
 
@@ -166,8 +168,8 @@ struct Flight {
 }
 
 impl Deliveries {
-    pub fn new(client: outbound::Client) -> Arc<Deliveries> {
-        Arc::new(Deliveries { client, in_flight: Mutex::new(HashMap::new()) })
+    pub fn new(client: outbound::Client, retries: Vec<Duration>) -> Arc<Deliveries> {
+        Arc::new(Deliveries { client, retries, in_flight: Mutex::new(HashMap::new()) })
     }
 
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<String, Flight>> {
@@ -324,13 +326,13 @@ async fn send(client: &outbound::Client, message: &Message, now_ms: i64) -> Resu
     }
 }
 
-async fn record(state: &AppState, message: &Message, outcome: Result<(), String>) -> Result<(), Error> {
+async fn record(db: &Db, retries: &[Duration], message: &Message, outcome: Result<(), String>) -> Result<(), Error> {
     let now = now_millis();
     let attempts = message.attempts + 1;
     let (next, delivered, error) = match outcome {
         Ok(()) => (None, Some(now), None),
         Err(e) => {
-            let wait = usize::try_from(message.attempts).ok().and_then(|n| state.settings.notification_retries.get(n));
+            let wait = usize::try_from(message.attempts).ok().and_then(|n| retries.get(n));
             let next = wait.map(|w| now.saturating_add(millis(*w)));
             if next.is_none() {
                 tracing::warn!(message = %message.id, error = %e, "notification given up after its last retry");
@@ -343,5 +345,5 @@ async fn record(state: &AppState, message: &Message, outcome: Result<(), String>
     #[rustfmt::skip]
     let args = vec![Arg::Int(attempts), Arg::OptInt(next), Arg::OptInt(delivered), Arg::OptText(error),
                     Arg::Text(message.id.clone())];
-    state.db.execute(sql, args).await
+    db.execute(sql, args).await
 }

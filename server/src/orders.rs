@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, Row};
 use crate::catalog::{self, Sku};
 use crate::checkout_sessions;
 use crate::customers::{self, Email};
-use crate::db::{Arg, Backend, Batch, Db, now_millis};
+use crate::db::{Arg, Backend, Batch, Db, now_millis, rfc3339};
 use crate::idempotency::Claim;
 use crate::order_state::{self, OrderEvent};
 use crate::stores::Store;
@@ -363,7 +363,7 @@ pub async fn transition(
         checkout_sessions::complete_in(conn, &session).await?;
     }
     record_in(conn, id, &summary.store_id, "status_changed", &format!("{} → {}", from.as_str(), to.as_str())).await?;
-    notifications::order_changed(conn, &summary, to, now).await?;
+    notifications::order_changed(conn, &summary.id, &summary.store_id, summary.total, to, now).await?;
     tracing::info!(order = %id, from = from.as_str(), to = to.as_str(), "order status changed");
     Ok(to)
 }
@@ -379,14 +379,6 @@ pub async fn record_in(
     let args = history_args(order, store, now_millis(), kind, detail);
     crate::db::bind(sqlx::query(HISTORY_SQL), &args).execute(&mut *conn).await?;
     Ok(())
-}
-
-/// RFC 3339 for the merchant's API.
-pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 /// An order as the merchant's list shows it.

@@ -10,9 +10,9 @@ use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
 use crate::attempt_state::AttemptStatus;
-use crate::db::{Arg, Backend, now_millis};
+use crate::db::{Arg, Backend, now_millis, rfc3339};
 use crate::order_state::OrderEvent;
-use crate::orders::{self, rfc3339};
+use crate::orders;
 use crate::stores::Store;
 use crate::{Error, ids};
 

@@ -14,7 +14,7 @@ pub struct Workers(Vec<JoinHandle<()>>);
 impl Workers {
     pub fn spawn(state: &AppState) -> Workers {
         let mut workers = vec![
-            tokio::spawn(notifications::run(state.clone())),
+            tokio::spawn(notifications::run(state.db.clone(), state.deliveries.clone())),
             tokio::spawn(reconcile::run(state.clone())),
             tokio::spawn(expire_idempotency_keys(state.clone())),
         ];

@@ -354,8 +354,8 @@ pub async fn create_checkout_session(
                 "total": view.total,
                 "customer_email": session.customer_email,
                 "metadata": session.metadata,
-                "expires_at": orders::rfc3339(session.expires_at),
-                "created_at": orders::rfc3339(session.created_at),
+                "expires_at": crate::db::rfc3339(session.expires_at),
+                "created_at": crate::db::rfc3339(session.created_at),
             }),
         ))
     })

@@ -17,7 +17,7 @@ use super::extract::{ApiQuery, ClientIp, IdempotentJson};
 use super::idempotent::respond;
 use crate::app::AppState;
 use crate::idempotency::Phase;
-use crate::limits::{self, Action};
+use crate::limits::Action;
 use crate::{Error, catalog, checkout_sessions, csp_reports, orders, payments, stores, webhooks};
 
 fn store_id(raw: &str) -> Result<StoreId, Error> {
@@ -52,7 +52,7 @@ pub async fn create_order(
     request: IdempotentJson<CreateOrderRequest>,
 ) -> Result<Response, Error> {
     let store = stores::find(&state.db, &store_id(&store)?).await?;
-    limits::check(&state, client, Action::CreateOrder { store: &store.id }).await?;
+    state.limiter.check(client, Action::CreateOrder { store: &store.id }).await?;
     let scope = format!("POST /v1/stores/{}/orders", store.id);
     let (state, value) = (&state, &request.value);
     respond(state, Phase::Atomic, &scope, &request, |claim| async move {
@@ -80,7 +80,7 @@ pub async fn get_order(
 ) -> Result<Json<Order>, Error> {
     let mut summary = orders::find_for_client(&state.db, &order_id(&order)?, &query.client_secret).await?;
     let unsettled = matches!(summary.status, OrderStatus::Pending | OrderStatus::RequiresAction);
-    if query.refresh && unsettled && limits::may_refresh(&state, &summary.id).await? {
+    if query.refresh && unsettled && state.limiter.may_refresh(&summary.id).await? {
         let store = stores::find(&state.db, &summary.store_id).await?;
         for attempt in payments::unsettled(&state.db, &summary.id).await? {
             // The stored status is still an answer; reconciliation asks again later.
@@ -116,7 +116,7 @@ pub async fn pay(
 /// budget.
 async fn limit_payments(state: &AppState, client: IpAddr, order: &OrderId, secret: &ClientSecret) -> Result<(), Error> {
     let store = orders::find_for_client(&state.db, order, secret).await?.store_id;
-    limits::check(state, client, Action::Pay { store: &store, order }).await
+    state.limiter.check(client, Action::Pay { store: &store, order }).await
 }
 
 pub async fn confirm_payment(
@@ -244,7 +244,7 @@ pub async fn csp_report(
     if body.len() > REPORT_LIMIT {
         return Err(Error::PayloadTooLarge);
     }
-    limits::check(&state, client, Action::Report { store: &store.id }).await?;
+    state.limiter.check(client, Action::Report { store: &store.id }).await?;
     let report = super::extract::parse::<csp_reports::ReportBody>(&body)?;
     csp_reports::record(&state.db, &store.id, report).await?;
     Ok(StatusCode::NO_CONTENT)
