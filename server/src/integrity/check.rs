@@ -82,6 +82,7 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
         Remote { http: client()?, page_url: page_url.clone(), drifts: Vec::new(), headers: HashMap::new() };
     let mut found = Vec::new();
     if let Some(page) = remote.read(page_url).await? {
+        remote.drifts.extend(page_type_drift(remote.headers.get(page_url), &page));
         found = walk(&mut remote, page_url, &String::from_utf8_lossy(&page)).await?;
         // Every build lists the same `embed.js`.
         let embeds = expected.builds.iter().flat_map(|b| &b.scripts).filter(|s| is_embed(s)).map(|s| &s.url);
@@ -132,6 +133,26 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
         scripts,
         drifts,
     })
+}
+
+/// The check reads the page as UTF-8 HTML, as Paylet serves it. Served as
+/// another type or charset, or with a UTF-16 byte-order mark, the same bytes
+/// can be other markup to a browser (XHTML, ISO-2022-JP).
+pub(super) fn page_type_drift(headers: Option<&HeaderMap>, page: &[u8]) -> Option<String> {
+    let served = headers.and_then(|h| h.get(header::CONTENT_TYPE)).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let plain: String = served.to_ascii_lowercase().split_ascii_whitespace().collect();
+    if plain != "text/html;charset=utf-8" {
+        return Some(format!(
+            "the widget page is served as `{served}`, not `text/html; charset=utf-8`: a browser may read other \
+             markup from it than the check does"
+        ));
+    }
+    if page.starts_with(&[0xFE, 0xFF]) || page.starts_with(&[0xFF, 0xFE]) {
+        return Some(
+            "the widget page starts with a UTF-16 byte-order mark: a browser reads other markup from it".into(),
+        );
+    }
+    None
 }
 
 fn is_embed(script: &Script) -> bool {

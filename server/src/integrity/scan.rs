@@ -168,8 +168,9 @@ pub(super) enum Element {
 /// Data blocks (`<script type="application/json">`) run nothing and are left out.
 ///
 /// Without a tree builder the tokenizer switches states by tag name alone, as
-/// a browser does in HTML but not inside SVG or MathML or in `<select>` (in
-/// some browsers), nor for `<noframes>`, which html5gum's switch misses; and an
+/// a browser does in HTML but not inside SVG or MathML, in `<select>` (in
+/// some browsers) or in a `<template>`'s column group, nor for `<noframes>`
+/// and `<noframe>`, which html5gum's switch mixes up; and an
 /// `<iframe srcdoc>` is a document of its own. The widget's page has none of
 /// these, and a page that does is refused (`Err` names what), not guessed at.
 pub(super) fn elements(page: &str) -> Result<Vec<Element>, String> {
@@ -197,14 +198,15 @@ pub(super) fn elements(page: &str) -> Result<Vec<Element>, String> {
             _ => {}
         }
     }
-    // A script left open at the end of the page runs to the end, as in a browser.
+    // A script left open at the end of the page runs nothing in a browser;
+    // listed all the same, since an inventory errs towards listing.
     out.extend(open.and_then(script_element));
     Ok(out)
 }
 
 /// Elements inside or after which a browser's tokenizer states differ from
 /// the switch by tag name (see [`elements`]).
-const UNREADABLE: [&str; 4] = ["svg", "math", "select", "noframes"];
+const UNREADABLE: [&str; 6] = ["svg", "math", "select", "template", "noframes", "noframe"];
 
 /// What a `<script>`'s `type` (or `language`) makes it: classic JavaScript,
 /// a module, an import map, or a data block that runs nothing, as the HTML
@@ -215,7 +217,9 @@ fn script_kind(attributes: &Attributes) -> Option<ScriptType> {
         (None, Some(language)) if !language.is_empty() => format!("text/{language}"),
         (None, _) => String::new(),
     };
-    let kind = kind.trim_matches(|c: char| c.is_ascii_whitespace()).to_ascii_lowercase();
+    // The standard strips ASCII whitespace; Chromium strips Unicode spaces
+    // too. Stripping every Unicode space lists what either browser runs.
+    let kind = kind.trim().to_ascii_lowercase();
     match kind.as_str() {
         "" => Some(ScriptType::Classic),
         "module" => Some(ScriptType::Module),

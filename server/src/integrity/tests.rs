@@ -6,6 +6,8 @@ use super::scan::*;
 use super::*;
 use std::collections::HashMap;
 
+use reqwest::header::HeaderMap;
+
 /// What Trunk 0.21 writes (its preloads after the start-up module, `crossorigin` unquoted).
 const PAGE: &str = r#"<!DOCTYPE html><html><head>
 <link rel="stylesheet" href="/widget/style-1a2b.css" integrity="sha384-css" crossorigin="anonymous">
@@ -82,7 +84,7 @@ fn the_page_is_read_as_a_browser_tokenizes_it_not_as_it_looks() {
     let text = "<textarea><script src=/no1.js></script></textarea><title><script>no()</script></title>\
                 <noscript><script src=/no2.js></script></noscript><script>yes()</script>";
     assert_eq!(elements(text), Ok(vec![Element::Inline { body: "yes()".into(), module: false }]));
-    // A script a page leaves open runs to the page's end.
+    // A script a page leaves open is listed (a browser runs nothing of it).
     assert_eq!(elements("<script>tail()"), Ok(vec![Element::Inline { body: "tail()".into(), module: false }]));
 }
 
@@ -98,6 +100,8 @@ fn markup_a_browser_reads_differently_from_the_tokenizer_is_refused_not_guessed_
         ("<noframes><script type=text/plain><!--<script></noframes><script src=/evil.js></script>", "<noframes>"),
         ("<select><style></select><script src=/evil.js></script></style>", "<select>"),
         ("<iframe srcdoc='<script src=/evil.js></script>'></iframe>", "an <iframe srcdoc>"),
+        ("<noframe><script src=/evil.js></script></noframe>", "<noframe>"),
+        ("<template><col><textarea></template><script src=/evil.js></script></textarea>", "<template>"),
     ];
     for (page, what) in hidden {
         assert_eq!(elements(page), Err(what.to_owned()), "{page}");
@@ -111,6 +115,7 @@ fn a_script_runs_for_the_types_the_standard_names_and_no_others() {
         "<script>",
         "<script type=''>",
         "<script type=' TEXT/JavaScript '>",
+        "<script type='text/javascript&#x3000;'>",
         "<script type=text/ecmascript>",
         "<script type=application/x-javascript>",
         "<script type=text/livescript>",
@@ -140,6 +145,23 @@ async fn a_src_is_the_url_a_browser_resolves_it_to() {
     let found = walk(&mut memory(&[]), &page_url(), page).await.unwrap();
     let urls: Vec<String> = found.iter().filter_map(|f| f.url.as_ref()).map(Url::to_string).collect();
     assert_eq!(urls, ["https://pay.example/widget/evil.js", "https://evil.example/x.js", "data:text/javascript,go()"]);
+}
+
+#[test]
+fn a_page_served_as_anything_but_utf_8_html_is_drift() {
+    let served = |content_type: &str| {
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::CONTENT_TYPE, content_type.parse().unwrap());
+        headers
+    };
+    let html = served("text/html; charset=utf-8");
+    assert_eq!(page_type_drift(Some(&html), b"<!DOCTYPE html>"), None);
+    assert_eq!(page_type_drift(Some(&served("Text/HTML;charset=UTF-8")), b"<p>"), None);
+    for other in ["application/xhtml+xml", "text/html", "text/html; charset=iso-2022-jp"] {
+        assert!(page_type_drift(Some(&served(other)), b"<p>").is_some_and(|d| d.contains(other)), "{other}");
+    }
+    assert!(page_type_drift(None, b"<p>").is_some());
+    assert!(page_type_drift(Some(&html), b"\xff\xfe<\0p\0>\0").is_some_and(|d| d.contains("UTF-16")));
 }
 
 #[test]
