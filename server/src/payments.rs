@@ -721,9 +721,11 @@ pub async fn ask_gateway(state: &AppState, store: &Store, attempt: &Attempt) -> 
         (AttemptKind::Hosted, AttemptStatus::Processing) => PaymentNews::Ended,
         _ => return Ok(()),
     };
-    let news = if AttemptEvent::of(&news).is_none() && age > ABANDONED_MS { PaymentNews::Ended } else { news };
-    if AttemptEvent::of(&news).is_some() {
-        settle_now(state, &attempt.id, news).await?;
-    }
-    Ok(())
+    let news = match AttemptEvent::of(&news) {
+        Some(_) => news,
+        // Nothing settled after so long: the shopper left it.
+        None if age > ABANDONED_MS => PaymentNews::Ended,
+        None => return Ok(()),
+    };
+    settle_now(state, &attempt.id, news).await.map(|_| ())
 }

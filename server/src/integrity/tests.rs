@@ -72,9 +72,12 @@ fn the_page_elements_that_run_or_load_scripts_are_found_in_order() {
 #[test]
 fn the_page_is_read_as_a_browser_tokenizes_it_not_as_it_looks() {
     // A comment a browser ends at `--!>`: the script after it runs.
-    let after_comment = "<!-- x --!><script src=/evil.js></script><!-- -->";
-    let evil = Element::External { href: "/evil.js".into(), by: LoadedBy::ScriptSrc, integrity: None };
-    assert_eq!(elements(after_comment), Ok(vec![evil]));
+    // So does one after each other way a browser ends a comment early.
+    for comment in ["<!-- x --!>", "<!-->", "<!--->", "<!---->", "<!-- <!-- -->"] {
+        let page = format!("{comment}<script src=/evil.js></script><!-- -->");
+        let evil = Element::External { href: "/evil.js".into(), by: LoadedBy::ScriptSrc, integrity: None };
+        assert_eq!(elements(&page), Ok(vec![evil]), "{comment}");
+    }
     // Character references in an attribute are what the browser fetches.
     let escaped = elements("<script src='/a.js?v=1&amp;w=2' integrity='sha384-&#x41;'></script>").unwrap();
     let fetched =
@@ -141,10 +144,19 @@ fn a_script_runs_for_the_types_the_standard_names_and_no_others() {
 #[tokio::test]
 async fn a_src_is_the_url_a_browser_resolves_it_to() {
     let page = "<script src='evil.js'></script><script src='HTTPS://evil.example/x.js#top'></script>\
-                <script src='data:text/javascript,go()'></script>";
+                <script src='data:text/javascript,go()'></script><script src='\\\\evil.example/y.js'></script>\
+                <script src='ht&#9;tps://evil.example/z.js'></script><script src=' //evil.example/w.js '></script>";
     let found = walk(&mut memory(&[]), &page_url(), page).await.unwrap();
     let urls: Vec<String> = found.iter().filter_map(|f| f.url.as_ref()).map(Url::to_string).collect();
-    assert_eq!(urls, ["https://pay.example/widget/evil.js", "https://evil.example/x.js", "data:text/javascript,go()"]);
+    let want = [
+        "https://pay.example/widget/evil.js",
+        "https://evil.example/x.js",
+        "data:text/javascript,go()",
+        "https://evil.example/y.js",
+        "https://evil.example/z.js",
+        "https://evil.example/w.js",
+    ];
+    assert_eq!(urls, want);
 }
 
 #[test]
