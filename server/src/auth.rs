@@ -4,9 +4,8 @@
 
 use paylet_api::StoreId;
 use paylet_secret::{Secret, constant_time_eq};
-use sqlx::Row;
 
-use crate::db::{Db, now_millis};
+use crate::db::{Db, admin_keys, now_millis};
 use crate::{Error, ids};
 
 const PREFIX: &str = "plk_";
@@ -21,24 +20,13 @@ pub struct AdminKey {
 pub async fn create_key(db: &Db, store: &StoreId) -> Result<Secret, Error> {
     let id = ids::random_string(12);
     let key = format!("{PREFIX}{id}_{}", ids::random_string(32));
-    sqlx::query("INSERT INTO admin_keys (id, store_id, key_hash, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&id)
-        .bind(store.as_str())
-        .bind(ids::sha256_hex(&key))
-        .bind(now_millis())
-        .execute(db.writer())
-        .await?;
+    admin_keys::insert(db, &id, store, ids::sha256_hex(&key), now_millis()).await?;
     Ok(Secret::new(key))
 }
 
 /// Revokes every key of `store`.
 pub async fn revoke_all(db: &Db, store: &StoreId) -> Result<(), Error> {
-    sqlx::query("UPDATE admin_keys SET revoked_at = $1 WHERE store_id = $2 AND revoked_at IS NULL")
-        .bind(now_millis())
-        .bind(store.as_str())
-        .execute(db.writer())
-        .await?;
-    Ok(())
+    admin_keys::revoke_all(db, store, now_millis()).await
 }
 
 pub async fn authenticate(db: &Db, presented: &str) -> Result<AdminKey, Error> {
@@ -47,15 +35,9 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<AdminKey, Error> {
         .and_then(|rest| rest.split_once('_'))
         .map(|(id, _)| id)
         .ok_or(Error::Unauthorized)?;
-    let row = sqlx::query("SELECT store_id, key_hash FROM admin_keys WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .fetch_optional(db.reader())
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    let stored: String = row.try_get("key_hash")?;
-    if !constant_time_eq(stored.as_bytes(), ids::sha256_hex(presented).as_bytes()) {
+    let key = admin_keys::in_force(db, id).await?.ok_or(Error::Unauthorized)?;
+    if !constant_time_eq(key.key_hash.as_bytes(), ids::sha256_hex(presented).as_bytes()) {
         return Err(Error::Unauthorized);
     }
-    let store: String = row.try_get("store_id")?;
-    Ok(AdminKey { id: id.to_owned(), store_id: StoreId::parse(&store).map_err(|_| Error::Unauthorized)? })
+    Ok(AdminKey { id: id.to_owned(), store_id: StoreId::parse(&key.store_id).map_err(|_| Error::Unauthorized)? })
 }

@@ -5,9 +5,8 @@
 
 use paylet_api::{CheckoutSessionView, Currency, Money, OrderLine, StoreId};
 use serde::{Deserialize, Serialize};
-use sqlx::{AnyConnection, Row};
 
-use crate::db::{Db, now_millis};
+use crate::db::{Db, checkout_sessions, now_millis};
 use crate::{Error, ids};
 
 /// A line the merchant priced.
@@ -106,61 +105,11 @@ pub async fn create(db: &Db, store: &StoreId, currency: Currency, new: NewSessio
         expires_at: now + minutes * 60_000,
         created_at: now,
     };
-    let lines_json = serde_json::to_string(&session.lines).map_err(|e| Error::Internal(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO checkout_sessions (id, store_id, currency, total_amount, lines, customer_email, metadata, status, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&session.id)
-    .bind(store.as_str())
-    .bind(currency.code())
-    .bind(total.amount())
-    .bind(lines_json)
-    .bind(&session.customer_email)
-    .bind(serde_json::Value::Object(session.metadata.clone()).to_string())
-    .bind(&session.status)
-    .bind(session.expires_at)
-    .bind(now)
-    .execute(db.writer())
-    .await?;
+    checkout_sessions::insert(db, &session).await?;
     Ok(session)
 }
 
-const COLUMNS: &str =
-    "id, store_id, currency, total_amount, lines, customer_email, metadata, status, expires_at, created_at";
-
 /// The session, by its id alone (the id is the capability).
 pub async fn find(db: &Db, id: &str) -> Result<Session, Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM checkout_sessions WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db.reader())
-        .await?
-        .ok_or(Error::NotFound("checkout session"))?;
-    from_row(&row)
-}
-
-/// Marks the session complete (its order was paid).
-pub async fn complete_in(conn: &mut AnyConnection, id: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE checkout_sessions SET status = 'complete' WHERE id = $1").bind(id).execute(conn).await?;
-    Ok(())
-}
-
-fn from_row(row: &sqlx::any::AnyRow) -> Result<Session, Error> {
-    let corrupt = |what: &str| Error::Corrupt(format!("stored checkout session has an invalid {what}"));
-    let currency: String = row.try_get("currency")?;
-    let currency = Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
-    let lines: String = row.try_get("lines")?;
-    let metadata: String = row.try_get("metadata")?;
-    let store: String = row.try_get("store_id")?;
-    Ok(Session {
-        id: row.try_get("id")?,
-        store_id: StoreId::parse(&store).map_err(|_| corrupt("store"))?,
-        lines: serde_json::from_str(&lines).map_err(|_| corrupt("lines"))?,
-        total: Money::new(row.try_get("total_amount")?, currency).map_err(|_| corrupt("total"))?,
-        customer_email: row.try_get("customer_email")?,
-        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata"))?,
-        status: row.try_get("status")?,
-        expires_at: row.try_get("expires_at")?,
-        created_at: row.try_get("created_at")?,
-    })
+    checkout_sessions::find(db, id).await?.ok_or(Error::NotFound("checkout session"))
 }

@@ -4,10 +4,10 @@
 
 use paylet_api::StoreId;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use crate::Error;
-use crate::db::{Arg, Batch, Db, now_millis};
+use crate::db::csp_reports as stored;
+use crate::db::{Db, now_millis};
 
 /// A report as browsers send it to a `report-uri` (`application/csp-report`).
 #[derive(Deserialize)]
@@ -31,7 +31,7 @@ struct Report {
 /// What one kind of refusal looks like to the merchant: the directive, what
 /// was blocked and on which page, with when it was first and last reported
 /// and how often.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct ReportGroup {
     pub directive: String,
     pub blocked_uri: String,
@@ -57,58 +57,19 @@ pub const GROUPS_PER_STORE: i64 = 1000;
 pub async fn record(db: &Db, store: &StoreId, body: ReportBody) -> Result<(), Error> {
     let r = body.report;
     let directive = r.effective_directive.or(r.violated_directive).unwrap_or_default();
-    let now = now_millis();
-    let (store, directive) = (store.to_string(), clipped(&directive, 64));
-    let (blocked, document) = (clipped(&r.blocked_uri, 256), clipped(&r.document_uri, 256));
-    let group = || {
-        [
-            Arg::Text(store.clone()),
-            Arg::Text(directive.clone()),
-            Arg::Text(blocked.clone()),
-            Arg::Text(document.clone()),
-        ]
+    let group = stored::Group {
+        store: store.clone(),
+        directive: clipped(&directive, 64),
+        blocked_uri: clipped(&r.blocked_uri, 256),
+        document_uri: clipped(&r.document_uri, 256),
     };
-    let mut batch = Batch::default();
-    batch.add(
-        "INSERT INTO csp_reports (store_id, directive, blocked_uri, document_uri, first_seen, last_seen, times) \
-         VALUES ($1, $2, $3, $4, $5, $5, 1) \
-         ON CONFLICT (store_id, directive, blocked_uri, document_uri) \
-         DO UPDATE SET last_seen = excluded.last_seen, times = csp_reports.times + 1",
-        group().into_iter().chain([Arg::Int(now)]).collect(),
-    );
     // The group just counted always stays; the lowest ranked of the others
     // make room for it.
-    batch.add(
-        "DELETE FROM csp_reports WHERE store_id = $1 AND (directive, blocked_uri, document_uri) IN \
-         (SELECT directive, blocked_uri, document_uri FROM csp_reports WHERE store_id = $1 \
-          AND NOT (directive = $2 AND blocked_uri = $3 AND document_uri = $4) \
-          ORDER BY times DESC, first_seen LIMIT 10 OFFSET $5)",
-        group().into_iter().chain([Arg::Int(GROUPS_PER_STORE - 1)]).collect(),
-    );
-    db.write_batch(batch).await
+    stored::count(db, &group, now_millis(), GROUPS_PER_STORE - 1).await
 }
 
 /// The store's groups (all of them: at most [`GROUPS_PER_STORE`]), the most
 /// recently reported first.
 pub async fn groups(db: &Db, store: &StoreId) -> Result<Vec<ReportGroup>, Error> {
-    let rows = sqlx::query(
-        "SELECT directive, blocked_uri, document_uri, first_seen, last_seen, times FROM csp_reports \
-         WHERE store_id = $1 ORDER BY last_seen DESC, first_seen DESC LIMIT $2",
-    )
-    .bind(store.as_str())
-    .bind(GROUPS_PER_STORE)
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ReportGroup {
-                directive: row.try_get("directive")?,
-                blocked_uri: row.try_get("blocked_uri")?,
-                document_uri: row.try_get("document_uri")?,
-                first_seen: row.try_get("first_seen")?,
-                last_seen: row.try_get("last_seen")?,
-                count: row.try_get("times")?,
-            })
-        })
-        .collect()
+    stored::groups(db, store, GROUPS_PER_STORE).await
 }

@@ -1,7 +1,7 @@
 //! Who is buying: the customer details an order carries.
 
-use crate::db::{Arg, Batch};
-use crate::{Error, ids};
+use crate::Error;
+use crate::db::{self, Batch};
 use paylet_api::StoreId;
 
 /// Adds the customer to `batch` if new. Anyone can place an order with any
@@ -9,18 +9,7 @@ use paylet_api::StoreId;
 /// gives a name to one that had none. The order keeps the name it was placed
 /// with.
 pub fn upsert(batch: &mut Batch, store: &StoreId, email: &Email, name: Option<&str>, now: i64) {
-    batch.add(
-        "INSERT INTO customers (id, store_id, email, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
-         ON CONFLICT (store_id, email) DO UPDATE SET name = COALESCE(customers.name, excluded.name), \
-         updated_at = excluded.updated_at",
-        vec![
-            Arg::Text(format!("cus_{}", ids::random_string(20))),
-            Arg::Text(store.to_string()),
-            Arg::Text(email.as_str().to_owned()),
-            Arg::OptText(name.map(str::to_owned)),
-            Arg::Int(now),
-        ],
-    );
+    db::customers::add(batch, store, email.as_str(), name, now);
 }
 
 /// An email address: checked for shape, not deliverability, and stored lower-cased

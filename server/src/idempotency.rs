@@ -14,10 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
-use crate::db::{Arg, Batch, Db, now_millis};
+use crate::db::idempotency_keys as keys;
+use crate::db::{Batch, Db, now_millis};
 use crate::{Error, ids};
 
 const LOCK_TIMEOUT_MS: i64 = 60_000;
@@ -115,77 +114,39 @@ pub async fn begin(
             // The claim commits with whatever else is being written; this
             // request won it if the row carries its token.
             let token = ids::random_string(16);
-            let mut batch = Batch::default();
-            batch.add(
-                "INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, locked_at, locked_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $4) ON CONFLICT (scope, idempotency_key) DO NOTHING",
-                vec![
-                    Arg::Text(scope.into()),
-                    Arg::Text(key.into()),
-                    Arg::Text(request_hash.into()),
-                    Arg::Int(now_millis()),
-                    Arg::Text(token.clone()),
-                ],
-            );
-            db.write_batch(batch).await?;
+            keys::claim(db, scope, key, request_hash, &token, now_millis()).await?;
             Some(token)
         }
     };
-    let Some(row) = stored(db, scope, key).await? else {
+    let Some(row) = keys::find(db, scope, key).await? else {
         return match phase {
             Phase::Atomic => Ok(Begin::Proceed(claim(false))),
             // Claimed and gone already: expired and swept in between.
             Phase::Claimed => Err(in_use(key)),
         };
     };
-    if token.is_some() && row.try_get::<Option<String>, _>("locked_by")? == token {
+    if token.is_some() && row.locked_by == token {
         return Ok(Begin::Proceed(claim(true)));
     }
-    match answer(db, &row, key, request_hash).await? {
+    match answer(db, &row, scope, key, request_hash).await? {
         Some(replay) => Ok(replay),
         None => Ok(Begin::Proceed(claim(true))),
     }
 }
 
-async fn stored(db: &Db, scope: &str, key: &str) -> Result<Option<AnyRow>, Error> {
-    Ok(sqlx::query(
-        "SELECT scope, idempotency_key, request_hash, locked_at, locked_by, response_status, response_body, created_at \
-         FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2",
-    )
-    .bind(scope)
-    .bind(key)
-    .fetch_optional(db.reader())
-    .await?)
-}
-
 /// What a request gets when its key is already stored by another: the
 /// replayed response, or an error; `None` when it took the key over.
-async fn answer(db: &Db, row: &AnyRow, key: &str, request_hash: &str) -> Result<Option<Begin>, Error> {
+async fn answer(db: &Db, row: &keys::Row, scope: &str, key: &str, request_hash: &str) -> Result<Option<Begin>, Error> {
     let now = now_millis();
-    let created_at: i64 = row.try_get("created_at")?;
-    let locked_at: Option<i64> = row.try_get("locked_at")?;
-    let same_request = row.try_get::<String, _>("request_hash")? == request_hash;
+    let same_request = row.request_hash == request_hash;
     // An expired key, or the claim of a request that died: take it over, if
     // nobody else did first.
-    let expired = now - created_at >= LIFETIME_MS;
-    let abandoned = locked_at.is_some_and(|t| now - t >= LOCK_TIMEOUT_MS);
+    let expired = now - row.created_at >= LIFETIME_MS;
+    let abandoned = row.locked_at.is_some_and(|t| now - t >= LOCK_TIMEOUT_MS);
     if expired || (abandoned && same_request) {
-        let taken = sqlx::query(
-            "UPDATE idempotency_keys SET request_hash = $1, locked_at = $2, locked_by = NULL, response_status = NULL, \
-             response_body = NULL, created_at = $3 WHERE scope = $4 AND idempotency_key = $5 AND created_at = $6 \
-             AND (locked_at IS NULL OR locked_at = $7)",
-        )
-        .bind(request_hash)
-        .bind(now)
-        .bind(if expired { now } else { created_at })
-        .bind(row.try_get::<String, _>("scope")?)
-        .bind(key)
-        .bind(created_at)
-        .bind(locked_at.unwrap_or(0))
-        .execute(db.writer())
-        .await?
-        .rows_affected();
-        return if taken == 1 { Ok(None) } else { Err(in_use(key)) };
+        let created_at = if expired { now } else { row.created_at };
+        let taken = keys::take_over(db, (scope, key), row, request_hash, now, created_at).await?;
+        return if taken { Ok(None) } else { Err(in_use(key)) };
     }
     if !same_request {
         return Err(Error::Invalid {
@@ -196,9 +157,9 @@ async fn answer(db: &Db, row: &AnyRow, key: &str, request_hash: &str) -> Result<
             field: None,
         });
     }
-    match (row.try_get::<Option<i64>, _>("response_status")?, row.try_get::<Option<String>, _>("response_body")?) {
+    match (row.response_status, &row.response_body) {
         (Some(status), Some(sealed)) => {
-            let body = open_response(db, &row.try_get::<String, _>("scope")?, key, &sealed)?;
+            let body = open_response(db, scope, key, sealed)?;
             Ok(Some(Begin::Replay { status: u16::try_from(status).unwrap_or(200), body }))
         }
         _ => Err(in_use(key)),
@@ -232,8 +193,8 @@ pub async fn answer_after_failure(db: &Db, claim: &Claim) -> Result<Option<Begin
     if claim.stored {
         return Ok(None);
     }
-    match stored(db, &claim.scope, &claim.key).await? {
-        Some(row) => answer(db, &row, &claim.key, &claim.request_hash).await,
+    match keys::find(db, &claim.scope, &claim.key).await? {
+        Some(row) => answer(db, &row, &claim.scope, &claim.key, &claim.request_hash).await,
         None => Ok(None),
     }
 }
@@ -249,24 +210,15 @@ impl Claim {
     /// Adds storing the response (sealed) to `batch`, so it commits (or not)
     /// with the work; call [`Claim::saved`] once the batch is written.
     pub fn save_in(&self, db: &Db, batch: &mut Batch, status: u16, body: &str) -> Result<(), Error> {
-        let body = seal_response(db, &self.scope, &self.key, body)?;
-        let (status, body) = (Arg::Int(i64::from(status)), Arg::Text(body));
-        let (scope, key) = (Arg::Text(self.scope.clone()), Arg::Text(self.key.clone()));
-        if self.stored {
-            batch.add(
-                "UPDATE idempotency_keys SET response_status = $1, response_body = $2, locked_at = NULL, \
-                 locked_by = NULL WHERE scope = $3 AND idempotency_key = $4",
-                vec![status, body, scope, key],
-            );
-        } else {
-            // A plain insert: if another process stored the key meanwhile,
-            // the whole batch fails and nothing is done twice.
-            batch.add(
-                "INSERT INTO idempotency_keys (response_status, response_body, scope, idempotency_key, \
-                 request_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                vec![status, body, scope, key, Arg::Text(self.request_hash.clone()), Arg::Int(now_millis())],
-            );
-        }
+        let response = keys::Response {
+            scope: &self.scope,
+            key: &self.key,
+            request_hash: &self.request_hash,
+            status,
+            sealed_body: seal_response(db, &self.scope, &self.key, body)?,
+            now: now_millis(),
+        };
+        keys::save_in(batch, self.stored, response);
         Ok(())
     }
 
@@ -288,13 +240,7 @@ impl Claim {
     /// client may retry with it.
     pub async fn release(&self, db: &Db) -> Result<(), Error> {
         if self.stored {
-            sqlx::query(
-                "DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND response_status IS NULL",
-            )
-            .bind(&self.scope)
-            .bind(&self.key)
-            .execute(db.writer())
-            .await?;
+            keys::release(db, &self.scope, &self.key).await?;
         }
         Ok(())
     }
@@ -302,10 +248,5 @@ impl Claim {
 
 /// Deletes keys past their lifetime (run periodically).
 pub async fn expire(db: &Db) -> Result<u64, Error> {
-    let cutoff = now_millis() - LIFETIME_MS;
-    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-        .bind(cutoff)
-        .execute(db.writer())
-        .await?
-        .rows_affected())
+    keys::expire(db, now_millis() - LIFETIME_MS).await
 }

@@ -12,8 +12,10 @@
 //!   says), [`webhooks`], [`reconcile`], [`refunds`], [`notifications`] (to
 //!   the merchant), [`checkout_sessions`], [`catalog`], [`customers`];
 //! - stores and their secrets: [`stores`], [`keys`], [`auth`] (admin keys);
-//! - storage: [`db`] (the pool, the group-commit writer, migrations), [`backup`],
-//!   [`idempotency`];
+//! - storage: [`db`], all the SQL: the pool, the group-commit writer (the one
+//!   way to write), migrations, backups, and one file per table mapping its
+//!   rows to the types above with `sqlx::FromRow`; [`idempotency`] keeps its
+//!   keys there too;
 //! - background work: [`workers`] (reconciliation, notification delivery,
 //!   housekeeping);
 //! - payment-page integrity: [`integrity`] (inventory, CSP, check), [`snippet`],
@@ -25,7 +27,6 @@
 pub mod app;
 pub mod attempt_state;
 pub mod auth;
-pub mod backup;
 pub mod catalog;
 pub mod checkout_sessions;
 pub mod config;

@@ -15,10 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use paylet_api::{OrderId, StoreId};
 use serde::Deserialize;
-use sqlx::Row;
 
 use crate::Error;
-use crate::db::{Backend, Db, now_millis};
+use crate::db::{Backend, Db, now_millis, rate_counters};
 
 const WINDOW_MS: i64 = 60_000;
 
@@ -229,16 +228,7 @@ async fn count_in_database(db: &Db, window: i64, counters: Vec<(String, u32)>) -
     db.write(move |conn| {
         Box::pin(async move {
             for (i, (subject, limit)) in counters.into_iter().enumerate() {
-                let row = sqlx::query(
-                    "INSERT INTO rate_counters (subject, window_start, hits) VALUES ($1, $2, 1) \
-                     ON CONFLICT (subject, window_start) DO UPDATE SET hits = rate_counters.hits + 1 \
-                     RETURNING hits",
-                )
-                .bind(subject)
-                .bind(window)
-                .fetch_one(&mut *conn)
-                .await?;
-                if row.try_get::<i64, _>("hits")? > i64::from(limit) {
+                if rate_counters::hit(conn, &subject, window).await? > i64::from(limit) {
                     return Ok(Some(i));
                 }
             }
@@ -264,9 +254,7 @@ fn subject_of(ip: IpAddr) -> IpAddr {
 pub async fn expire(db: &Db) -> Result<u64, Error> {
     let now = now_millis();
     let current = now - now.rem_euclid(WINDOW_MS);
-    let done =
-        sqlx::query("DELETE FROM rate_counters WHERE window_start < $1").bind(current).execute(db.writer()).await?;
-    Ok(done.rows_affected())
+    rate_counters::expire(db, current).await
 }
 
 #[cfg(test)]

@@ -16,10 +16,10 @@ use paylet_api::{Money, OrderId, OrderStatus, StoreId};
 use paylet_secret::Secret;
 use paylet_webhook::standard::{self, SigningSecret};
 use serde_json::json;
-use sqlx::{AnyConnection, Row};
 use tokio::task::JoinSet;
 
-use crate::db::{Arg, Batch, Db, millis, now_millis, rfc3339};
+use crate::db::notifications as outbox;
+use crate::db::{Batch, Conn, Db, millis, now_millis, rfc3339};
 use crate::{Error, ids, outbound, stores};
 
 /// How long a claimed message is left to its worker before another may take
@@ -50,7 +50,7 @@ fn event_type(status: OrderStatus) -> Option<&'static str> {
 /// Queues the message for an order that moved to `status`, inside the write
 /// job that moved it, if the store has an endpoint.
 pub async fn order_changed(
-    conn: &mut AnyConnection,
+    conn: &mut Conn,
     order: &OrderId,
     store: &StoreId,
     total: Money,
@@ -63,19 +63,15 @@ pub async fn order_changed(
         "timestamp": rfc3339(now),
         "data": { "order_id": order, "store_id": store, "status": status, "total": total },
     });
-    sqlx::query(
-        "INSERT INTO notifications (id, store_id, order_id, event_type, payload, attempts, next_attempt_at, created_at) \
-         SELECT $1, $2, $3, $4, $5, 0, $6, $6 FROM stores WHERE id = $2 AND notify_url IS NOT NULL",
-    )
-    .bind(format!("msg_{}", ids::time_ordered(24)))
-    .bind(store.as_str())
-    .bind(order.as_str())
-    .bind(kind)
-    .bind(payload.to_string())
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let new = outbox::New {
+        id: format!("msg_{}", ids::time_ordered(24)),
+        store: store.as_str(),
+        order: order.as_str(),
+        event_type: kind,
+        payload: payload.to_string(),
+        now,
+    };
+    outbox::insert(conn, new).await
 }
 
 /// Delivers due messages until the database closes. The sends run beside
@@ -112,11 +108,7 @@ struct Message {
 async fn deliver_due(db: &Db, deliveries: &Arc<Deliveries>, sends: &mut JoinSet<()>) -> Result<usize, Error> {
     let now = now_millis();
     // Most rounds find nothing: ask a reader before taking the writer.
-    let due = sqlx::query("SELECT 1 AS due FROM notifications WHERE next_attempt_at <= $1 LIMIT 1")
-        .bind(now)
-        .fetch_optional(db.reader())
-        .await?;
-    if due.is_none() {
+    if !outbox::any_due(db, now).await? {
         return Ok(0);
     }
     let busy = deliveries.busy_stores();
@@ -126,12 +118,8 @@ async fn deliver_due(db: &Db, deliveries: &Arc<Deliveries>, sends: &mut JoinSet<
     let (mut later, mut held) = (Batch::default(), 0);
     for message in messages {
         let Some(slot) = deliveries.start(&message) else {
-            // Its endpoint is full, or it is being sent: due again next round, no attempt
-            // counted. The lease in the condition leaves alone an outcome recorded meanwhile.
-            later.add(
-                "UPDATE notifications SET next_attempt_at = $1 WHERE id = $2 AND next_attempt_at = $3",
-                vec![Arg::Int(now), Arg::Text(message.id.clone()), Arg::Int(now + LEASE_MS)],
-            );
+            // Its endpoint is full, or it is being sent: due again next round, no attempt counted.
+            outbox::hand_back(&mut later, &message.id, now, now + LEASE_MS);
             held += 1;
             continue;
         };
@@ -233,49 +221,15 @@ fn endpoint(url: &str) -> String {
 /// Leases up to [`BATCH`] due messages to this worker for [`LEASE_MS`]:
 /// none of the `busy` stores', and at most [`PER_ENDPOINT`] of any one store,
 /// so one store's backlog cannot fill the batch ahead of every other store.
-async fn lease_due(conn: &mut AnyConnection, db: Db, now: i64, busy: Vec<String>) -> Result<Vec<Message>, Error> {
-    let skip = if busy.is_empty() {
-        String::new()
-    } else {
-        let places: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 5)).collect();
-        format!(" AND store_id NOT IN ({})", places.join(", "))
-    };
-    // The due condition is repeated where the rows are locked: on Postgres a
-    // row another instance claimed meanwhile is checked again there, and skipped.
-    let sql = format!(
-        "UPDATE notifications SET next_attempt_at = $1 WHERE id IN \
-         (SELECT id FROM notifications WHERE next_attempt_at <= $2 AND id IN \
-          (SELECT id FROM (SELECT id, next_attempt_at, \
-                           ROW_NUMBER() OVER (PARTITION BY store_id ORDER BY next_attempt_at, id) AS nth \
-                           FROM notifications WHERE next_attempt_at <= $2{skip}) due \
-           WHERE nth <= $4 ORDER BY next_attempt_at LIMIT $3){}) \
-         RETURNING id, store_id, payload, attempts",
-        db.backend().skip_locked()
-    );
+async fn lease_due(conn: &mut Conn, db: Db, now: i64, busy: Vec<String>) -> Result<Vec<Message>, Error> {
     let per_store = i64::try_from(PER_ENDPOINT).unwrap_or(i64::MAX);
-    let mut query = sqlx::query(&sql).bind(now + LEASE_MS).bind(now).bind(BATCH).bind(per_store);
-    for store in &busy {
-        query = query.bind(store.as_str());
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-    let mut messages = Vec::with_capacity(rows.len());
-    for row in rows {
-        let store: String = row.try_get("store_id")?;
-        let endpoint = sqlx::query("SELECT notify_url, notify_secret FROM stores WHERE id = $1")
-            .bind(&store)
-            .fetch_one(&mut *conn)
-            .await?;
-        let id: String = row.try_get("id")?;
-        let (Some(url), Some(secret)) = (
-            endpoint.try_get::<Option<String>, _>("notify_url")?,
-            endpoint.try_get::<Option<String>, _>("notify_secret")?,
-        ) else {
+    let lease = outbox::Lease { now, until: now + LEASE_MS, most: BATCH, per_store, skip: &busy };
+    let leased = outbox::lease(conn, db.backend(), lease).await?;
+    let mut messages = Vec::with_capacity(leased.len());
+    for outbox::Leased { id, store_id: store, payload, attempts } in leased {
+        let (Some(url), Some(secret)) = crate::db::stores::notify_endpoint(conn, &store).await? else {
             // The merchant turned notifications off since this was queued.
-            sqlx::query("UPDATE notifications SET next_attempt_at = NULL, last_error = $1 WHERE id = $2")
-                .bind("notifications turned off")
-                .bind(&id)
-                .execute(&mut *conn)
-                .await?;
+            outbox::give_up(conn, &id, "notifications turned off").await?;
             continue;
         };
         let secret = match StoreId::parse(&store)
@@ -289,14 +243,7 @@ async fn lease_due(conn: &mut AnyConnection, db: Db, now: i64, busy: Vec<String>
                 continue;
             }
         };
-        messages.push(Message {
-            id,
-            store,
-            payload: row.try_get("payload")?,
-            attempts: row.try_get("attempts")?,
-            url,
-            secret,
-        });
+        messages.push(Message { id, store, payload, attempts, url, secret });
     }
     Ok(messages)
 }
@@ -340,10 +287,6 @@ async fn record(db: &Db, retries: &[Duration], message: &Message, outcome: Resul
             (next, None, Some(e))
         }
     };
-    let sql = "UPDATE notifications SET attempts = $1, next_attempt_at = $2, delivered_at = $3, last_error = $4 \
-               WHERE id = $5";
-    #[rustfmt::skip]
-    let args = vec![Arg::Int(attempts), Arg::OptInt(next), Arg::OptInt(delivered), Arg::OptText(error),
-                    Arg::Text(message.id.clone())];
-    db.execute(sql, args).await
+    let attempted = outbox::Attempted { attempts, next, delivered, error };
+    outbox::record(db, &message.id, attempted).await
 }

@@ -15,12 +15,11 @@ use paylet_gateway::{
     ChargeRequest, ConfirmRequest, DeclineCode, HostedLine, HostedRequest, HostedSession, PaymentNews, ShopperAction,
     longest_call,
 };
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
 use crate::attempt_state::{self, AttemptEvent, AttemptKind, AttemptStatus};
-use crate::db::{Arg, Backend, millis, now_millis};
+use crate::db::payment_attempts as attempt_rows;
+use crate::db::{Conn, Db, millis, now_millis};
 use crate::order_state::OrderEvent;
 use crate::orders::{self, OrderSummary};
 use crate::stores::{self, Store};
@@ -80,50 +79,10 @@ impl Attempt {
     }
 }
 
-const ATTEMPT_COLUMNS: &str = "id, order_id, kind, token, status, amount, currency, gateway_payment_id, \
-                               hosted_session_id, hosted_link_id, redirect_url, verification_token, decline_code, \
-                               created_at";
-
-fn attempt_from_row(row: &AnyRow) -> Result<Attempt, Error> {
-    let corrupt = |what: &str| Error::Corrupt(format!("stored payment attempt has an invalid {what}"));
-    let order: String = row.try_get("order_id")?;
-    let currency: String = row.try_get("currency")?;
-    let currency = paylet_api::Currency::parse(&currency).map_err(|_| corrupt("currency"))?;
-    Ok(Attempt {
-        id: row.try_get("id")?,
-        order_id: OrderId::parse(&order).map_err(|_| corrupt("order"))?,
-        kind: AttemptKind::parse(&row.try_get::<String, _>("kind")?).ok_or_else(|| corrupt("kind"))?,
-        token: row.try_get("token")?,
-        status: AttemptStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(|| corrupt("status"))?,
-        amount: Money::new(row.try_get("amount")?, currency).map_err(|_| corrupt("amount"))?,
-        gateway_payment_id: row.try_get("gateway_payment_id")?,
-        hosted_session_id: row.try_get("hosted_session_id")?,
-        hosted_link_id: row.try_get("hosted_link_id")?,
-        redirect_url: row.try_get("redirect_url")?,
-        verification_token: row.try_get("verification_token")?,
-        decline: row.try_get::<Option<String>, _>("decline_code")?.as_deref().map(DeclineCode::parse),
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-/// The attempt, locked for the rest of the write job where the engine locks rows.
-pub async fn load(conn: &mut AnyConnection, backend: Backend, id: &str) -> Result<Attempt, Error> {
-    let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1{}", backend.for_update());
-    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *conn).await?.ok_or(Error::NotFound("payment"))?;
-    attempt_from_row(&row)
-}
-
-/// The order's attempts, oldest first (an order has a handful at most).
-async fn attempts_of(conn: &mut AnyConnection, order: &OrderId) -> Result<Vec<Attempt>, Error> {
-    let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE order_id = $1 ORDER BY created_at, id");
-    let rows = sqlx::query(&sql).bind(order.as_str()).fetch_all(conn).await?;
-    rows.iter().map(attempt_from_row).collect()
-}
-
 /// The order's attempts that may still succeed, oldest first.
-pub async fn unsettled(db: &crate::db::Db, order: &OrderId) -> Result<Vec<Attempt>, Error> {
+pub async fn unsettled(db: &Db, order: &OrderId) -> Result<Vec<Attempt>, Error> {
     let mut conn = db.reader().acquire().await?;
-    Ok(attempts_of(&mut conn, order).await?.into_iter().filter(Attempt::may_succeed).collect())
+    Ok(attempt_rows::of_order(&mut conn, order).await?.into_iter().filter(Attempt::may_succeed).collect())
 }
 
 /// What the shopper is told: the order's status, why the card was declined,
@@ -165,13 +124,8 @@ impl Attempt {
 
 /// Applies `news` to the attempt and its order, inside a write job. Late or
 /// repeated news changes nothing: the attempt and the order only move forward.
-pub async fn settle(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    attempt_id: &str,
-    news: PaymentNews,
-) -> Result<PaymentResult, Error> {
-    let attempt = load(conn, backend, attempt_id).await?;
+pub async fn settle(conn: &mut Conn, attempt_id: &str, news: PaymentNews) -> Result<PaymentResult, Error> {
+    let attempt = attempt_rows::lock(conn, attempt_id).await?.ok_or(Error::NotFound("payment"))?;
     let order = orders::summary_in(conn, &attempt.order_id).await?;
     let Some(to) = AttemptEvent::of(&news).and_then(|event| attempt_state::next(attempt.status, attempt.kind, event))
     else {
@@ -193,20 +147,9 @@ pub async fn settle(
         PaymentNews::Ended | PaymentNews::Pending => (None, None, None),
     };
     let settled = to != AttemptStatus::RequiresAction;
-    sqlx::query(
-        "UPDATE payment_attempts SET status = $1, gateway_payment_id = COALESCE($2, gateway_payment_id), \
-         decline_code = $3, redirect_url = COALESCE($4, redirect_url), \
-         check_at = CASE WHEN $5 = 1 THEN NULL ELSE check_at END, updated_at = $6 WHERE id = $7",
-    )
-    .bind(to.as_str())
-    .bind(payment_id)
-    .bind(decline.map(DeclineCode::as_str))
-    .bind(redirect)
-    .bind(i64::from(settled))
-    .bind(now_millis())
-    .bind(&attempt.id)
-    .execute(&mut *conn)
-    .await?;
+    let moved =
+        attempt_rows::Moved { status: to, payment_id, decline, redirect_url: redirect, settled, now: now_millis() };
+    attempt_rows::moved(conn, &attempt.id, moved).await?;
 
     let from_action = attempt.status == AttemptStatus::RequiresAction;
     let event = match to {
@@ -225,11 +168,11 @@ pub async fn settle(
             .await?;
     }
     let mut status_now = match event {
-        Some(event) => orders::transition(conn, backend, &order.id, event).await?,
+        Some(event) => orders::transition(conn, &order.id, event).await?,
         None => order.status,
     };
-    if to == AttemptStatus::Declined && declines(conn, &order.id).await? >= MAX_DECLINES {
-        status_now = orders::transition(conn, backend, &order.id, OrderEvent::PaymentFailed).await?;
+    if to == AttemptStatus::Declined && attempt_rows::declines(conn, &order.id).await? >= MAX_DECLINES {
+        status_now = orders::transition(conn, &order.id, OrderEvent::PaymentFailed).await?;
     }
     let paid_before =
         matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded);
@@ -248,19 +191,10 @@ pub async fn settle(
     Ok(payment_result(&order.id, status_now, decline, challenge(&news).or(attempt.challenge())))
 }
 
-async fn declines(conn: &mut AnyConnection, order: &OrderId) -> Result<i64, Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM payment_attempts WHERE order_id = $1 AND status = $2")
-        .bind(order.as_str())
-        .bind(AttemptStatus::Declined.as_str())
-        .fetch_one(conn)
-        .await?;
-    Ok(row.try_get("n")?)
-}
-
 /// Applies `news` in its own write job.
 pub async fn settle_now(state: &AppState, attempt_id: &str, news: PaymentNews) -> Result<PaymentResult, Error> {
-    let (backend, id) = (state.db.backend(), attempt_id.to_owned());
-    state.db.write(move |conn| Box::pin(async move { settle(conn, backend, &id, news).await })).await
+    let id = attempt_id.to_owned();
+    state.db.write(move |conn| Box::pin(async move { settle(conn, &id, news).await })).await
 }
 
 /// Gateway tokens are short printable ASCII (`tok_…`, `pm_…`, `cnon:…`).
@@ -381,7 +315,7 @@ pub async fn charge(state: &AppState, store: &Store, attempt: &Attempt) -> Resul
         // The gateway refused the request itself, or the URL is no gateway
         // at all: nothing was charged, and this attempt is over.
         Err(e @ (paylet_gateway::GatewayError::Rejected { .. } | paylet_gateway::GatewayError::NotOffered { .. })) => {
-            fail_attempt(state, &attempt.id).await?;
+            attempt_rows::fail(&state.db, &attempt.id, now_millis()).await?;
             Err(e.into())
         }
         // Unknown whether it charged: the attempt stays `processing`, and a
@@ -390,23 +324,16 @@ pub async fn charge(state: &AppState, store: &Store, attempt: &Attempt) -> Resul
     }
 }
 
-async fn fail_attempt(state: &AppState, attempt: &str) -> Result<(), Error> {
-    let sql = "UPDATE payment_attempts SET status = $1, check_at = NULL, updated_at = $2 WHERE id = $3";
-    let args =
-        vec![Arg::Text(AttemptStatus::Failed.as_str().into()), Arg::Int(now_millis()), Arg::Text(attempt.into())];
-    state.db.execute(sql, args).await
-}
-
 /// Decides, with the order locked, what paying it with the request's token means.
 async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest) -> Result<Begin, Error> {
-    let (backend, order, token) = (state.db.backend(), order.clone(), request.token.clone());
+    let (order, token) = (order.clone(), request.token.clone());
     let verification_token = request.verification_token.clone();
     let check_at = state.settings.first_check();
     state
         .db
         .write(move |conn| {
             Box::pin(async move {
-                let status = orders::status_in(conn, backend, &order.id).await?;
+                let status = orders::status_in(conn, &order.id).await?;
                 let answer = |status| {
                     Begin::Answer(PaymentResult {
                         status,
@@ -427,7 +354,7 @@ async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest
                     }
                     OrderStatus::Pending | OrderStatus::RequiresAction => {}
                 }
-                let attempts = attempts_of(conn, &order.id).await?;
+                let attempts = attempt_rows::of_order(conn, &order.id).await?;
                 if let Some(same) = attempts.iter().find(|a| a.token.as_deref() == Some(token.as_str())) {
                     return Ok(match same.status {
                         // A retry after a lost answer: the same key, so no second charge.
@@ -453,7 +380,7 @@ async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest
                     return Ok(Begin::Busy(Box::new(other.clone())));
                 }
                 let attempt = Attempt { verification_token, ..Attempt::new(&order, AttemptKind::Card, Some(token)) };
-                insert(conn, &order, &attempt, check_at).await?;
+                attempt_rows::insert(conn, &order.store_id, &attempt, check_at).await?;
                 Ok(Begin::Charge(attempt))
             })
         })
@@ -464,30 +391,6 @@ async fn begin_card(state: &AppState, order: &OrderSummary, request: &PayRequest
 fn decline_of(attempt: &Attempt) -> Decline {
     let code = attempt.decline.unwrap_or(DeclineCode::ProcessingError);
     Decline { code: code.as_str().to_owned(), message: "This card was already tried. Please enter it again.".into() }
-}
-
-async fn insert(conn: &mut AnyConnection, order: &OrderSummary, attempt: &Attempt, check_at: i64) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO payment_attempts (id, order_id, store_id, kind, token, status, amount, currency, \
-         hosted_session_id, redirect_url, verification_token, check_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-    )
-    .bind(&attempt.id)
-    .bind(order.id.as_str())
-    .bind(order.store_id.as_str())
-    .bind(attempt.kind.as_str())
-    .bind(attempt.token.as_deref())
-    .bind(attempt.status.as_str())
-    .bind(attempt.amount.amount())
-    .bind(attempt.amount.currency().code())
-    .bind(attempt.hosted_session_id.as_deref())
-    .bind(attempt.redirect_url.as_deref())
-    .bind(attempt.verification_token.as_deref())
-    .bind(check_at)
-    .bind(attempt.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Finishes a payment after its challenge: asks the gateway for the answer
@@ -539,9 +442,9 @@ async fn confirm_attempt(
 }
 
 /// The order's most recent attempt.
-async fn latest(db: &crate::db::Db, order: &OrderId) -> Result<Option<Attempt>, Error> {
+async fn latest(db: &Db, order: &OrderId) -> Result<Option<Attempt>, Error> {
     let mut conn = db.reader().acquire().await?;
-    Ok(attempts_of(&mut conn, order).await?.pop())
+    Ok(attempt_rows::of_order(&mut conn, order).await?.pop())
 }
 
 /// A hosted page for the order at its gateway, made once and then reused.
@@ -590,39 +493,17 @@ pub async fn hosted_session(
     let session = match created {
         Ok(session) => session,
         Err(e) => {
-            fail_attempt(state, &attempt).await?;
+            attempt_rows::fail(&state.db, &attempt, now_millis()).await?;
             return Err(e.into());
         }
     };
-    let (session_id, link_id, url) = (session.id.clone(), session.link_id.clone(), session.url.clone());
-    let opened = state
+    let page = (session.id.clone(), session.link_id.clone(), session.url.clone());
+    let status = state
         .db
-        .write(move |conn| {
-            Box::pin(async move {
-                // The page's ids are kept whatever happened meanwhile, so its
-                // webhook still finds the attempt; it opens only if nothing
-                // else ended it while the gateway was making the page.
-                sqlx::query(
-                    "UPDATE payment_attempts SET hosted_session_id = $1, hosted_link_id = $2, redirect_url = $3, \
-                     updated_at = $4, status = CASE WHEN status = $5 THEN $6 ELSE status END WHERE id = $7",
-                )
-                .bind(session_id)
-                .bind(link_id)
-                .bind(url)
-                .bind(now_millis())
-                .bind(AttemptStatus::Processing.as_str())
-                .bind(AttemptStatus::Open.as_str())
-                .bind(&attempt)
-                .execute(&mut *conn)
-                .await?;
-                let now: String = sqlx::query_scalar("SELECT status FROM payment_attempts WHERE id = $1")
-                    .bind(&attempt)
-                    .fetch_one(conn)
-                    .await?;
-                Ok(now == AttemptStatus::Open.as_str())
-            })
-        })
+        .write(move |conn| Box::pin(async move { attempt_rows::page_made(conn, &attempt, page, now_millis()).await }))
         .await?;
+    // It opens only if nothing else ended it while the gateway was making the page.
+    let opened = status == AttemptStatus::Open.as_str();
     if !opened {
         return Err(in_progress());
     }
@@ -662,20 +543,20 @@ enum HostedBegin {
 
 /// Decides, with the order locked, what a hosted page for it means.
 async fn begin_hosted(state: &AppState, order: &OrderSummary) -> Result<HostedBegin, Error> {
-    let (backend, order) = (state.db.backend(), order.clone());
+    let order = order.clone();
     let check_at = state.settings.first_check();
     state
         .db
         .write(move |conn| {
             Box::pin(async move {
-                let status = orders::status_in(conn, backend, &order.id).await?;
+                let status = orders::status_in(conn, &order.id).await?;
                 if !matches!(status, OrderStatus::Pending | OrderStatus::RequiresAction) {
                     return Err(Error::Conflict {
                         code: "order_not_payable",
                         message: format!("This order is {} and cannot be paid on a hosted page.", status.as_str()),
                     });
                 }
-                let attempts = attempts_of(conn, &order.id).await?;
+                let attempts = attempt_rows::of_order(conn, &order.id).await?;
                 match attempts.iter().find(|a| a.may_succeed()) {
                     Some(a) if a.status == AttemptStatus::Open => {
                         Ok(HostedBegin::Reuse(a.redirect_url.clone().unwrap_or_default()))
@@ -683,7 +564,7 @@ async fn begin_hosted(state: &AppState, order: &OrderSummary) -> Result<HostedBe
                     Some(other) => Ok(HostedBegin::Busy(Box::new(other.clone()))),
                     None => {
                         let attempt = Attempt::new(&order, AttemptKind::Hosted, None);
-                        insert(conn, &order, &attempt, check_at).await?;
+                        attempt_rows::insert(conn, &order.store_id, &attempt, check_at).await?;
                         Ok(HostedBegin::Create(attempt.id))
                     }
                 }

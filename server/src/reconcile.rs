@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use paylet_api::OrderId;
-use sqlx::{AnyConnection, Row};
 
 use crate::app::AppState;
-use crate::attempt_state::AttemptStatus;
-use crate::db::{Arg, Backend, Batch, millis, now_millis};
+use crate::db::checks::{self, Item};
+use crate::db::payment_attempts as attempt_rows;
+use crate::db::{Conn, millis, now_millis};
 use crate::payments::{self, Attempt};
 use crate::stores;
 use crate::{Error, orders, refunds};
@@ -58,10 +58,9 @@ pub async fn run(state: AppState) {
 /// One item failing (the gateway or the database briefly away) fails only
 /// itself: it is checked again at its next check, or when its lease ends.
 pub async fn run_once(state: &AppState, now: i64) -> Result<usize, Error> {
-    let backend = state.db.backend();
     let next = now + millis(state.settings.reconcile_after);
     let mut until = now + millis(LEASE);
-    let (attempts, refund_ids) = state.db.write(move |conn| Box::pin(lease_due(conn, backend, now, until))).await?;
+    let (attempts, refund_ids) = state.db.write(move |conn| Box::pin(lease_due(conn, now, until))).await?;
     let count = attempts.len() + refund_ids.len();
     let mut checks = tokio::task::JoinSet::new();
     // The items still being checked, by their check's task.
@@ -72,9 +71,9 @@ pub async fn run_once(state: &AppState, now: i64) -> Result<usize, Error> {
             if let Err(e) = check_attempt(&state, &attempt).await {
                 tracing::warn!(attempt = %attempt.id, error = %e, "could not reconcile a payment; will try again");
             }
-            reschedule(&state, PAYMENTS, &attempt.id, next).await
+            checks::reschedule(&state.db, Item::Payment, &attempt.id, next).await
         });
-        held.insert(task.id(), (PAYMENTS, id));
+        held.insert(task.id(), (Item::Payment, id));
     }
     for refund in refund_ids {
         let (state, id) = (state.clone(), refund.clone());
@@ -82,9 +81,9 @@ pub async fn run_once(state: &AppState, now: i64) -> Result<usize, Error> {
             if let Err(e) = refunds::reconcile(&state, &refund).await {
                 tracing::warn!(refund = %refund, error = %e, "could not reconcile a refund; will try again");
             }
-            reschedule(&state, REFUNDS, &refund, next).await
+            checks::reschedule(&state.db, Item::Refund, &refund, next).await
         });
-        held.insert(task.id(), (REFUNDS, id));
+        held.insert(task.id(), (Item::Refund, id));
     }
     let started = tokio::time::Instant::now();
     let mut renew = tokio::time::interval_at(started + RENEW_EVERY, RENEW_EVERY);
@@ -106,7 +105,7 @@ pub async fn run_once(state: &AppState, now: i64) -> Result<usize, Error> {
             },
             _ = renew.tick() => {
                 let renewed = now + millis(started.elapsed() + LEASE);
-                match renew_leases(state, held.values(), until, renewed).await {
+                match checks::renew(&state.db, held.values(), until, renewed).await {
                     Ok(()) => until = renewed,
                     Err(e) => tracing::warn!(error = %e, "could not renew reconciliation leases"),
                 }
@@ -114,32 +113,6 @@ pub async fn run_once(state: &AppState, now: i64) -> Result<usize, Error> {
         }
     }
     Ok(count)
-}
-
-const PAYMENTS: &str = "payment_attempts";
-const REFUNDS: &str = "refunds";
-
-/// Moves the lease of the items still being checked from `until` to
-/// `renewed`. An item whose next check is no longer `until` has been
-/// rescheduled or settled by its check, or taken by another worker after a
-/// lease was lost: it is left alone.
-async fn renew_leases<'a>(
-    state: &AppState,
-    held: impl Iterator<Item = &'a (&'static str, String)>,
-    until: i64,
-    renewed: i64,
-) -> Result<(), Error> {
-    let mut batch = Batch::default();
-    let mut any = false;
-    for (table, id) in held {
-        let sql = format!("UPDATE {table} SET check_at = $1 WHERE id = $2 AND check_at = $3");
-        batch.add(sql, vec![Arg::Int(renewed), Arg::Text(id.clone()), Arg::Int(until)]);
-        any = true;
-    }
-    if !any {
-        return Ok(());
-    }
-    state.db.write_batch(batch).await
 }
 
 /// Checks one claimed attempt with its store's gateway.
@@ -153,55 +126,18 @@ async fn store_of(state: &AppState, order: &OrderId) -> Result<paylet_api::Store
 }
 
 /// Leases the due items to this worker until `lease` (ms).
-async fn lease_due(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    now: i64,
-    lease: i64,
-) -> Result<(Vec<Attempt>, Vec<String>), Error> {
-    let [a, b, c] = AttemptStatus::UNSETTLED.map(AttemptStatus::as_str);
-    let attempts = sqlx::query(&format!(
-        "UPDATE payment_attempts SET check_at = $1 WHERE id IN (SELECT id FROM payment_attempts \
-         WHERE check_at <= $2 AND status IN ($3, $4, $5) ORDER BY check_at LIMIT $6{}) RETURNING id",
-        backend.skip_locked()
-    ))
-    .bind(lease)
-    .bind(now)
-    .bind(a)
-    .bind(b)
-    .bind(c)
-    .bind(BATCH)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut claimed = Vec::with_capacity(attempts.len());
-    for row in attempts {
-        let id: String = row.try_get("id")?;
-        match payments::load(conn, backend, &id).await {
-            Ok(attempt) => claimed.push(attempt),
+async fn lease_due(conn: &mut Conn, now: i64, lease: i64) -> Result<(Vec<Attempt>, Vec<String>), Error> {
+    let mut claimed = Vec::new();
+    for id in checks::lease_due(conn, Item::Payment, now, lease, BATCH).await? {
+        match attempt_rows::lock(conn, &id).await {
+            Ok(Some(attempt)) => claimed.push(attempt),
+            Ok(None) => {}
             // One row that does not read back must not stop every other
             // check; it is said each time it comes due, for a person to mend.
             Err(Error::Corrupt(e)) => tracing::error!(attempt = %id, error = %e, "a payment attempt cannot be read"),
             Err(e) => return Err(e),
         }
     }
-    let refunds = sqlx::query(&format!(
-        "UPDATE refunds SET check_at = $1 WHERE id IN (SELECT id FROM refunds \
-         WHERE check_at <= $2 AND status = 'pending' ORDER BY check_at LIMIT $3{}) RETURNING id",
-        backend.skip_locked()
-    ))
-    .bind(lease)
-    .bind(now)
-    .bind(BATCH)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|row| row.try_get("id"))
-    .collect::<Result<Vec<String>, _>>()?;
+    let refunds = checks::lease_due(conn, Item::Refund, now, lease, BATCH).await?;
     Ok((claimed, refunds))
-}
-
-/// The next check, for an item still unsettled (settled ones have no check).
-async fn reschedule(state: &AppState, table: &'static str, id: &str, at: i64) -> Result<(), Error> {
-    let sql = format!("UPDATE {table} SET check_at = $1 WHERE id = $2 AND check_at IS NOT NULL");
-    state.db.execute(&sql, vec![Arg::Int(at), Arg::Text(id.into())]).await
 }

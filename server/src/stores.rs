@@ -11,9 +11,8 @@ use paylet_gateway::{BrowserSdk, Gateway};
 use paylet_secret::{KeyError, KeyRing, Secret};
 use paylet_webhook::standard::SigningSecret;
 use rand::RngCore;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use crate::db::stores::{self as stored, SecretColumn};
 use crate::db::{Db, millis, now_millis};
 use crate::outbound::UrlRules;
 use crate::{Error, ids};
@@ -203,37 +202,27 @@ pub async fn put(db: &Db, new: NewStore, rules: UrlRules) -> Result<Store, Error
     let name = new.name.trim();
     let id = new.id.unwrap_or_else(ids::new_store_id);
     let (g, w) = (&new.gateway, &new.webhook);
-    sqlx::query(
-        "INSERT INTO stores (id, name, currency, allowed_origins, gateway_style, gateway_api_base, \
-         gateway_public_key, gateway_secret_key, gateway_location_id, created_at, payment_methods, \
-         webhook_endpoint_id, webhook_url, webhook_secret, card_fields) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, currency = excluded.currency, \
-         payment_methods = excluded.payment_methods, allowed_origins = excluded.allowed_origins, \
-         gateway_style = excluded.gateway_style, gateway_api_base = excluded.gateway_api_base, \
-         gateway_public_key = excluded.gateway_public_key, gateway_secret_key = excluded.gateway_secret_key, \
-         gateway_location_id = excluded.gateway_location_id, card_fields = excluded.card_fields, \
-         webhook_endpoint_id = COALESCE(excluded.webhook_endpoint_id, stores.webhook_endpoint_id), \
-         webhook_url = COALESCE(excluded.webhook_url, stores.webhook_url), \
-         webhook_secret = COALESCE(excluded.webhook_secret, stores.webhook_secret)",
-    )
-    .bind(id.as_str())
-    .bind(name)
-    .bind(new.currency.code())
-    .bind(new.allowed_origins.join(" "))
-    .bind(g.style.as_str())
-    .bind(&g.api_base)
-    .bind(&g.public_key)
-    .bind(seal(db, &id, GATEWAY, &g.secret_key)?)
-    .bind(g.location_id.as_deref())
-    .bind(now_millis())
-    .bind(new.payment_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "))
-    .bind(w.endpoint_id.as_deref())
-    .bind(w.url.as_deref())
-    .bind(w.secret.as_ref().map(|s| seal(db, &id, WEBHOOK, s)).transpose()?)
-    .bind(g.card_fields.as_str())
-    .execute(db.writer())
-    .await?;
+    let row = stored::Row {
+        id: id.as_str().to_owned(),
+        name: name.to_owned(),
+        currency: new.currency.code().to_owned(),
+        payment_methods: new.payment_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" "),
+        allowed_origins: new.allowed_origins.join(" "),
+        gateway_style: g.style.as_str().to_owned(),
+        gateway_api_base: g.api_base.clone(),
+        gateway_public_key: g.public_key.clone(),
+        gateway_secret_key: seal(db, &id, GATEWAY, &g.secret_key)?,
+        gateway_location_id: g.location_id.clone(),
+        webhook_endpoint_id: w.endpoint_id.clone(),
+        webhook_url: w.url.clone(),
+        webhook_secret: w.secret.as_ref().map(|s| seal(db, &id, WEBHOOK, s)).transpose()?,
+        webhook_secret_previous: None,
+        webhook_secret_previous_until: None,
+        notify_url: None,
+        notify_secret: None,
+        card_fields: g.card_fields.as_str().to_owned(),
+    };
+    stored::put(db, row, now_millis()).await?;
     find(db, &id).await
 }
 
@@ -247,12 +236,7 @@ pub fn default_card_fields(style: GatewayStyle, api_base: &str) -> CardFields {
 
 /// Changes whose card inputs the store's shoppers type into.
 pub async fn set_card_fields(db: &Db, id: &StoreId, card_fields: CardFields) -> Result<Store, Error> {
-    let done = sqlx::query("UPDATE stores SET card_fields = $1 WHERE id = $2")
-        .bind(card_fields.as_str())
-        .bind(id.as_str())
-        .execute(db.writer())
-        .await?;
-    if done.rows_affected() == 0 {
+    if !stored::set_card_fields(db, id.as_str(), card_fields.as_str()).await? {
         return Err(Error::NotFound("store"));
     }
     find(db, id).await
@@ -301,18 +285,7 @@ pub async fn set_webhook(
         return Err(Error::invalid("invalid_secret", "secret", "A webhook secret cannot be empty."));
     }
     let until = now_millis().saturating_add(millis(overlap));
-    sqlx::query(
-        "UPDATE stores SET webhook_endpoint_id = COALESCE($1, webhook_endpoint_id), webhook_url = $2, \
-         webhook_secret_previous = webhook_secret, webhook_secret_previous_until = $3, webhook_secret = $4 \
-         WHERE id = $5",
-    )
-    .bind(endpoint_id)
-    .bind(url)
-    .bind(until)
-    .bind(seal(db, &store.id, WEBHOOK, secret)?)
-    .bind(store.id.as_str())
-    .execute(db.writer())
-    .await?;
+    stored::set_webhook(db, store.id.as_str(), endpoint_id, url, seal(db, &store.id, WEBHOOK, secret)?, until).await?;
     find(db, &store.id).await
 }
 
@@ -333,44 +306,30 @@ pub async fn set_notify_url(
         rand::rng().fill_bytes(&mut bytes);
         SigningSecret::from_bytes(&bytes).1
     });
-    sqlx::query("UPDATE stores SET notify_url = $1, notify_secret = $2 WHERE id = $3")
-        .bind(url)
-        .bind(secret.as_ref().map(|s| seal(db, store, NOTIFY, s)).transpose()?)
-        .bind(store.as_str())
-        .execute(db.writer())
-        .await?;
+    let sealed = secret.as_ref().map(|s| seal(db, store, NOTIFY, s)).transpose()?;
+    stored::set_notify(db, store.as_str(), url, sealed).await?;
     Ok(secret)
 }
 
-const COLUMNS: &str = "id, name, currency, payment_methods, allowed_origins, gateway_style, gateway_api_base, \
-                       gateway_public_key, gateway_secret_key, gateway_location_id, webhook_endpoint_id, webhook_url, \
-                       webhook_secret, webhook_secret_previous, webhook_secret_previous_until, notify_url, notify_secret, \
-                       card_fields";
-
 pub async fn find(db: &Db, id: &StoreId) -> Result<Store, Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM stores WHERE id = $1"))
-        .bind(id.as_str())
-        .fetch_optional(db.reader())
-        .await?
-        .ok_or(Error::NotFound("store"))?;
-    store_from_row(db.keys()?, &row)
+    let row = stored::find(db, id.as_str()).await?.ok_or(Error::NotFound("store"))?;
+    store_from_row(db.keys()?, row)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Store>, Error> {
-    let rows =
-        sqlx::query(&format!("SELECT {COLUMNS} FROM stores ORDER BY created_at, id")).fetch_all(db.reader()).await?;
-    rows.iter().map(|row| store_from_row(db.keys()?, row)).collect()
+    stored::list(db).await?.into_iter().map(|row| store_from_row(db.keys()?, row)).collect()
 }
 
-/// What each sealed secret is for, by column. With the store's id it is the
-/// context a value is sealed to, so a value moved to another store or use does
-/// not open. The previous webhook secret is the webhook secret moved aside.
-const SEALED_COLUMNS: [(&str, &str); 4] = [
-    ("gateway_secret_key", GATEWAY),
-    ("webhook_secret", WEBHOOK),
-    ("webhook_secret_previous", WEBHOOK),
-    ("notify_secret", NOTIFY),
-];
+/// What each sealed secret is for. With the store's id it is the context a
+/// value is sealed to, so a value moved to another store or use does not open.
+/// The previous webhook secret is the webhook secret moved aside.
+fn purpose(column: SecretColumn) -> &'static str {
+    match column {
+        SecretColumn::Gateway => GATEWAY,
+        SecretColumn::Webhook | SecretColumn::WebhookPrevious => WEBHOOK,
+        SecretColumn::Notify => NOTIFY,
+    }
+}
 const GATEWAY: &str = "gateway";
 const WEBHOOK: &str = "webhook";
 const NOTIFY: &str = "notify";
@@ -394,82 +353,60 @@ pub fn open_notify_secret(db: &Db, store: &StoreId, sealed: &str) -> Result<Secr
 /// Returns how many it rewrote.
 pub async fn reseal_secrets(db: &Db) -> Result<usize, Error> {
     let keys = db.keys()?;
-    let rows = sqlx::query(
-        "SELECT id, gateway_secret_key, webhook_secret, webhook_secret_previous, notify_secret FROM stores",
-    )
-    .fetch_all(db.reader())
-    .await?;
     let mut resealed = 0;
-    for row in &rows {
-        let id: String = row.try_get("id")?;
+    for (id, values) in stored::secrets(db).await? {
         let store = StoreId::parse(&id).map_err(|_| Error::Corrupt("stored store has an invalid id".into()))?;
-        for (column, purpose) in SEALED_COLUMNS {
-            let Some(value) = row.try_get::<Option<String>, _>(column)? else { continue };
+        for (column, value) in SecretColumn::ALL.into_iter().zip(values) {
+            let Some(value) = value else { continue };
             if keys.is_current(&value) {
                 continue;
             }
-            let secret = match keys.open(&value, &context(&store, purpose)) {
+            let secret = match keys.open(&value, &context(&store, purpose(column))) {
                 Err(KeyError::NotSealed) => Secret::new(value.clone()),
                 opened => opened?,
             };
-            // The column name is one of the constants above; the values are bound. The old
-            // value in the condition leaves a secret changed meanwhile as it is.
-            sqlx::query(&format!("UPDATE stores SET {column} = $1 WHERE id = $2 AND {column} = $3"))
-                .bind(seal(db, &store, purpose, &secret)?)
-                .bind(&id)
-                .bind(&value)
-                .execute(db.writer())
-                .await?;
+            // A secret changed meanwhile is left as it is.
+            stored::replace_secret(db, &id, column, &value, seal(db, &store, purpose(column), &secret)?).await?;
             resealed += 1;
         }
     }
     Ok(resealed)
 }
 
-fn store_from_row(keys: &KeyRing, row: &AnyRow) -> Result<Store, Error> {
+fn store_from_row(keys: &KeyRing, row: stored::Row) -> Result<Store, Error> {
     let corrupt = |what: &str| Error::Corrupt(format!("stored store has an invalid {what}"));
-    let id: String = row.try_get("id")?;
-    let id = StoreId::parse(&id).map_err(|_| corrupt("id"))?;
-    let currency: String = row.try_get("currency")?;
-    let origins: String = row.try_get("allowed_origins")?;
-    let style: String = row.try_get("gateway_style")?;
-    let methods: String = row.try_get("payment_methods")?;
+    let id = StoreId::parse(&row.id).map_err(|_| corrupt("id"))?;
     let open = |sealed: &str, purpose: &str| keys.open(sealed, &context(&id, purpose));
-    let secret_in = |column: &str, purpose: &str| -> Result<Option<Secret>, Error> {
-        Ok(row.try_get::<Option<String>, _>(column)?.map(|sealed| open(&sealed, purpose)).transpose()?)
-    };
-    let secret = open(&row.try_get::<String, _>("gateway_secret_key")?, GATEWAY)?;
-    let previous = match (secret_in("webhook_secret_previous", WEBHOOK)?, row.try_get("webhook_secret_previous_until")?)
-    {
+    let open_some = |sealed: Option<String>, purpose: &str| sealed.map(|s| open(&s, purpose)).transpose();
+    let previous = match (open_some(row.webhook_secret_previous, WEBHOOK)?, row.webhook_secret_previous_until) {
         (Some(secret), Some(until)) => Some((secret, until)),
         _ => None,
     };
-    let notify = match (row.try_get::<Option<String>, _>("notify_url")?, secret_in("notify_secret", NOTIFY)?) {
+    let notify = match (row.notify_url, open_some(row.notify_secret, NOTIFY)?) {
         (Some(url), Some(secret)) => Some(NotifyEndpoint { url, secret }),
         _ => None,
     };
     Ok(Store {
-        id: id.clone(),
-        name: row.try_get("name")?,
-        currency: Currency::parse(&currency).map_err(|_| corrupt("currency"))?,
-        payment_methods: methods.split_whitespace().filter_map(PaymentMethod::parse).collect(),
-        allowed_origins: origins.split_whitespace().map(str::to_owned).collect(),
+        name: row.name,
+        currency: Currency::parse(&row.currency).map_err(|_| corrupt("currency"))?,
+        payment_methods: row.payment_methods.split_whitespace().filter_map(PaymentMethod::parse).collect(),
+        allowed_origins: row.allowed_origins.split_whitespace().map(str::to_owned).collect(),
         gateway: GatewaySettings {
-            style: GatewayStyle::parse(&style).ok_or_else(|| corrupt("gateway style"))?,
-            api_base: row.try_get("gateway_api_base")?,
-            public_key: row.try_get("gateway_public_key")?,
-            secret_key: secret,
-            location_id: row.try_get("gateway_location_id")?,
-            card_fields: CardFields::parse(&row.try_get::<String, _>("card_fields")?)
-                .ok_or_else(|| corrupt("card fields setting"))?,
+            style: GatewayStyle::parse(&row.gateway_style).ok_or_else(|| corrupt("gateway style"))?,
+            api_base: row.gateway_api_base,
+            public_key: row.gateway_public_key,
+            secret_key: open(&row.gateway_secret_key, GATEWAY)?,
+            location_id: row.gateway_location_id,
+            card_fields: CardFields::parse(&row.card_fields).ok_or_else(|| corrupt("card fields setting"))?,
         },
         webhook: WebhookSettings {
-            endpoint_id: row.try_get("webhook_endpoint_id")?,
-            url: row.try_get("webhook_url")?,
-            secret: secret_in("webhook_secret", WEBHOOK)?,
+            endpoint_id: row.webhook_endpoint_id,
+            url: row.webhook_url,
+            secret: open_some(row.webhook_secret, WEBHOOK)?,
             previous,
         },
         notify,
+        id,
     })
 }
 

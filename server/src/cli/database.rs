@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use paylet::Error;
-use paylet::backup::{self, Outcome};
 use paylet::config::FileConfig;
+use paylet::db::backup::{self, Outcome};
 
 use super::{DatabaseArgs, connect};
 

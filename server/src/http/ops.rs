@@ -23,7 +23,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 /// (while it is down, a connection would otherwise be awaited for the pool's
 /// whole acquire timeout).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let answer = tokio::time::timeout(READY_TIMEOUT, sqlx::query("SELECT 1").execute(state.db.reader())).await;
+    let answer = tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await;
     let error = match answer {
         Ok(Ok(_)) => return (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Ok(Err(e)) => e.to_string(),

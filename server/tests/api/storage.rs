@@ -72,3 +72,14 @@ async fn a_failing_batch_in_a_group_fails_only_itself() {
         .unwrap();
     assert_eq!(n, 39);
 }
+
+#[tokio::test]
+async fn a_write_job_knows_which_engine_it_runs_on() {
+    let app = spawn_app().await;
+    let expected = app.db.backend();
+    // Row locks are taken or not by what the job's own connection says it is.
+    let seen = app.db.write(|conn| Box::pin(async move { Ok(paylet::db::Backend::of(conn)) })).await.unwrap();
+    assert_eq!(seen, expected);
+    let reader = app.db.reader().acquire().await.unwrap();
+    assert_eq!(paylet::db::Backend::of(&reader), expected);
+}

@@ -1,6 +1,27 @@
 //! The database: SQLite (a file, the default) or PostgreSQL, behind sqlx's `Any`
 //! driver so every query is written once. Queries use `$1` placeholders and SQL
 //! both engines accept; the few dialect differences are methods here.
+//!
+//! Each table's queries, and the mapping of its rows to the domain's types,
+//! are in one file below. Every write goes through the group-commit writer:
+//! [`Db::write`] for a transaction that reads and decides, [`Db::write_batch`]
+//! (and [`Db::execute`], a batch of one) for writes that need no answer.
+
+pub mod admin_keys;
+pub mod backup;
+pub mod checkout_sessions;
+pub mod checks;
+pub mod csp_reports;
+pub mod customers;
+pub mod gateway_events;
+pub mod idempotency_keys;
+pub mod notifications;
+pub mod orders;
+pub mod payment_attempts;
+pub mod products;
+pub mod rate_counters;
+pub mod refunds;
+pub mod stores;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +30,7 @@ use std::time::Duration;
 
 use paylet_secret::KeyRing;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Error;
@@ -21,6 +42,11 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The engine `conn` talks to.
+    pub fn of(conn: &AnyConnection) -> Backend {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") { Backend::Postgres } else { Backend::Sqlite }
+    }
+
     /// `FOR UPDATE` where the engine has row locks. SQLite needs none: a write
     /// transaction already holds the database's single write lock.
     pub fn for_update(self) -> &'static str {
@@ -149,7 +175,8 @@ type Reply = Box<dyn FnOnce(Result<(), &sqlx::Error>) + Send>;
 /// At most this many batches share one commit.
 const MAX_GROUP: usize = 128;
 
-pub type Tx = Transaction<'static, Any>;
+/// The connection a write job runs on, inside its transaction (see [`Db::write`]).
+pub type Conn = AnyConnection;
 
 /// One set of migrations for both engines, written in the SQL they share (TEXT
 /// and BIGINT columns, no engine-specific types). The test suite applies them to
@@ -268,18 +295,16 @@ impl Db {
         &self.read
     }
 
-    /// The pool for single-statement writes outside a transaction.
+    /// The writer's own pool, around the group writer: for tests and repairs
+    /// that change rows as no request would. The server writes through
+    /// [`Db::write`] and [`Db::write_batch`].
     pub fn writer(&self) -> &AnyPool {
         &self.write
     }
 
-    /// Starts a write transaction.
-    pub async fn begin(&self) -> Result<Tx, Error> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.write.begin().await?,
-        };
-        Ok(tx)
+    /// Whether the database answers; the driver's own words when not.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.read).await.map(|_| ())
     }
 
     pub async fn close(&self) {
@@ -377,6 +402,14 @@ impl Db {
         let mut batch = Batch::default();
         batch.add(sql, args);
         self.write_batch(batch).await
+    }
+
+    /// One statement in a write transaction (see [`Db::write`]); how many rows it changed.
+    pub async fn changed(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64, Error> {
+        self.write(move |conn| {
+            Box::pin(async move { Ok(bind(sqlx::query(sql), &args).execute(conn).await?.rows_affected()) })
+        })
+        .await
     }
 
     /// Runs `job` in a write transaction and returns its result once that

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use sqlx::Row;
 
+use super::{Backend, Db};
 use crate::Error;
-use crate::db::{Backend, Db};
 
 pub enum Outcome {
     Written(PathBuf),
