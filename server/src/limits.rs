@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use paylet_api::{OrderId, StoreId};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::db::{Backend, Db, now_millis, rate_counters};
@@ -22,7 +22,7 @@ use crate::db::{Backend, Db, now_millis, rate_counters};
 const WINDOW_MS: i64 = 60_000;
 
 /// Requests allowed per minute; 0 means no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     pub orders_per_ip: u32,

@@ -5,15 +5,18 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
-use paylet::config::FileConfig;
-use paylet::telemetry::{self, LogFormat};
+use paylet::config::Layers;
+use paylet::telemetry;
 
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let file = match FileConfig::load(cli.config.as_deref()) {
-        Ok(f) => f,
+    let layers = match Layers::load(cli.config.as_deref()).and_then(|file| {
+        let layers = file.with(&cli);
+        layers.resolve().map(|config| (layers, config))
+    }) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("paylet: {e}");
             // For `integrity`, 1 means drift: a check not made is 2.
@@ -24,7 +27,8 @@ fn main() -> ExitCode {
             };
         }
     };
-    telemetry::init(cli.log_format.or(file.log_format).unwrap_or(LogFormat::Text));
+    let (layers, config) = layers;
+    telemetry::init(config.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -34,10 +38,10 @@ fn main() -> ExitCode {
     };
     // Its own exit status: drift (1) is not a failure to check (2).
     let command = match cli.command {
-        Command::Integrity { command } => return runtime.block_on(cli::integrity::run(command, &file)),
+        Command::Integrity { command } => return runtime.block_on(cli::integrity::run(command, &layers)),
         command => command,
     };
-    match runtime.block_on(cli::run(command, file)) {
+    match runtime.block_on(cli::run(command, &layers)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("paylet: {e}");

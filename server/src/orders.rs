@@ -170,11 +170,11 @@ pub struct OrderSummary {
 /// The order, if `secret` is its client secret. A wrong secret and a missing
 /// order look the same to the caller, so ids cannot be probed.
 pub async fn find_for_client(db: &Db, id: &OrderId, secret: &ClientSecret) -> Result<OrderSummary, Error> {
-    let (order, stored_hash) = order_rows::with_secret_hash(db, id).await?.ok_or(Error::NotFound("order"))?;
-    if !constant_time_eq(stored_hash.as_bytes(), ids::sha256_hex(secret.expose()).as_bytes()) {
+    let order = order_rows::with_secret_hash(db, id).await?.ok_or(Error::NotFound("order"))?;
+    if !constant_time_eq(order.client_secret_hash.as_bytes(), ids::sha256_hex(secret.expose()).as_bytes()) {
         return Err(Error::NotFound("order"));
     }
-    Ok(order)
+    order.summary(id)
 }
 
 /// The order, for code that already knows it may see it.

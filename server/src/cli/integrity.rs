@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use paylet::config::{DEFAULT_WIDGET_DIR, FileConfig};
+use paylet::config::{Config, Layers};
 use paylet::{Error, integrity};
+use serde::Serialize;
 
-use super::{WidgetArgs, public_url, serves_tls, widget_dir};
+use super::{WidgetArgs, public_url, serves_tls};
 
 #[derive(Subcommand)]
 pub enum IntegrityCommand {
@@ -44,27 +45,8 @@ pub enum IntegrityCommand {
     },
 }
 
-pub async fn run(command: IntegrityCommand, file: &FileConfig) -> ExitCode {
-    let outcome = match command {
-        IntegrityCommand::Manifest { widget } => {
-            let dir = widget_dir(&widget, file);
-            integrity_manifest(&dir, &public_url(&widget, file, None, serves_tls(file))).await.map(|manifest| {
-                println!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
-                ExitCode::SUCCESS
-            })
-        }
-        IntegrityCommand::Check { url, manifest, widget_dir, json } => {
-            integrity_check(&url, manifest.as_deref(), widget_dir, file).await.map(|report| {
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-                } else {
-                    print!("{report}");
-                }
-                if report.clean { ExitCode::SUCCESS } else { ExitCode::from(1) }
-            })
-        }
-    };
-    outcome.unwrap_or_else(|e| {
+pub async fn run(command: IntegrityCommand, layers: &Layers) -> ExitCode {
+    outcome(command, layers).await.unwrap_or_else(|e| {
         // The causes too: "I/O error" alone does not say which file or host.
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
@@ -75,6 +57,34 @@ pub async fn run(command: IntegrityCommand, file: &FileConfig) -> ExitCode {
         eprintln!("paylet: {message}");
         ExitCode::from(2)
     })
+}
+
+/// `check`'s own `--widget-dir`, over the settings' (it reads no variable).
+#[derive(Serialize)]
+struct CheckedBuild {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    widget_dir: Option<PathBuf>,
+}
+
+async fn outcome(command: IntegrityCommand, layers: &Layers) -> Result<ExitCode, Error> {
+    match command {
+        IntegrityCommand::Manifest { widget } => {
+            let config = layers.with(&widget).resolve()?;
+            let manifest = integrity_manifest(&config.widget_dir, &public_url(&config, serves_tls(&config))).await?;
+            println!("{}", serde_json::to_string_pretty(&manifest).unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+        IntegrityCommand::Check { url, manifest, widget_dir, json } => {
+            let config = layers.with(&CheckedBuild { widget_dir }).resolve()?;
+            let report = integrity_check(&url, manifest.as_deref(), &config).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            } else {
+                print!("{report}");
+            }
+            Ok(if report.clean { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
 }
 
 async fn integrity_manifest(dir: &std::path::Path, public_url: &str) -> Result<integrity::Manifest, Error> {
@@ -89,19 +99,11 @@ async fn integrity_manifest(dir: &std::path::Path, public_url: &str) -> Result<i
 
 /// The expectation is the release's own manifest, never what the checked
 /// server says about itself: a tampered server would vouch for its tampering.
-async fn integrity_check(
-    url: &str,
-    manifest: Option<&str>,
-    dir: Option<PathBuf>,
-    file: &FileConfig,
-) -> Result<integrity::Report, Error> {
+async fn integrity_check(url: &str, manifest: Option<&str>, config: &Config) -> Result<integrity::Report, Error> {
     let page = reqwest::Url::parse(url).map_err(|e| Error::Config(format!("--url `{url}`: {e}")))?;
     let expected = match manifest {
         Some(source) => integrity::load_manifest(source).await?,
-        None => {
-            let dir = dir.or_else(|| file.widget_dir.clone()).unwrap_or_else(|| DEFAULT_WIDGET_DIR.into());
-            integrity_manifest(&dir, &page.origin().ascii_serialization()).await?
-        }
+        None => integrity_manifest(&config.widget_dir, &page.origin().ascii_serialization()).await?,
     };
     integrity::check(&page, &expected).await
 }

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use paylet::Error;
-use paylet::config::FileConfig;
+use paylet::config::Layers;
 use paylet::stores;
 use paylet_secret::KeyRing;
 
@@ -21,14 +21,14 @@ pub enum KeysCommand {
     },
 }
 
-pub async fn run(command: KeysCommand, file: &FileConfig) -> Result<(), Error> {
+pub async fn run(command: KeysCommand, layers: &Layers) -> Result<(), Error> {
     match command {
         KeysCommand::Generate => {
             println!("{}", KeyRing::generate().expose());
             Ok(())
         }
         KeysCommand::Rotate { database } => {
-            let (db, _) = connect(database, file).await?;
+            let db = connect(&layers.with(&database).resolve()?).await?;
             let resealed = stores::reseal_secrets(&db).await?;
             println!("{resealed} secrets sealed anew with key {}", db.keys()?.current_id());
             Ok(())

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use paylet::Error;
-use paylet::config::FileConfig;
+use paylet::config::Layers;
 use paylet::orders::{self, OrderFilter};
 use paylet_api::OrderStatus;
 use serde_json::json;
@@ -30,9 +30,9 @@ pub enum OrdersCommand {
     },
 }
 
-pub async fn run(command: OrdersCommand, file: &FileConfig) -> Result<(), Error> {
+pub async fn run(command: OrdersCommand, layers: &Layers) -> Result<(), Error> {
     let OrdersCommand::List { store, status, limit, database, json } = command;
-    let (db, _) = connect(database, file).await?;
+    let db = connect(&layers.with(&database).resolve()?).await?;
     let status = status
         .map(|s| OrderStatus::parse(&s).ok_or_else(|| Error::Config(format!("`{s}` is not an order status"))))
         .transpose()?;

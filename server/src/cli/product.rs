@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use paylet::Error;
 use paylet::catalog::{self, Product, Sku};
-use paylet::config::FileConfig;
+use paylet::config::Layers;
 use paylet::stores;
 use paylet_api::Money;
 use serde_json::json;
@@ -62,10 +62,10 @@ pub enum ProductCommand {
     },
 }
 
-pub async fn run(command: ProductCommand, file: &FileConfig) -> Result<(), Error> {
+pub async fn run(command: ProductCommand, layers: &Layers) -> Result<(), Error> {
     match command {
         ProductCommand::Add { store, sku, name, price, inactive, database } => {
-            let (db, _) = connect(database, file).await?;
+            let db = connect(&layers.with(&database).resolve()?).await?;
             let store = stores::find(&db, &store_id(&store)?).await?;
             let product = Product {
                 sku: Sku::parse_field(&sku, "sku")?,
@@ -78,7 +78,7 @@ pub async fn run(command: ProductCommand, file: &FileConfig) -> Result<(), Error
             Ok(())
         }
         ProductCommand::List { store, database, json } => {
-            let (db, _) = connect(database, file).await?;
+            let db = connect(&layers.with(&database).resolve()?).await?;
             let products = catalog::list_all(&db, &store_id(&store)?).await?;
             if json {
                 print_json(&json!({ "data": products }));
@@ -96,7 +96,7 @@ pub async fn run(command: ProductCommand, file: &FileConfig) -> Result<(), Error
             Ok(())
         }
         ProductCommand::Update { store, sku, name, price, active, database } => {
-            let (db, _) = connect(database, file).await?;
+            let db = connect(&layers.with(&database).resolve()?).await?;
             let store = stores::find(&db, &store_id(&store)?).await?;
             let sku = Sku::parse_field(&sku, "sku")?;
             let mut product = catalog::get(&db, &store.id, &sku).await?;

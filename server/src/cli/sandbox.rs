@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use paylet::Error;
 use paylet::demo::{self, DemoOptions};
+use paylet::limits::Limits;
 use paylet::outbound::UrlRules;
 use paylet_sandbox::{Sandbox, SandboxConfig};
 use tokio::net::TcpListener;
@@ -88,7 +89,7 @@ pub async fn run_demo(args: DemoArgs) -> Result<(), Error> {
         allow_private_notify_urls,
     } = args;
     let tls = tls_cert.zip(tls_key);
-    let limits = limits(None, &rate_limits)?;
+    let limits = limits(Limits::default(), &rate_limits)?;
     demo::run(DemoOptions {
         data_dir,
         sandbox_listen,

@@ -4,76 +4,74 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use paylet::app::{Settings, Transport};
-use paylet::config::{DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN, FileConfig};
+use paylet::config::Layers;
 use paylet::http::recorder::Recorder;
 use paylet::{Error, ServeOptions, stores, tls};
+use serde::Serialize;
 use tokio::net::TcpListener;
 
 use super::{
     DatabaseArgs, HttpsArgs, PaymentArgs, UrlArgs, WidgetArgs, connect, limits, public_url, shutdown_signal, url_rules,
-    widget_dir,
 };
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Serialize)]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "PAYLET_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     listen: Option<SocketAddr>,
     #[command(flatten)]
+    #[serde(flatten)]
     database: DatabaseArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     widget: WidgetArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     payments: PaymentArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     https: HttpsArgs,
     /// Serve Prometheus `/metrics` here, never on the public address; `off` for none
     /// [default: 127.0.0.1:9464].
     #[arg(long, env = "PAYLET_METRICS_LISTEN", value_name = "ADDR|off")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     metrics_listen: Option<String>,
     #[command(flatten)]
+    #[serde(flatten)]
     urls: UrlArgs,
     /// TEST ONLY: append every request received, bodies included, to FILE.
     #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
     record_requests: Option<PathBuf>,
 }
 
 /// Runs the server until Ctrl-C.
-pub async fn run(args: ServeArgs, file: FileConfig) -> Result<(), Error> {
-    let ServeArgs { listen, database, widget, payments, https, metrics_listen, urls, record_requests } = args;
-    let (db, _) = connect(database, &file).await?;
+pub async fn run(args: ServeArgs, layers: &Layers) -> Result<(), Error> {
+    let config = layers.with(&args).resolve()?;
+    let db = connect(&config).await?;
     // Refuses to start without keys that open every store's secrets. It does
     // not re-seal: instances still on the old keys could then open nothing.
     let stores = stores::list(&db).await?.len();
     tracing::info!(key = db.keys()?.current_id(), stores, "the master keys open every store's secrets");
-    let recorder = match record_requests {
-        Some(path) => Some(Recorder::create(&path).await?),
+    let recorder = match &args.record_requests {
+        Some(path) => Some(Recorder::create(path).await?),
         None => None,
     };
-    let listen =
-        listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().unwrap_or(([127, 0, 0, 1], 8080).into()));
-    let tls = match (https.tls_cert.or(file.tls_cert.clone()), https.tls_key.or(file.tls_key.clone())) {
-        (Some(cert), Some(key)) => Some(tls::config(&cert, &key)?),
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::config(cert, key)?),
         (None, None) => None,
         _ => return Err(Error::Config("give both a TLS certificate and its key".into())),
     };
-    let mut settings = Settings::new(&public_url(&widget, &file, Some(listen), tls.is_some()));
-    settings.transport = Transport {
-        tls: tls.is_some(),
-        trusted_proxies: if https.trusted_proxies.is_empty() {
-            file.trusted_proxies.clone()
-        } else {
-            https.trusted_proxies
-        },
-    };
-    let redirect_http = https.redirect_http.or(file.redirect_http);
-    let metrics_listen = match metrics_listen.or(file.metrics_listen.clone()).as_deref() {
-        Some("off") => None,
-        Some(addr) => Some(
+    let mut settings = Settings::new(&public_url(&config, tls.is_some()));
+    settings.transport = Transport { tls: tls.is_some(), trusted_proxies: config.trusted_proxies.clone() };
+    let redirect_http = config.redirect_http;
+    let metrics_listen = match config.metrics_listen.as_str() {
+        "off" => None,
+        addr => Some(
             addr.parse::<SocketAddr>()
                 .map_err(|e| Error::Config(format!("--metrics-listen: `{addr}` is not an address or `off`: {e}")))?,
         ),
-        None => DEFAULT_METRICS_LISTEN.parse().ok(),
     };
     let https_required = settings.transport.tls || !settings.transport.trusted_proxies.is_empty();
     if (https_required || redirect_http.is_some()) && !settings.public_url.starts_with("https://") {
@@ -82,17 +80,16 @@ pub async fn run(args: ServeArgs, file: FileConfig) -> Result<(), Error> {
             settings.public_url
         )));
     }
-    settings.gateway_timeout = payments.gateway_timeout.or(file.gateway_timeout).unwrap_or(settings.gateway_timeout);
-    settings.webhook_tolerance =
-        payments.webhook_tolerance.or(file.webhook_tolerance).unwrap_or(settings.webhook_tolerance);
-    settings.reconcile_after = payments.reconcile_after.or(file.reconcile_after).unwrap_or(settings.reconcile_after);
-    settings.limits = limits(file.rate_limits, &payments.rate_limits)?;
-    settings.url_rules = url_rules(&urls, &file);
+    settings.gateway_timeout = config.gateway_timeout;
+    settings.webhook_tolerance = config.webhook_tolerance;
+    settings.reconcile_after = config.reconcile_after;
+    settings.limits = limits(config.rate_limits, &args.payments.rate_limits)?;
+    settings.url_rules = url_rules(&config);
     let settings_url = settings.public_url.clone();
-    let state = paylet::state(db.clone(), ServeOptions { widget_dir: widget_dir(&widget, &file), settings });
+    let state = paylet::state(db.clone(), ServeOptions { widget_dir: config.widget_dir.clone(), settings });
     let app = paylet::app(state.clone(), recorder);
     let workers = paylet::workers(&state);
-    let listener = TcpListener::bind(listen).await?;
+    let listener = TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, https = tls.is_some(), "paylet server listening");
     let (stop, stopped) = tokio::sync::watch::channel(());
     let redirect = async {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::{Subcommand, ValueEnum};
-use paylet::config::FileConfig;
+use paylet::config::{Config, Layers};
 use paylet::snippet::{self, Cart};
 use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
 use paylet::{Error, auth};
@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::{
     DatabaseArgs, UrlArgs, WidgetArgs, connect, parse_duration, print_json, public_url, serves_tls, short_duration,
-    store_id, url_rules, widget_dir,
+    store_id, url_rules,
 };
 
 // Parsed once at start-up; boxing the large variant would buy nothing.
@@ -146,7 +146,7 @@ impl From<CardFieldsArg> for CardFields {
     }
 }
 
-pub async fn run(command: StoreCommand, file: &FileConfig) -> Result<(), Error> {
+pub async fn run(command: StoreCommand, layers: &Layers) -> Result<(), Error> {
     match command {
         StoreCommand::Create {
             name,
@@ -166,8 +166,9 @@ pub async fn run(command: StoreCommand, file: &FileConfig) -> Result<(), Error> 
             urls,
             json,
         } => {
-            let (db, _) = connect(database, file).await?;
-            let rules = url_rules(&urls, file);
+            let config = layers.with(&database).with(&widget).with(&urls).resolve()?;
+            let db = connect(&config).await?;
+            let rules = url_rules(&config);
             // Before the gateway or the database hear of the store: a refused URL leaves nothing behind.
             if let Some(url) = &notify_url {
                 rules.check_notify_url(url).await?;
@@ -190,7 +191,7 @@ pub async fn run(command: StoreCommand, file: &FileConfig) -> Result<(), Error> 
                 .collect::<Result<Vec<_>, _>>()?;
             let card_fields = card_fields
                 .map(CardFields::from)
-                .or(file.card_fields)
+                .or(config.card_fields)
                 .unwrap_or_else(|| stores::default_card_fields(style, &api_base));
             let mut new = NewStore {
                 id: None,
@@ -210,7 +211,7 @@ pub async fn run(command: StoreCommand, file: &FileConfig) -> Result<(), Error> 
             };
             if !no_webhook {
                 let http = paylet_gateway::http_client(Duration::from_secs(30));
-                let public = public_url(&widget, file, None, serves_tls(file));
+                let public = public_url(&config, serves_tls(&config));
                 new.register_webhook(&http, &public, rules).await.map_err(|e| match e {
                     Error::Gateway(paylet_gateway::GatewayError::NotOffered { .. }) => Error::Config(format!(
                         "{e}. To create the store without registering its webhook there, add --no-webhook, and \
@@ -223,7 +224,7 @@ pub async fn run(command: StoreCommand, file: &FileConfig) -> Result<(), Error> 
             let webhook_url = store.webhook.url.clone();
             let notify_secret = stores::set_notify_url(&db, &store.id, notify_url.as_deref(), rules).await?;
             let key = auth::create_key(&db, &store.id).await?;
-            let snippet = embed_snippet(&store.id, &Cart::Items("SKU:1"), &widget, file);
+            let snippet = embed_snippet(&store.id, &Cart::Items("SKU:1"), &config);
             if json {
                 print_json(&json!({
                     "store_id": store.id,
@@ -247,9 +248,10 @@ pub async fn run(command: StoreCommand, file: &FileConfig) -> Result<(), Error> 
             Ok(())
         }
         StoreCommand::Webhook { store, secret, overlap, database, widget } => {
-            let (db, _) = connect(database, file).await?;
+            let config = layers.with(&database).with(&widget).resolve()?;
+            let db = connect(&config).await?;
             let store = stores::find(&db, &store_id(&store)?).await?;
-            let base = public_url(&widget, file, None, serves_tls(file));
+            let base = public_url(&config, serves_tls(&config));
             let updated = match secret {
                 Some(secret) => {
                     let url = store.webhook_url(&base);
@@ -268,16 +270,17 @@ pub async fn run(command: StoreCommand, file: &FileConfig) -> Result<(), Error> 
             Ok(())
         }
         StoreCommand::CardFields { store, mode, database } => {
-            let (db, _) = connect(database, file).await?;
+            let db = connect(&layers.with(&database).resolve()?).await?;
             let store = stores::set_card_fields(&db, &store_id(&store)?, mode.into()).await?;
             println!("{} takes cards in {} card fields", store.id, store.gateway.card_fields.as_str());
             Ok(())
         }
         StoreCommand::Notify { store, url, off, database, urls } => {
-            let (db, _) = connect(database, file).await?;
+            let config = layers.with(&database).with(&urls).resolve()?;
+            let db = connect(&config).await?;
             let store = store_id(&store)?;
             let url = if off { None } else { url };
-            match stores::set_notify_url(&db, &store, url.as_deref(), url_rules(&urls, file)).await? {
+            match stores::set_notify_url(&db, &store, url.as_deref(), url_rules(&config)).await? {
                 Some(secret) => println!(
                     "notifications go to {}\nsigning secret (shown once): {}",
                     url.unwrap_or_default(),
@@ -288,7 +291,7 @@ pub async fn run(command: StoreCommand, file: &FileConfig) -> Result<(), Error> 
             Ok(())
         }
         StoreCommand::List { database, json } => {
-            let (db, _) = connect(database, file).await?;
+            let db = connect(&layers.with(&database).resolve()?).await?;
             let list = stores::list(&db).await?;
             if json {
                 let data: Vec<_> = list
@@ -318,24 +321,22 @@ pub async fn snippet(
     store: String,
     items: String,
     checkout_session: Option<String>,
-    database: DatabaseArgs,
-    widget: WidgetArgs,
-    file: &FileConfig,
+    config: &Config,
 ) -> Result<(), Error> {
-    let (db, _) = connect(database, file).await?;
+    let db = connect(config).await?;
     let store = stores::find(&db, &store_id(&store)?).await?;
     let cart = match &checkout_session {
         Some(id) => Cart::Session(id),
         None => Cart::Items(&items),
     };
-    println!("{}", embed_snippet(&store.id, &cart, &widget, file));
+    println!("{}", embed_snippet(&store.id, &cart, config));
     Ok(())
 }
 
-fn embed_snippet(store: &StoreId, cart: &Cart<'_>, widget: &WidgetArgs, file: &FileConfig) -> String {
-    let embed_js = std::fs::read(widget_dir(widget, file).join("embed.js")).ok();
+fn embed_snippet(store: &StoreId, cart: &Cart<'_>, config: &Config) -> String {
+    let embed_js = std::fs::read(config.widget_dir.join("embed.js")).ok();
     if embed_js.is_none() {
         eprintln!("paylet: the widget is not built, so the snippet has no integrity hash; run `cargo xtask widget`");
     }
-    snippet::html(&public_url(widget, file, None, serves_tls(file)), store, cart, embed_js.as_deref())
+    snippet::html(&public_url(config, serves_tls(config)), store, cart, embed_js.as_deref())
 }

@@ -135,20 +135,27 @@ pub async fn history(
     Ok(())
 }
 
-/// The order with the SHA-256 of its client secret.
-pub async fn with_secret_hash(db: &Db, id: &OrderId) -> Result<Option<(OrderSummary, String)>, Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        summary: Summary,
-        client_secret_hash: String,
+/// An order with the SHA-256 of its client secret, to compare before the
+/// order is read further: a wrong secret must not learn even that the order
+/// is damaged.
+#[derive(sqlx::FromRow)]
+pub struct WithSecretHash {
+    pub client_secret_hash: String,
+    #[sqlx(flatten)]
+    summary: Summary,
+}
+
+impl WithSecretHash {
+    pub fn summary(self, id: &OrderId) -> Result<OrderSummary, Error> {
+        self.summary.of(id)
     }
-    let row: Option<Row> =
-        sqlx::query_as("SELECT store_id, status, currency, total_amount, client_secret_hash FROM orders WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(db.reader())
-            .await?;
-    row.map(|r| Ok((r.summary.of(id)?, r.client_secret_hash))).transpose()
+}
+
+pub async fn with_secret_hash(db: &Db, id: &OrderId) -> Result<Option<WithSecretHash>, Error> {
+    Ok(sqlx::query_as("SELECT store_id, status, currency, total_amount, client_secret_hash FROM orders WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(db.reader())
+        .await?)
 }
 
 const SUMMARY_SQL: &str = "SELECT store_id, status, currency, total_amount FROM orders WHERE id = $1";
