@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Format, Serialized, Toml};
+use figment::providers::Serialized;
 use paylet_api::CardFields;
 use serde::{Deserialize, Serialize};
 
@@ -112,20 +112,22 @@ impl Layers {
     /// `./paylet.toml` if there is one. A file that does not read as
     /// settings is refused here, before any command runs.
     pub fn load(path: Option<&Path>) -> Result<Layers, Error> {
-        let path = match path {
-            Some(p) if !p.is_file() => {
-                return Err(Error::Config(format!("cannot read {}: no such file", p.display())));
-            }
-            Some(p) => Some(p.to_path_buf()),
-            None => Some(PathBuf::from("paylet.toml")).filter(|p| p.is_file()),
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("paylet.toml"), false),
         };
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(path) = path {
-            // `file_exact`: this file alone, not one found in a parent directory.
-            figment = figment.merge(Toml::file_exact(path));
-        }
-        let layers = Layers(figment);
-        layers.resolve()?;
+        let defaults = Figment::from(Serialized::defaults(Config::default()));
+        // Read here, not by figment: any file a path names (a pipe from the
+        // shell too), and TOML as the `toml` crate reads it (1.1).
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Layers(defaults)),
+            Err(e) => return Err(Error::Config(format!("cannot read {}: {e}", path.display()))),
+        };
+        let in_file = |e: String| Error::Config(format!("{}: {e}", path.display()));
+        let table: toml::Table = toml::from_str(&text).map_err(|e| in_file(e.to_string()))?;
+        let layers = Layers(defaults.merge(Serialized::defaults(table)));
+        layers.0.extract::<Config>().map_err(|e| in_file(e.to_string()))?;
         Ok(layers)
     }
 
@@ -178,8 +180,14 @@ pub mod duration {
 mod tests {
     use super::*;
 
+    /// The defaults with `text` as the file over them.
+    fn file(text: &str) -> Layers {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        Layers(Figment::from(Serialized::defaults(Config::default())).merge(Serialized::defaults(table)))
+    }
+
     fn from_toml(text: &str) -> Result<Config, Error> {
-        Layers(Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text))).resolve()
+        file(text).resolve()
     }
 
     #[test]
@@ -206,11 +214,10 @@ mod tests {
             #[serde(skip_serializing_if = "Option::is_none")]
             widget_dir: Option<PathBuf>,
         }
-        let file = Layers(
-            Figment::from(Serialized::defaults(Config::default()))
-                .merge(Toml::string("database_url = \"sqlite://file.db\"\nwidget_dir = \"w\"")),
-        );
-        let c = file.with(&Flags { database_url: "postgres://flag", widget_dir: None }).resolve().unwrap();
+        let c = file("database_url = \"sqlite://file.db\"\nwidget_dir = \"w\"")
+            .with(&Flags { database_url: "postgres://flag", widget_dir: None })
+            .resolve()
+            .unwrap();
         assert_eq!(c.database_url, "postgres://flag");
         assert_eq!(c.widget_dir, PathBuf::from("w"), "a flag not given leaves the file's value");
     }
@@ -230,6 +237,13 @@ mod tests {
     }
 
     #[test]
+    fn toml_reads_as_the_toml_crate_reads_it() {
+        // TOML 1.1: a trailing comma and a line break in an inline table.
+        let c = from_toml("rate_limits = { orders_per_ip = 5,\n payments_per_ip = 6, }").unwrap();
+        assert_eq!((c.rate_limits.orders_per_ip, c.rate_limits.payments_per_ip), (5, 6));
+    }
+
+    #[test]
     fn a_missing_default_file_is_fine_but_a_named_one_is_not() {
         assert!(Layers::load(Some(Path::new("/nonexistent/paylet.toml"))).is_err());
     }
@@ -240,12 +254,11 @@ mod tests {
         struct Flags {
             trusted_proxies: Vec<IpAddr>,
         }
-        let file = Layers(
-            Figment::from(Serialized::defaults(Config::default()))
-                .merge(Toml::string("trusted_proxies = [\"10.0.0.1\", \"10.0.0.2\"]")),
-        );
         let flag: IpAddr = "192.0.2.1".parse().unwrap();
-        let c = file.with(&Flags { trusted_proxies: vec![flag] }).resolve().unwrap();
+        let c = file("trusted_proxies = [\"10.0.0.1\", \"10.0.0.2\"]")
+            .with(&Flags { trusted_proxies: vec![flag] })
+            .resolve()
+            .unwrap();
         assert_eq!(c.trusted_proxies, vec![flag]);
     }
 }
