@@ -6,7 +6,7 @@
 //! - the HTTP edge: [`http`] (thin handlers, extractors, the widget's page and
 //!   files), [`error`](Error) (the one error type and its one HTTP mapping);
 //! - state machines: [`order_state`] for orders, [`attempt_state`] for
-//!   payment attempts, each one transition table;
+//!   payment attempts, [`refund_state`] for refunds, each one transition table;
 //! - the use cases: [`orders`] (pricing and creating), [`payments`] (pay,
 //!   confirm, hosted page, and `settle`, which applies whatever the gateway
 //!   says), [`webhooks`], [`reconcile`], [`refunds`], [`notifications`] (to
@@ -49,6 +49,7 @@ pub mod orders;
 pub mod outbound;
 pub mod payments;
 pub mod reconcile;
+pub mod refund_state;
 pub mod refunds;
 pub mod snippet;
 pub mod stores;

@@ -4,7 +4,7 @@
 //! its refund event, or reconciliation asking after it.
 
 use paylet_api::{Money, OrderId, OrderStatus, StoreId};
-use paylet_gateway::{GatewayError, RefundRequest, RefundState, RefundUpdate};
+use paylet_gateway::{GatewayError, RefundRequest, RefundUpdate};
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -13,20 +13,16 @@ use crate::db::refunds as refund_rows;
 use crate::db::{Conn, now_millis, rfc3339};
 use crate::order_state::OrderEvent;
 use crate::orders;
+use crate::refund_state::{self, RefundStatus};
 use crate::stores::Store;
 use crate::{Error, ids};
-
-// A refund's stored status is its gateway state's name.
-const PENDING: &str = RefundState::Pending.as_str();
-const SUCCEEDED: &str = RefundState::Succeeded.as_str();
-const FAILED: &str = RefundState::Failed.as_str();
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Refund {
     pub id: String,
     pub order_id: OrderId,
     pub amount: Money,
-    pub status: String,
+    pub status: RefundStatus,
     pub reason: Option<String>,
     pub created_at: String,
 }
@@ -60,7 +56,7 @@ pub async fn create(state: &AppState, store: &Store, order: &OrderId, new: NewRe
         match state.db.write(move |conn| Box::pin(begin(conn, store_id, order_id, new, check_at))).await? {
             Begun::New { refund, payment_id } => (refund, payment_id),
             Begun::Repeat(refund) => {
-                if refund.status == PENDING {
+                if refund.status == RefundStatus::Pending {
                     reconcile(state, &refund.id).await?;
                 }
                 return find(state, &store.id, &refund.id).await;
@@ -73,9 +69,9 @@ pub async fn create(state: &AppState, store: &Store, order: &OrderId, new: NewRe
         .await;
     match outcome {
         Ok(outcome) => {
-            let failed = outcome.state == RefundState::Failed;
+            let failed = outcome.state == RefundStatus::Failed;
             refund_rows::answered(&state.db, &refund.id, &outcome.refund_id, failed, now_millis()).await?;
-            Ok(Refund { status: if failed { FAILED } else { PENDING }.into(), ..refund })
+            Ok(Refund { status: if failed { RefundStatus::Failed } else { RefundStatus::Pending }, ..refund })
         }
         Err(e @ GatewayError::Rejected { .. }) => {
             refund_rows::refused(&state.db, &refund.id, now_millis()).await?;
@@ -141,7 +137,7 @@ async fn begin(conn: &mut Conn, store: StoreId, order: OrderId, new: NewRefund, 
         id: format!("rf_{}", ids::time_ordered(20)),
         order_id: order.clone(),
         amount,
-        status: PENDING.into(),
+        status: RefundStatus::Pending,
         reason,
         created_at: rfc3339(now),
     };
@@ -169,7 +165,8 @@ async fn captured(conn: &mut Conn, order: &OrderId) -> Result<Captured, Error> {
 /// What is refunded of the order: refunds that succeeded, and with
 /// `with_pending` those still pending too (they may yet succeed).
 async fn refunded(conn: &mut Conn, order: &OrderId, like: Money, with_pending: bool) -> Result<Money, Error> {
-    let total = refund_rows::total(conn, order, SUCCEEDED, if with_pending { PENDING } else { SUCCEEDED }).await?;
+    use RefundStatus::{Pending, Succeeded};
+    let total = refund_rows::total(conn, order, Succeeded, if with_pending { Pending } else { Succeeded }).await?;
     Money::new(total, like.currency()).map_err(|e| Error::Corrupt(e.to_string()))
 }
 
@@ -215,23 +212,22 @@ async fn settle_one(
     attempt: &str,
     update: &RefundUpdate,
 ) -> Result<bool, Error> {
-    let to = match update.state {
-        RefundState::Pending => return Ok(false),
-        done => done.as_str(),
-    };
+    // The writes below move a refund only while it is pending.
+    let Some(to) = refund_state::next(RefundStatus::Pending, update.state) else { return Ok(false) };
+    let succeeded = to == RefundStatus::Succeeded;
     let now = now_millis();
     if refund_rows::settle_known(conn, store, &update.refund_id, to, now).await? {
-        return Ok(to == SUCCEEDED);
+        return Ok(succeeded);
     }
     // Ours, but the gateway's event beat its answer (which carries the id):
     // the oldest such refund of this amount is the one.
     if refund_rows::settle_unanswered(conn, attempt, update.amount.amount(), (&update.refund_id, to), now).await? {
-        return Ok(to == SUCCEEDED);
+        return Ok(succeeded);
     }
     if refund_rows::is_known(conn, store, &update.refund_id).await? {
         // Its answer was recorded while this event was applied (on Postgres
         // that commit is seen only now): move it, unless already settled.
-        return Ok(refund_rows::settle_known(conn, store, &update.refund_id, to, now).await? && to == SUCCEEDED);
+        return Ok(refund_rows::settle_known(conn, store, &update.refund_id, to, now).await? && succeeded);
     }
     let made = refund_rows::MadeElsewhere {
         id: format!("rf_{}", ids::time_ordered(20)),
@@ -244,7 +240,7 @@ async fn settle_one(
         now,
     };
     refund_rows::insert_made_elsewhere(conn, made).await?;
-    Ok(to == SUCCEEDED)
+    Ok(succeeded)
 }
 
 /// Asks the gateway for every refund of a payment and applies what it says.

@@ -63,7 +63,8 @@ pub struct RefundUpdate {
     pub state: RefundState,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RefundState {
     Pending,
     Succeeded,
@@ -77,6 +78,10 @@ impl RefundState {
             RefundState::Succeeded => "succeeded",
             RefundState::Failed => "failed",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<RefundState> {
+        [RefundState::Pending, RefundState::Succeeded, RefundState::Failed].into_iter().find(|r| r.as_str() == s)
     }
 }
 

@@ -1,10 +1,12 @@
-//! The `refunds` table. A refund's status is its gateway state's name.
+//! The `refunds` table. A refund's status is stored by its name; only a
+//! `pending` one moves (see `refund_state`), and the writes here say so.
 
 use paylet_api::{Currency, Money, OrderId, StoreId};
 use sqlx::AnyConnection;
 
 use super::{Arg, Db, rfc3339};
 use crate::Error;
+use crate::refund_state::RefundStatus;
 use crate::refunds::Refund;
 
 const COLUMNS: &str = "id, order_id, amount, currency, status, reason, created_at";
@@ -30,7 +32,7 @@ impl TryFrom<Row> for Refund {
             id: row.id,
             order_id: OrderId::parse(&row.order_id).map_err(|_| corrupt("order"))?,
             amount: Money::new(row.amount, currency).map_err(|_| corrupt("amount"))?,
-            status: row.status,
+            status: RefundStatus::parse(&row.status).ok_or_else(|| corrupt("status"))?,
             reason: row.reason,
             created_at: rfc3339(row.created_at),
         })
@@ -77,7 +79,7 @@ pub async fn insert(conn: &mut AnyConnection, r: Requested<'_>) -> Result<(), Er
     .bind(r.store.as_str())
     .bind(r.refund.amount.amount())
     .bind(r.refund.amount.currency().code())
-    .bind(&r.refund.status)
+    .bind(r.refund.status.as_str())
     .bind(r.refund.reason.as_deref())
     .bind(r.check_at)
     .bind(r.now)
@@ -94,7 +96,7 @@ pub struct MadeElsewhere<'a> {
     pub order: &'a OrderId,
     pub store: &'a StoreId,
     pub amount: Money,
-    pub status: &'a str,
+    pub status: RefundStatus,
     pub gateway_id: &'a str,
     pub now: i64,
 }
@@ -110,7 +112,7 @@ pub async fn insert_made_elsewhere(conn: &mut AnyConnection, r: MadeElsewhere<'_
     .bind(r.store.as_str())
     .bind(r.amount.amount())
     .bind(r.amount.currency().code())
-    .bind(r.status)
+    .bind(r.status.as_str())
     .bind(r.gateway_id)
     .bind(r.now)
     .execute(conn)
@@ -119,14 +121,19 @@ pub async fn insert_made_elsewhere(conn: &mut AnyConnection, r: MadeElsewhere<'_
 }
 
 /// The sum of the order's refunds in `status` or `or_status`, in minor units.
-pub async fn total(conn: &mut AnyConnection, order: &OrderId, status: &str, or_status: &str) -> Result<i64, Error> {
+pub async fn total(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    status: RefundStatus,
+    or_status: RefundStatus,
+) -> Result<i64, Error> {
     Ok(sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds \
          WHERE order_id = $1 AND (status = $2 OR status = $3)",
     )
     .bind(order.as_str())
-    .bind(status)
-    .bind(or_status)
+    .bind(status.as_str())
+    .bind(or_status.as_str())
     .fetch_one(conn)
     .await?)
 }
@@ -160,14 +167,14 @@ pub async fn settle_known(
     conn: &mut AnyConnection,
     store: &StoreId,
     gateway_id: &str,
-    to: &str,
+    to: RefundStatus,
     now: i64,
 ) -> Result<bool, Error> {
     let moved = sqlx::query(
         "UPDATE refunds SET status = $1, check_at = NULL, updated_at = $2 \
          WHERE store_id = $3 AND gateway_refund_id = $4 AND status = 'pending'",
     )
-    .bind(to)
+    .bind(to.as_str())
     .bind(now)
     .bind(store.as_str())
     .bind(gateway_id)
@@ -183,7 +190,7 @@ pub async fn settle_unanswered(
     conn: &mut AnyConnection,
     attempt: &str,
     amount: i64,
-    (gateway_id, to): (&str, &str),
+    (gateway_id, to): (&str, RefundStatus),
     now: i64,
 ) -> Result<bool, Error> {
     let claimed = sqlx::query(
@@ -192,7 +199,7 @@ pub async fn settle_unanswered(
          AND amount = $5 ORDER BY created_at, id LIMIT 1)",
     )
     .bind(gateway_id)
-    .bind(to)
+    .bind(to.as_str())
     .bind(now)
     .bind(attempt)
     .bind(amount)
