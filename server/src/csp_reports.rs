@@ -31,7 +31,7 @@ struct Report {
 /// What one kind of refusal looks like to the merchant: the directive, what
 /// was blocked and on which page, with when it was first and last reported
 /// and how often.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize)]
 pub struct ReportGroup {
     pub directive: String,
     pub blocked_uri: String,

@@ -46,14 +46,33 @@ pub async fn count(db: &Db, group: &Group, now: i64, keep: i64) -> Result<(), Er
     db.write_batch(batch).await
 }
 
+#[derive(sqlx::FromRow)]
+struct Row {
+    directive: String,
+    blocked_uri: String,
+    document_uri: String,
+    first_seen: i64,
+    last_seen: i64,
+    times: i64,
+}
+
 /// The store's groups, the most recently reported first, at most `limit`.
 pub async fn groups(db: &Db, store: &StoreId, limit: i64) -> Result<Vec<ReportGroup>, Error> {
-    Ok(sqlx::query_as(
-        "SELECT directive, blocked_uri, document_uri, first_seen, last_seen, times AS count FROM csp_reports \
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT directive, blocked_uri, document_uri, first_seen, last_seen, times FROM csp_reports \
          WHERE store_id = $1 ORDER BY last_seen DESC, first_seen DESC LIMIT $2",
     )
     .bind(store.as_str())
     .bind(limit)
     .fetch_all(db.reader())
-    .await?)
+    .await?;
+    let group = |r: Row| ReportGroup {
+        directive: r.directive,
+        blocked_uri: r.blocked_uri,
+        document_uri: r.document_uri,
+        first_seen: r.first_seen,
+        last_seen: r.last_seen,
+        count: r.times,
+    };
+    Ok(rows.into_iter().map(group).collect())
 }
