@@ -137,23 +137,10 @@ impl GatewaySettings {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct NewStore {
-    /// A fixed id (the demo store's); otherwise one is generated.
-    pub id: Option<StoreId>,
-    pub name: String,
-    pub currency: Currency,
-    pub payment_methods: Vec<PaymentMethod>,
-    pub allowed_origins: Vec<String>,
-    pub gateway: GatewaySettings,
-    /// Set by [`NewStore::register_webhook`]; otherwise a store keeps what it has.
-    pub webhook: WebhookSettings,
-}
-
-impl NewStore {
-    /// Registers this server's webhook URL for the store at its gateway,
-    /// before anything is saved: a gateway that refuses the keys refuses the
-    /// store, and no half-made store is left behind.
+impl Store {
+    /// Registers this server's webhook URL for a store at its gateway, before
+    /// the store is saved: a gateway that refuses the keys refuses the store,
+    /// and no half-made store is left behind.
     pub async fn register_webhook(
         &mut self,
         http: &reqwest::Client,
@@ -161,8 +148,7 @@ impl NewStore {
         rules: UrlRules,
     ) -> Result<(), Error> {
         self.check(rules)?;
-        let id = self.id.get_or_insert_with(ids::new_store_id).clone();
-        let url = webhook_url(public_url, &id, self.gateway.style);
+        let url = webhook_url(public_url, &self.id, self.gateway.style);
         let endpoint = self.gateway.register_webhook(http, &url).await?;
         self.webhook = WebhookSettings {
             endpoint_id: Some(endpoint.id),
@@ -172,9 +158,7 @@ impl NewStore {
         };
         Ok(())
     }
-}
 
-impl NewStore {
     fn check(&self, rules: UrlRules) -> Result<(), Error> {
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -194,13 +178,14 @@ impl NewStore {
     }
 }
 
-/// Creates the store, or replaces the settings of the store with `new.id`
-/// (its webhook endpoint is kept unless `new` registered one, and its
-/// notification endpoint is kept). Origins and the gateway URL follow `rules`.
-pub async fn put(db: &Db, new: NewStore, rules: UrlRules) -> Result<Store, Error> {
+/// Creates the store, or replaces the settings of the store with its id
+/// (its webhook endpoint is kept unless `new` registered one; its
+/// notification endpoint, which has its own command, is kept, whatever `new`
+/// says of it). Origins and the gateway URL follow `rules`.
+pub async fn put(db: &Db, new: Store, rules: UrlRules) -> Result<Store, Error> {
     new.check(rules)?;
     let name = new.name.trim();
-    let id = new.id.unwrap_or_else(ids::new_store_id);
+    let id = new.id.clone();
     let (g, w) = (&new.gateway, &new.webhook);
     let row = stored::Row {
         id: id.as_str().to_owned(),

@@ -6,8 +6,8 @@ use std::time::Duration;
 use clap::{Subcommand, ValueEnum};
 use paylet::config::{Config, Layers};
 use paylet::snippet::{self, Cart};
-use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
-use paylet::{Error, auth};
+use paylet::stores::{self, GatewaySettings, Store, WebhookSettings};
+use paylet::{Error, auth, ids};
 use paylet_api::{CardFields, Currency, GatewayStyle, PaymentMethod, StoreId};
 use serde_json::json;
 
@@ -193,8 +193,8 @@ pub async fn run(command: StoreCommand, layers: &Layers) -> Result<(), Error> {
                 .map(CardFields::from)
                 .or(config.card_fields)
                 .unwrap_or_else(|| stores::default_card_fields(style, &api_base));
-            let mut new = NewStore {
-                id: None,
+            let mut new = Store {
+                id: ids::new_store_id(),
                 name,
                 currency,
                 payment_methods,
@@ -208,6 +208,7 @@ pub async fn run(command: StoreCommand, layers: &Layers) -> Result<(), Error> {
                     card_fields,
                 },
                 webhook: WebhookSettings::default(),
+                notify: None,
             };
             if !no_webhook {
                 let http = paylet_gateway::http_client(Duration::from_secs(30));

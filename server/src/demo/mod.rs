@@ -22,7 +22,7 @@ use crate::db::Db;
 use crate::http::recorder::Recorder;
 use crate::outbound::UrlRules;
 use crate::snippet::{self, Cart};
-use crate::stores::{self, GatewaySettings, NewStore, WebhookSettings};
+use crate::stores::{self, GatewaySettings, Store, WebhookSettings};
 use crate::{Error, ServeOptions, auth};
 use paylet_secret::Secret;
 
@@ -181,8 +181,8 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Erro
         };
         stores::put(
             db,
-            NewStore {
-                id: Some(store_id.clone()),
+            Store {
+                id: store_id.clone(),
                 name: "Paylet Demo Shop".into(),
                 currency: usd,
                 payment_methods: vec![PaymentMethod::Card, PaymentMethod::Hosted],
@@ -196,6 +196,7 @@ async fn seed(db: &Db, sandbox_url: &str, shop_url: &str) -> Result<Secret, Erro
                     card_fields,
                 },
                 webhook: WebhookSettings::default(),
+                notify: None,
             },
             UrlRules { http: true, ..UrlRules::default() },
         )

@@ -9,7 +9,7 @@ use paylet::app::{AppState, Settings};
 use paylet::catalog::{self, Product, Sku};
 use paylet::db::Db;
 use paylet::outbound::UrlRules;
-use paylet::stores::{self, GatewaySettings, NewStore, WebhookSettings};
+use paylet::stores::{self, GatewaySettings, Store, WebhookSettings};
 use paylet::workers::Workers;
 use paylet_api::{CardFields, Currency, GatewayStyle, Money, PaymentMethod, StoreId};
 use paylet_sandbox::{Account, Sandbox, SandboxConfig};
@@ -110,8 +110,8 @@ pub async fn spawn_app_behind(
         GatewayStyle::Stripe => (account.publishable_key.clone(), account.secret_key.clone()),
         GatewayStyle::Square => (account.application_id.clone(), account.access_token.clone()),
     };
-    let mut new = NewStore {
-        id: None,
+    let mut new = Store {
+        id: paylet::ids::new_store_id(),
         name: "Test Store".into(),
         currency: usd,
         payment_methods: vec![PaymentMethod::Card, PaymentMethod::Hosted],
@@ -125,6 +125,7 @@ pub async fn spawn_app_behind(
             card_fields: CardFields::Paylet,
         },
         webhook: WebhookSettings::default(),
+        notify: None,
     };
     // The fixture's own store is made whatever the server's rules.
     new.register_webhook(&state.http, webhook_base.unwrap_or(&base), UrlRules::OPEN).await.unwrap();
