@@ -289,8 +289,10 @@ fn orders_on(backend: &str, database_url: &str, port: u16, rate: &str) -> Result
     let base = format!("http://{listen}");
     let mut lines = Vec::new();
     for rate in ["0", rate] {
+        let cpu = server.cpu();
         let out = paylet_bench(&["orders", &base, &store, "--connections", "64", "--rate", rate, "--seconds", "15"])?;
         lines.push(format!("{backend}: {}", out.trim()));
+        lines.push(format!("{backend}: {}", cpu_per_request(&server, cpu, &out)));
     }
     lines.push(format!("{backend}: peak server memory {}", server.peak_memory()));
     Ok(lines)
@@ -348,10 +350,31 @@ fn webhooks_on(backend: &str, database_url: &str, sandbox_port: u16, port: u16) 
     #[rustfmt::skip]
     let args = ["webhooks", &format!("http://{listen}"), &store, "--sandbox", &gateway, "--secret", SECRET,
                 "--orders", "3000", "--connections", "64", "--seconds", "15"];
+    let cpu = server.cpu();
     let out = paylet_bench(&args)?;
     let mut lines: Vec<String> = out.lines().map(|l| format!("{backend}: {}", l.trim())).collect();
+    // The run's 3,000 orders, made before the events, count in it too.
+    lines.push(format!("{backend}: {}", cpu_per_request(&server, cpu, &out)));
     lines.push(format!("{backend}: peak server memory {}", server.peak_memory()));
     Ok(lines)
+}
+
+/// The server's CPU time over a run of the load generator that reported
+/// `out`, per request it answered: a figure that, unlike a rate, does not
+/// move with what else the machine's cores are doing meanwhile.
+fn cpu_per_request(server: &Server, before: Option<Duration>, out: &str) -> String {
+    let ok = out.split(" ok,").next().and_then(|s| s.rsplit(' ').next()).and_then(|n| n.parse::<u32>().ok());
+    match (before, server.cpu(), ok) {
+        (Some(before), Some(after), Some(ok)) if ok > 0 => {
+            let used = after.saturating_sub(before);
+            format!(
+                "server CPU {:.1} s, {:.0} µs per request",
+                used.as_secs_f64(),
+                used.as_secs_f64() * 1e6 / f64::from(ok)
+            )
+        }
+        _ => "server CPU unknown".to_owned(),
+    }
 }
 
 /// Shoppers checking out while the gateway's webhooks arrive, for
@@ -473,6 +496,16 @@ impl Server {
 }
 
 impl Server {
+    /// The CPU time the process has used, user and system, all its threads
+    /// (Linux `/proc/PID/stat`, in ticks of 1/100 s, Linux's USER_HZ).
+    fn cpu(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).ok()?;
+        // The fields after the command's name, which is in parentheses: utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(Duration::from_millis(ticks * 10))
+    }
+
     /// Peak resident memory (Linux `VmHWM`).
     fn peak_memory(&self) -> String {
         std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
