@@ -328,7 +328,7 @@ fn seal(db: &Db, store: &StoreId, purpose: &str, secret: &Secret) -> Result<Stri
 }
 
 /// Opens a store's notification secret that a query of its own read (the
-/// notification worker reads it with the messages it claims).
+/// notification worker reads it with the messages it leases).
 pub fn open_notify_secret(db: &Db, store: &StoreId, sealed: &str) -> Result<Secret, Error> {
     Ok(db.keys()?.open(sealed, &context(store, NOTIFY))?)
 }
