@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::db::{Db, millis, now_millis};
 use crate::idempotency::InFlight;
-use crate::integrity::WidgetPages;
+use crate::integrity::ScriptSrcCache;
 use crate::limits::{Limiter, Limits};
 use crate::metrics::Metrics;
 use crate::notifications::Deliveries;
@@ -22,8 +22,8 @@ pub struct AppState {
     pub deliveries: Arc<Deliveries>,
     /// Where the built widget (Trunk's `dist`) and `embed.js` are.
     pub widget_dir: PathBuf,
-    /// The widget's pages and their `script-src`, worked out once per release and origin.
-    pub pages: WidgetPages,
+    /// The widget pages' `script-src`, worked out once per page and origin.
+    pub script_src: ScriptSrcCache,
     pub metrics: Arc<Metrics>,
     pub in_flight: InFlight,
     /// The abuse limits each request is checked against, and their counts.

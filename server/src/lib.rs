@@ -95,7 +95,7 @@ pub fn state(db: Db, options: ServeOptions) -> AppState {
             options.settings.notification_retries.clone(),
         ),
         widget_dir: options.widget_dir,
-        pages: integrity::WidgetPages::default(),
+        script_src: integrity::ScriptSrcCache::default(),
         metrics,
         in_flight: InFlight::default(),
         limiter,

@@ -135,8 +135,9 @@ async fn widget_page(
     };
     let card_fields = store.as_ref().map_or(CardFields::Paylet, |s| s.gateway.card_fields);
     let file = integrity::page_file(card_fields);
+    let page = tokio::fs::read_to_string(state.widget_dir.join(file)).await.unwrap_or_default();
     let origin = page_origin(&state.settings.public_url, &request);
-    let script_src = state.pages.script_src(&state.widget_dir, file, &origin).await?;
+    let script_src = state.script_src.get(&state.widget_dir, &origin, &page).await?;
     let csp = HeaderValue::from_str(&integrity::widget_csp(&script_src, store.as_ref()))
         .map_err(|_| Error::Corrupt("stored allowed origins do not fit in a header".into()))?;
     // Which build a store gets changes with its card fields, so a copy's date

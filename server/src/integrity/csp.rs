@@ -2,9 +2,8 @@
 //! the scripts the page runs, and the rest from the store.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use reqwest::Url;
 
@@ -84,66 +83,38 @@ pub(super) async fn page_script_src(widget_dir: &Path, origin: &str, page: &str)
     Ok((script_src(&found, &page_url), complete))
 }
 
-/// The widget's built pages, each read once per release, and each page's
-/// `script-src` per origin it is loaded from: a page load costs a `stat` of
-/// its file, not a read of it and a walk of its scripts. A release copied
-/// over the old one changes the file's length or modification time, and its
-/// page is then read again; a page whose scripts are not all there yet (a
-/// release half copied) is not kept. Bounded: at [`CACHED_PAGES`] origins for
-/// one page (a client sending many `Host` names) it starts again empty.
+/// [`page_script_src`] of each page served, by the page's text and the origin
+/// it was loaded from, so a page load does not walk its scripts on disk again.
+/// The text names each script by content hash or pins it by SRI, so the same
+/// text means the same scripts, across a release replaced in place too; a
+/// page whose scripts are not all there yet (a release half copied) is not
+/// kept. Bounded: at [`CACHED_PAGES`] (a client sending many `Host` names, or
+/// many releases) it starts again empty.
 #[derive(Debug, Clone, Default)]
-pub struct WidgetPages(Arc<Mutex<HashMap<PathBuf, Page>>>);
-
-#[derive(Debug)]
-pub(super) struct Page {
-    stamp: Stamp,
-    script_src: HashMap<String, String>,
-}
-
-/// What changes when a file is written again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    len: u64,
-    modified: Option<SystemTime>,
-}
+pub struct ScriptSrcCache(Arc<Mutex<HashMap<(String, String), String>>>);
 
 pub(super) const CACHED_PAGES: usize = 32;
 
-impl WidgetPages {
-    /// The `script-src` of the page `file` in `widget_dir` loaded from `origin`.
-    pub async fn script_src(&self, widget_dir: &Path, file: &str, origin: &str) -> Result<String, Error> {
-        let path = widget_dir.join(file);
-        let stamp = tokio::fs::metadata(&path)
-            .await
-            .map_or(Stamp { len: 0, modified: None }, |m| Stamp { len: m.len(), modified: m.modified().ok() });
-        let cached =
-            self.lock().get(&path).filter(|p| p.stamp == stamp).and_then(|p| p.script_src.get(origin).cloned());
-        if let Some(found) = cached {
-            return Ok(found);
+impl ScriptSrcCache {
+    pub async fn get(&self, widget_dir: &Path, origin: &str, page: &str) -> Result<String, Error> {
+        let key = (page.to_owned(), origin.to_owned());
+        if let Some(found) = self.lock().get(&key) {
+            return Ok(found.clone());
         }
-        let page = tokio::fs::read_to_string(&path).await.unwrap_or_default();
-        let (script_src, complete) = page_script_src(widget_dir, origin, &page).await?;
+        let (script_src, complete) = page_script_src(widget_dir, origin, page).await?;
         if complete {
-            let mut pages = self.lock();
-            let entry = pages.entry(path).or_insert_with(|| Page { stamp, script_src: HashMap::new() });
-            if entry.stamp != stamp || entry.script_src.len() >= CACHED_PAGES {
-                *entry = Page { stamp, script_src: HashMap::new() };
+            let mut cache = self.lock();
+            if cache.len() >= CACHED_PAGES {
+                cache.clear();
             }
-            entry.script_src.insert(origin.to_owned(), script_src.clone());
+            cache.insert(key, script_src.clone());
         }
         Ok(script_src)
     }
 
-    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Page>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), String>> {
         // Only whole entries are ever inserted: a panic elsewhere leaves it sound.
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Page {
-    #[cfg(test)]
-    pub(super) fn origins(&self) -> usize {
-        self.script_src.len()
     }
 }
 

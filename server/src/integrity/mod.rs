@@ -19,7 +19,7 @@ mod csp;
 mod scan;
 
 pub use check::{Report, check, load_manifest};
-pub use csp::{WidgetPages, widget_csp};
+pub use csp::{ScriptSrcCache, widget_csp};
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -213,34 +213,30 @@ async fn script_src_pins_inline_scripts_and_declared_hashes_and_imports_by_url()
 }
 
 #[tokio::test]
-async fn a_pages_policy_is_worked_out_once_per_release_and_origin() {
+async fn a_pages_policy_is_worked_out_once_per_page_and_origin() {
     let dir = tempfile::tempdir().unwrap();
     let page = "<script type=\"module\" src=\"/widget/app.js\"></script>";
-    std::fs::write(dir.path().join("index.html"), page).unwrap();
     for (file, text) in [("app.js", "import './a.js';"), ("a.js", ""), ("b.js", ""), ("c.js", "")] {
         std::fs::write(dir.path().join(file), text).unwrap();
     }
-    let pages = WidgetPages::default();
-    let first = pages.script_src(dir.path(), "index.html", "https://pay.example").await.unwrap();
+    let cache = ScriptSrcCache::default();
+    let first = cache.get(dir.path(), "https://pay.example", page).await.unwrap();
     assert!(first.contains("pay.example/widget/a.js"), "{first}");
-    // Not read again for the same release and origin; read for another origin.
+    // Not read again for the same page and origin; read for another origin.
     std::fs::write(dir.path().join("app.js"), "import './b.js';").unwrap();
-    assert_eq!(pages.script_src(dir.path(), "index.html", "https://pay.example").await.unwrap(), first);
-    let other = pages.script_src(dir.path(), "index.html", "https://other.example").await.unwrap();
+    assert_eq!(cache.get(dir.path(), "https://pay.example", page).await.unwrap(), first);
+    let other = cache.get(dir.path(), "https://other.example", page).await.unwrap();
     assert!(other.contains("other.example/widget/b.js"), "{other}");
-    // A new release copied over the old one is read again.
-    let next = "<script type=\"module\" src=\"/widget/next.js\"></script>";
-    std::fs::write(dir.path().join("index.html"), next).unwrap();
-    let half = pages.script_src(dir.path(), "index.html", "https://pay.example").await.unwrap();
-    assert!(!half.contains("a.js"), "{half}");
-    // Its module was not there yet: worked out again next time.
+    // A page whose module is not there yet is worked out again next time.
+    let half = "<script type=\"module\" src=\"/widget/next.js\"></script>";
+    cache.get(dir.path(), "https://pay.example", half).await.unwrap();
     std::fs::write(dir.path().join("next.js"), "import './c.js';").unwrap();
-    let whole = pages.script_src(dir.path(), "index.html", "https://pay.example").await.unwrap();
+    let whole = cache.get(dir.path(), "https://pay.example", half).await.unwrap();
     assert!(whole.contains("pay.example/widget/c.js"), "{whole}");
     // Many origins never grow it past its bound.
     for n in 0..3 * CACHED_PAGES {
-        pages.script_src(dir.path(), "index.html", &format!("https://h{n}.example")).await.unwrap();
-        assert!(pages.lock().values().all(|p| p.origins() <= CACHED_PAGES));
+        cache.get(dir.path(), &format!("https://h{n}.example"), page).await.unwrap();
+        assert!(cache.lock().len() <= CACHED_PAGES);
     }
 }
 
