@@ -127,7 +127,7 @@ impl Layers {
         let in_file = |e: String| Error::Config(format!("{}: {e}", path.display()));
         let table: toml::Table = toml::from_str(&text).map_err(|e| in_file(e.to_string()))?;
         let layers = Layers(defaults.merge(Serialized::defaults(table)));
-        layers.0.extract::<Config>().map_err(|e| in_file(e.to_string()))?;
+        layers.0.extract::<Config>().map_err(|e| in_file(described(e)))?;
         Ok(layers)
     }
 
@@ -138,8 +138,17 @@ impl Layers {
     }
 
     pub fn resolve(&self) -> Result<Config, Error> {
-        self.0.extract().map_err(|e| Error::Config(e.to_string()))
+        self.0.extract().map_err(|e| Error::Config(described(e)))
     }
+}
+
+/// What is wrong, and under which key: not where in Paylet's code the layer
+/// came from, which is what figment's own text names.
+fn described(error: figment::Error) -> String {
+    let each = |e: figment::Error| {
+        if e.path.is_empty() { e.kind.to_string() } else { format!("`{}`: {}", e.path.join("."), e.kind) }
+    };
+    error.into_iter().map(each).collect::<Vec<_>>().join("; ")
 }
 
 /// One duration, as humantime reads it: `500ms`, `30s`, `10m`, `2h`, `1h 30m`,
@@ -241,6 +250,13 @@ mod tests {
         // TOML 1.1: a trailing comma and a line break in an inline table.
         let c = from_toml("rate_limits = { orders_per_ip = 5,\n payments_per_ip = 6, }").unwrap();
         assert_eq!((c.rate_limits.orders_per_ip, c.rate_limits.payments_per_ip), (5, 6));
+    }
+
+    #[test]
+    fn an_error_names_the_key_not_the_code() {
+        let error = from_toml("gateway_timeout = \"soon\"").unwrap_err().to_string();
+        assert!(error.contains("`gateway_timeout`: ") && error.contains("soon"), "{error}");
+        assert!(!error.contains(".rs:"), "{error}");
     }
 
     #[test]
