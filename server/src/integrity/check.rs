@@ -82,7 +82,7 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
         Remote { http: client()?, page_url: page_url.clone(), drifts: Vec::new(), headers: HashMap::new() };
     let mut found = Vec::new();
     if let Some(page) = remote.read(page_url).await? {
-        remote.drifts.extend(page_type_drift(remote.headers.get(page_url), &page));
+        remote.drifts.extend(page_headers_drift(remote.headers.get(page_url), &page));
         found = walk(&mut remote, page_url, &String::from_utf8_lossy(&page)).await?;
         // Every build lists the same `embed.js`.
         let embeds = expected.builds.iter().flat_map(|b| &b.scripts).filter(|s| is_embed(s)).map(|s| &s.url);
@@ -136,10 +136,25 @@ pub async fn check(page_url: &Url, expected: &Manifest) -> Result<Report, Error>
 }
 
 /// The check reads the page as UTF-8 HTML, as Paylet serves it. Served as
-/// another type or charset, or with a UTF-16 byte-order mark, the same bytes
-/// can be other markup to a browser (XHTML, ISO-2022-JP).
-pub(super) fn page_type_drift(headers: Option<&HeaderMap>, page: &[u8]) -> Option<String> {
-    let served = headers.and_then(|h| h.get(header::CONTENT_TYPE)).and_then(|v| v.to_str().ok()).unwrap_or_default();
+/// another type or charset, with two types, or with a UTF-16 byte-order
+/// mark, the same bytes can be other markup to a browser (XHTML,
+/// ISO-2022-JP). A `Refresh` header sends the widget's frame elsewhere.
+pub(super) fn page_headers_drift(headers: Option<&HeaderMap>, page: &[u8]) -> Option<String> {
+    let types: Vec<&str> = headers
+        .map(|h| h.get_all(header::CONTENT_TYPE).iter().map(|v| v.to_str().unwrap_or("?")).collect())
+        .unwrap_or_default();
+    // Browsers read the last of several, or join them: one, or the check reads another page.
+    if types.len() > 1 {
+        return Some(format!(
+            "the widget page is served with {} Content-Type headers: {}",
+            types.len(),
+            types.join(", ")
+        ));
+    }
+    if headers.is_some_and(|h| h.contains_key(header::REFRESH)) {
+        return Some("the widget page is served with a Refresh header: it sends the widget's frame elsewhere".into());
+    }
+    let served = types.first().copied().unwrap_or_default();
     let plain: String = served.to_ascii_lowercase().split_ascii_whitespace().collect();
     if plain != "text/html;charset=utf-8" {
         return Some(format!(

@@ -79,8 +79,9 @@ pub(super) async fn walk(files: &mut impl Files, page_url: &Url, page: &str) -> 
     let mut queue = VecDeque::new();
     let elements = elements(page).map_err(|what| {
         let message = format!(
-            "the page holds {what}, inside which a browser reads markup differently from the check's tokenizer: \
-             its scripts cannot be inventoried"
+            "the page holds {what}, which the widget's page never does: inside it a browser reads markup \
+             differently from the check's tokenizer, or it puts another document or page in the widget's frame; \
+             the page cannot be vouched for"
         );
         Error::invalid("unreadable_page", "url", message)
     })?;
@@ -108,7 +109,11 @@ pub(super) async fn walk(files: &mut impl Files, page_url: &Url, page: &str) -> 
             // A page's `src` and `href` are URLs, relative to the page as a
             // browser resolves them (unlike an import's bare specifier).
             Element::External { href, by, integrity } => {
-                let Ok(mut url) = page_url.join(&href) else { continue };
+                // Not skipped: a browser's parser might read it where this one does not.
+                let Ok(mut url) = page_url.join(&href) else {
+                    let message = format!("the page names a script at `{href}`, which the check cannot read as a URL");
+                    return Err(Error::invalid("unreadable_page", "url", message));
+                };
                 url.set_fragment(None);
                 queue.push_back((url, by, integrity));
             }
@@ -170,9 +175,11 @@ pub(super) enum Element {
 /// Without a tree builder the tokenizer switches states by tag name alone, as
 /// a browser does in HTML but not inside SVG or MathML, in `<select>` (in
 /// some browsers) or in a `<template>`'s column group, nor for `<noframes>`
-/// and `<noframe>`, which html5gum's switch mixes up; and an
-/// `<iframe srcdoc>` is a document of its own. The widget's page has none of
-/// these, and a page that does is refused (`Err` names what), not guessed at.
+/// and `<noframe>`, which html5gum's switch mixes up. A frame, object or
+/// embed shows another document in the widget's frame, and a `<meta
+/// http-equiv=refresh>` sends the frame to another page, where a fake card
+/// form needs no script of this page's. The widget's page has none of these,
+/// and a page that does is refused (`Err` names what), not guessed at.
 pub(super) fn elements(page: &str) -> Result<Vec<Element>, String> {
     let mut emitter = DefaultEmitter::default();
     emitter.naively_switch_states(true);
@@ -184,8 +191,15 @@ pub(super) fn elements(page: &str) -> Result<Vec<Element>, String> {
             Token::StartTag(tag) if UNREADABLE.iter().any(|name| tag.name == name.as_bytes()) => {
                 return Err(format!("<{}>", String::from_utf8_lossy(&tag.name)));
             }
-            Token::StartTag(tag) if tag.name == b"iframe" && tag.attributes.contains_key(b"srcdoc".as_slice()) => {
-                return Err("an <iframe srcdoc>".to_owned());
+            Token::StartTag(tag) if DOCUMENTS.iter().any(|name| tag.name == name.as_bytes()) => {
+                return Err(format!("<{}>", String::from_utf8_lossy(&tag.name)));
+            }
+            Token::StartTag(tag)
+                if tag.name == b"meta"
+                    && attribute(&tag.attributes, "http-equiv")
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh")) =>
+            {
+                return Err("a <meta http-equiv=refresh>".to_owned());
             }
             Token::StartTag(tag) if tag.name == b"script" => open = Some((tag.attributes, String::new())),
             Token::String(text) => {
@@ -207,6 +221,9 @@ pub(super) fn elements(page: &str) -> Result<Vec<Element>, String> {
 /// Elements inside or after which a browser's tokenizer states differ from
 /// the switch by tag name (see [`elements`]).
 const UNREADABLE: [&str; 6] = ["svg", "math", "select", "template", "noframes", "noframe"];
+
+/// Elements that show another document in the page (see [`elements`]).
+const DOCUMENTS: [&str; 7] = ["iframe", "frame", "frameset", "object", "embed", "portal", "fencedframe"];
 
 /// What a `<script>`'s `type` (or `language`) makes it: classic JavaScript,
 /// a module, an import map, or a data block that runs nothing, as the HTML

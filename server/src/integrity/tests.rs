@@ -102,13 +102,44 @@ fn markup_a_browser_reads_differently_from_the_tokenizer_is_refused_not_guessed_
         ("<SVG><script type=text/plain>x</SVG><script src=/evil.js></script>", "<svg>"),
         ("<noframes><script type=text/plain><!--<script></noframes><script src=/evil.js></script>", "<noframes>"),
         ("<select><style></select><script src=/evil.js></script></style>", "<select>"),
-        ("<iframe srcdoc='<script src=/evil.js></script>'></iframe>", "an <iframe srcdoc>"),
         ("<noframe><script src=/evil.js></script></noframe>", "<noframe>"),
         ("<template><col><textarea></template><script src=/evil.js></script></textarea>", "<template>"),
     ];
     for (page, what) in hidden {
         assert_eq!(elements(page), Err(what.to_owned()), "{page}");
     }
+}
+
+#[test]
+fn a_page_that_shows_another_document_or_leaves_for_one_is_refused() {
+    // Each puts a page of the attacker's in the widget's frame, where a fake
+    // card form needs no script of this page's.
+    let elsewhere = [
+        ("<iframe srcdoc='<script src=/evil.js></script>'></iframe>", "<iframe>"),
+        ("<IFRAME src=https://evil.example/pay style='position:fixed'>", "<iframe>"),
+        ("<frameset><frame src=https://evil.example/pay></frameset>", "<frameset>"),
+        ("<object data=https://evil.example/pay></object>", "<object>"),
+        ("<embed src=https://evil.example/pay>", "<embed>"),
+        ("<portal src=https://evil.example/pay></portal>", "<portal>"),
+        ("<fencedframe src=https://evil.example/pay></fencedframe>", "<fencedframe>"),
+        ("<meta http-equiv=refresh content='0;url=https://evil.example/pay'>", "a <meta http-equiv=refresh>"),
+        ("<META HTTP-EQUIV=' Refresh ' CONTENT=0;url=//evil.example>", "a <meta http-equiv=refresh>"),
+        ("<meta http-equiv=&#x72;efresh content=0;url=//evil.example>", "a <meta http-equiv=refresh>"),
+    ];
+    for (page, what) in elsewhere {
+        assert_eq!(elements(page), Err(what.to_owned()), "{page}");
+    }
+    // The widget's own page has these, and is read.
+    let own = "<meta charset=utf-8><meta name=viewport content='width=device-width'><script>x()</script>";
+    assert_eq!(elements(own).map(|e| e.len()), Ok(1));
+}
+
+#[tokio::test]
+async fn a_script_url_the_check_cannot_read_is_refused_not_skipped() {
+    let mut files = memory(&[]);
+    let page = "<script src='https://exa mple.com/x.js'></script>";
+    let error = walk(&mut files, &page_url(), page).await.unwrap_err();
+    assert!(matches!(&error, Error::Invalid { code: "unreadable_page", .. }), "{error:?}");
 }
 
 #[test]
@@ -160,20 +191,33 @@ async fn a_src_is_the_url_a_browser_resolves_it_to() {
 }
 
 #[test]
-fn a_page_served_as_anything_but_utf_8_html_is_drift() {
+fn a_page_served_as_anything_but_one_utf_8_html_type_or_with_a_refresh_is_drift() {
     let served = |content_type: &str| {
         let mut headers = HeaderMap::new();
         headers.insert(reqwest::header::CONTENT_TYPE, content_type.parse().unwrap());
         headers
     };
     let html = served("text/html; charset=utf-8");
-    assert_eq!(page_type_drift(Some(&html), b"<!DOCTYPE html>"), None);
-    assert_eq!(page_type_drift(Some(&served("Text/HTML;charset=UTF-8")), b"<p>"), None);
+    assert_eq!(page_headers_drift(Some(&html), b"<!DOCTYPE html>"), None);
+    assert_eq!(page_headers_drift(Some(&served("Text/HTML;charset=UTF-8")), b"<p>"), None);
     for other in ["application/xhtml+xml", "text/html", "text/html; charset=iso-2022-jp"] {
-        assert!(page_type_drift(Some(&served(other)), b"<p>").is_some_and(|d| d.contains(other)), "{other}");
+        assert!(page_headers_drift(Some(&served(other)), b"<p>").is_some_and(|d| d.contains(other)), "{other}");
     }
-    assert!(page_type_drift(None, b"<p>").is_some());
-    assert!(page_type_drift(Some(&html), b"\xff\xfe<\0p\0>\0").is_some_and(|d| d.contains("UTF-16")));
+    assert!(page_headers_drift(None, b"<p>").is_some());
+    assert!(page_headers_drift(Some(&html), b"\xff\xfe<\0p\0>\0").is_some_and(|d| d.contains("UTF-16")));
+    // A second type, which a browser may read instead of the first, in either order.
+    for second in ["application/xhtml+xml", "text/html; charset=iso-2022-jp", "text/html; charset=utf-8"] {
+        let mut two = html.clone();
+        two.append(reqwest::header::CONTENT_TYPE, second.parse().unwrap());
+        assert!(page_headers_drift(Some(&two), b"<p>").is_some_and(|d| d.contains("2 Content-Type")), "{second}");
+        let mut first = served(second);
+        first.append(reqwest::header::CONTENT_TYPE, "text/html; charset=utf-8".parse().unwrap());
+        assert!(page_headers_drift(Some(&first), b"<p>").is_some(), "{second} first");
+    }
+    // A page that sends the frame elsewhere, by header.
+    let mut refresh = html.clone();
+    refresh.insert(reqwest::header::REFRESH, "0;url=https://evil.example/pay".parse().unwrap());
+    assert!(page_headers_drift(Some(&refresh), b"<p>").is_some_and(|d| d.contains("Refresh")));
 }
 
 #[test]
