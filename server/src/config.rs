@@ -17,12 +17,6 @@ use crate::app::Settings;
 use crate::limits::Limits;
 use crate::telemetry::LogFormat;
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/paylet.db";
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-pub const DEFAULT_WIDGET_DIR: &str = "widget/dist";
-/// Loopback: Prometheus scrapes from the same host or through a tunnel.
-pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
-
 /// Every setting, as the layers resolve it. These are also the keys
 /// `paylet.toml` may hold, each also a flag and a variable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,9 +75,9 @@ impl Default for Config {
     fn default() -> Config {
         let settings = Settings::new("");
         Config {
-            listen: DEFAULT_LISTEN.parse().unwrap_or(([127, 0, 0, 1], 8080).into()),
-            database_url: DEFAULT_DATABASE_URL.into(),
-            widget_dir: DEFAULT_WIDGET_DIR.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://data/paylet.db".into(),
+            widget_dir: "widget/dist".into(),
             public_url: None,
             log_format: LogFormat::Text,
             gateway_timeout: settings.gateway_timeout,
@@ -93,7 +87,8 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             redirect_http: None,
-            metrics_listen: DEFAULT_METRICS_LISTEN.into(),
+            // Loopback: Prometheus scrapes from the same host or through a tunnel.
+            metrics_listen: "127.0.0.1:9464".into(),
             trusted_proxies: Vec::new(),
             allow_http_urls: false,
             allow_private_notify_urls: false,

@@ -224,7 +224,7 @@ fn endpoint(url: &str) -> String {
 async fn lease_due(conn: &mut Conn, db: Db, now: i64, busy: Vec<String>) -> Result<Vec<Message>, Error> {
     let per_store = i64::try_from(PER_ENDPOINT).unwrap_or(i64::MAX);
     let lease = outbox::Lease { now, until: now + LEASE_MS, most: BATCH, per_store, skip: &busy };
-    let leased = outbox::lease(conn, db.backend(), lease).await?;
+    let leased = outbox::lease(conn, lease).await?;
     let mut messages = Vec::with_capacity(leased.len());
     for outbox::Leased { id, store_id: store, payload, attempts } in leased {
         let (Some(url), Some(secret)) = crate::db::stores::notify_endpoint(conn, &store).await? else {

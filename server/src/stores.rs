@@ -341,8 +341,7 @@ pub async fn reseal_secrets(db: &Db) -> Result<usize, Error> {
     let mut resealed = 0;
     for (id, values) in stored::secrets(db).await? {
         let store = StoreId::parse(&id).map_err(|_| Error::Corrupt("stored store has an invalid id".into()))?;
-        for (column, value) in SecretColumn::ALL.into_iter().zip(values) {
-            let Some(value) = value else { continue };
+        for (column, value) in values {
             if keys.is_current(&value) {
                 continue;
             }

@@ -13,15 +13,13 @@ pub struct Row {
 
 pub async fn insert(db: &Db, id: &str, store: &StoreId, key_hash: String, now: i64) -> Result<(), Error> {
     let args = vec![Arg::Text(id.to_owned()), Arg::Text(store.as_str().to_owned()), Arg::Text(key_hash), Arg::Int(now)];
-    db.changed("INSERT INTO admin_keys (id, store_id, key_hash, created_at) VALUES ($1, $2, $3, $4)", args).await?;
-    Ok(())
+    db.execute("INSERT INTO admin_keys (id, store_id, key_hash, created_at) VALUES ($1, $2, $3, $4)", args).await
 }
 
 /// Revokes every key of `store` still in force.
 pub async fn revoke_all(db: &Db, store: &StoreId, now: i64) -> Result<(), Error> {
     let args = vec![Arg::Int(now), Arg::Text(store.as_str().to_owned())];
-    db.changed("UPDATE admin_keys SET revoked_at = $1 WHERE store_id = $2 AND revoked_at IS NULL", args).await?;
-    Ok(())
+    db.execute("UPDATE admin_keys SET revoked_at = $1 WHERE store_id = $2 AND revoked_at IS NULL", args).await
 }
 
 /// The key with this id, unless revoked.

@@ -59,8 +59,7 @@ pub async fn insert(db: &Db, session: &Session) -> Result<(), Error> {
         Arg::Int(session.expires_at),
         Arg::Int(session.created_at),
     ];
-    db.changed(sql, args).await?;
-    Ok(())
+    db.execute(sql, args).await
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Session>, Error> {

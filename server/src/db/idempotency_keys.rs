@@ -98,8 +98,7 @@ pub fn save_in(batch: &mut Batch, claimed: bool, r: Response<'_>) {
 /// Deletes the key if no response is stored under it.
 pub async fn release(db: &Db, scope: &str, key: &str) -> Result<(), Error> {
     let sql = "DELETE FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2 AND response_status IS NULL";
-    db.changed(sql, vec![Arg::Text(scope.into()), Arg::Text(key.into())]).await?;
-    Ok(())
+    db.execute(sql, vec![Arg::Text(scope.into()), Arg::Text(key.into())]).await
 }
 
 /// Deletes keys created before `cutoff`; how many.

@@ -5,7 +5,8 @@
 //! Each table's queries, and the mapping of its rows to the domain's types,
 //! are in one file below. Every write goes through the group-commit writer:
 //! [`Db::write`] for a transaction that reads and decides, [`Db::write_batch`]
-//! (and [`Db::execute`], a batch of one) for writes that need no answer.
+//! (and [`Db::execute`], a batch of one) for writes that need no answer, and
+//! [`Db::changed`] for one statement whose count of rows decides something.
 
 pub mod admin_keys;
 pub mod backup;

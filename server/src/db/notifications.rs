@@ -62,7 +62,7 @@ pub struct Lease<'a> {
 
 /// Leases up to `most` due messages until `until`, at most `per_store` of any
 /// one store and none of the `skip` stores', the longest due first.
-pub async fn lease(conn: &mut AnyConnection, backend: Backend, lease: Lease<'_>) -> Result<Vec<Leased>, Error> {
+pub async fn lease(conn: &mut AnyConnection, lease: Lease<'_>) -> Result<Vec<Leased>, Error> {
     let skip = if lease.skip.is_empty() {
         String::new()
     } else {
@@ -79,7 +79,7 @@ pub async fn lease(conn: &mut AnyConnection, backend: Backend, lease: Lease<'_>)
                            FROM notifications WHERE next_attempt_at <= $2{skip}) due \
            WHERE nth <= $4 ORDER BY next_attempt_at LIMIT $3){}) \
          RETURNING id, store_id, payload, attempts",
-        backend.skip_locked()
+        Backend::of(conn).skip_locked()
     );
     let mut query = sqlx::query_as(&sql).bind(lease.until).bind(lease.now).bind(lease.most).bind(lease.per_store);
     for store in lease.skip {

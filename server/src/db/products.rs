@@ -60,8 +60,7 @@ pub async fn upsert(db: &Db, store: &StoreId, product: &Product, name: &str, now
         " ON CONFLICT (store_id, sku) DO UPDATE SET name = excluded.name, unit_amount = excluded.unit_amount, \
          currency = excluded.currency, active = excluded.active, updated_at = excluded.updated_at"
     );
-    db.changed(SQL, values(store, product, name, now)).await?;
-    Ok(())
+    db.execute(SQL, values(store, product, name, now)).await
 }
 
 /// Adds the product unless the store has its SKU; whether it did.

@@ -1,6 +1,8 @@
 //! The `stores` table. Secrets are stored sealed; the rows here carry them as
 //! sealed text, and `stores` opens them.
 
+use sqlx::Row as _;
+
 use super::{Arg, Db};
 use crate::Error;
 
@@ -76,8 +78,7 @@ pub async fn put(db: &Db, row: Row, now: i64) -> Result<(), Error> {
         Arg::OptText(row.webhook_secret),
         Arg::Text(row.card_fields),
     ];
-    db.changed(sql, args).await?;
-    Ok(())
+    db.execute(sql, args).await
 }
 
 /// Whether there was such a store.
@@ -105,15 +106,13 @@ pub async fn set_webhook(
         Arg::Text(sealed),
         Arg::Text(id.to_owned()),
     ];
-    db.changed(sql, args).await?;
-    Ok(())
+    db.execute(sql, args).await
 }
 
 /// The merchant's notification endpoint and its secret (sealed), or none.
 pub async fn set_notify(db: &Db, id: &str, url: Option<&str>, sealed: Option<String>) -> Result<(), Error> {
     let args = vec![Arg::OptText(url.map(str::to_owned)), Arg::OptText(sealed), Arg::Text(id.to_owned())];
-    db.changed("UPDATE stores SET notify_url = $1, notify_secret = $2 WHERE id = $3", args).await?;
-    Ok(())
+    db.execute("UPDATE stores SET notify_url = $1, notify_secret = $2 WHERE id = $3", args).await
 }
 
 /// The columns that hold a sealed secret.
@@ -128,42 +127,39 @@ pub enum SecretColumn {
 impl SecretColumn {
     pub const ALL: [SecretColumn; 4] =
         [SecretColumn::Gateway, SecretColumn::Webhook, SecretColumn::WebhookPrevious, SecretColumn::Notify];
+
+    fn name(self) -> &'static str {
+        match self {
+            SecretColumn::Gateway => "gateway_secret_key",
+            SecretColumn::Webhook => "webhook_secret",
+            SecretColumn::WebhookPrevious => "webhook_secret_previous",
+            SecretColumn::Notify => "notify_secret",
+        }
+    }
 }
 
-/// Each store's sealed secrets, in the order of [`SecretColumn::ALL`].
-pub async fn secrets(db: &Db) -> Result<Vec<(String, [Option<String>; 4])>, Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: String,
-        gateway_secret_key: String,
-        webhook_secret: Option<String>,
-        webhook_secret_previous: Option<String>,
-        notify_secret: Option<String>,
-    }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, gateway_secret_key, webhook_secret, webhook_secret_previous, notify_secret FROM stores",
-    )
-    .fetch_all(db.reader())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.id, [Some(r.gateway_secret_key), r.webhook_secret, r.webhook_secret_previous, r.notify_secret]))
-        .collect())
+/// Each store's sealed secrets, with the column each is in.
+pub async fn secrets(db: &Db) -> Result<Vec<(String, Vec<(SecretColumn, String)>)>, Error> {
+    let names: Vec<&str> = SecretColumn::ALL.iter().map(|c| c.name()).collect();
+    let rows = sqlx::query(&format!("SELECT id, {} FROM stores", names.join(", "))).fetch_all(db.reader()).await?;
+    rows.iter()
+        .map(|row| {
+            let mut sealed = Vec::new();
+            for column in SecretColumn::ALL {
+                if let Some(value) = row.try_get::<Option<String>, _>(column.name())? {
+                    sealed.push((column, value));
+                }
+            }
+            Ok((row.try_get("id")?, sealed))
+        })
+        .collect()
 }
 
 /// Replaces a sealed secret, unless it changed meanwhile (it is no longer `old`).
 pub async fn replace_secret(db: &Db, id: &str, column: SecretColumn, old: &str, new: String) -> Result<(), Error> {
-    // The column's name is a constant; the values are bound.
-    let sql = match column {
-        SecretColumn::Gateway => "UPDATE stores SET gateway_secret_key = $1 WHERE id = $2 AND gateway_secret_key = $3",
-        SecretColumn::Webhook => "UPDATE stores SET webhook_secret = $1 WHERE id = $2 AND webhook_secret = $3",
-        SecretColumn::WebhookPrevious => {
-            "UPDATE stores SET webhook_secret_previous = $1 WHERE id = $2 AND webhook_secret_previous = $3"
-        }
-        SecretColumn::Notify => "UPDATE stores SET notify_secret = $1 WHERE id = $2 AND notify_secret = $3",
-    };
-    db.changed(sql, vec![Arg::Text(new), Arg::Text(id.to_owned()), Arg::Text(old.to_owned())]).await?;
-    Ok(())
+    // The column's name is one of the constants above; the values are bound.
+    let sql = format!("UPDATE stores SET {0} = $1 WHERE id = $2 AND {0} = $3", column.name());
+    db.execute(&sql, vec![Arg::Text(new), Arg::Text(id.to_owned()), Arg::Text(old.to_owned())]).await
 }
 
 /// The store's notification URL and secret (sealed), in the transaction on `conn`.
